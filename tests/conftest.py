@@ -1,0 +1,28 @@
+"""Shared fixtures: where the real EMNIST files are, and fast mode for every test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from emnist_tf import config
+
+
+@pytest.fixture(autouse=True)
+def _fast_mode(monkeypatch):
+    """Every test runs in fast mode unless it switches it off itself."""
+    monkeypatch.setenv(config.FAST_ENV, "1")
+
+
+@pytest.fixture(scope="session")
+def emnist_dir() -> Path:
+    """The folder of real EMNIST files named by EMNIST_TF_DATA; skips the test when unset."""
+    value = os.environ.get(config.DATA_ENV)
+    if not value:
+        pytest.skip(f"needs real EMNIST files: set {config.DATA_ENV} to a folder of NIST's gzip IDX files")
+    folder = Path(value)
+    if not folder.is_dir():
+        pytest.skip(f"{config.DATA_ENV}={value} is not a folder")
+    return folder.resolve()
