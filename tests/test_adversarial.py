@@ -1,0 +1,185 @@
+"""FGSM and PGD attacks, robust-accuracy curves, the gallery and adversarial training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emnist_tf import adversarial
+from emnist_tf.robustness import accuracy
+
+SEED = 0
+TOLERANCE = 1e-6  # float32 rounding of x +- epsilon
+
+
+@pytest.fixture(scope="module")
+def data(emnist_dir):
+    from emnist_tf.data import load_arrays
+
+    train = load_arrays("balanced", "train", data_dir=emnist_dir, limit=3000, seed=SEED)
+    test = load_arrays("balanced", "test", data_dir=emnist_dir, limit=300, seed=SEED)
+    return train, test
+
+
+def _train(model, images, labels, epochs=2):
+    from emnist_tf.training import compile_model
+
+    compile_model(model, learning_rate=2e-3)
+    model.fit(images, labels, epochs=epochs, batch_size=32, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def models(data):
+    import keras
+
+    from emnist_tf.models import build_cnn, build_mlp
+
+    (images, labels), _ = data
+    keras.utils.set_random_seed(SEED)
+    mlp = _train(build_mlp(hidden_units=(128,), batch_norm=False, dropout_rate=0.0, seed=SEED), images, labels)
+    cnn = _train(build_cnn(filters=(16, 32), dense_units=64, batch_norm=False, dropout_rate=0.0, seed=SEED),
+                 images, labels)
+    return {"MLP": mlp, "CNN": cnn}
+
+
+def _probabilities(model, images, classes):
+    return np.asarray(model(images, training=False))[np.arange(len(classes)), classes]
+
+
+def _assert_valid(adversarial_images, originals, epsilon):
+    assert adversarial_images.shape == originals.shape and adversarial_images.dtype == np.float32
+    assert adversarial_images.min() >= 0.0 and adversarial_images.max() <= 1.0
+    assert np.abs(adversarial_images.astype(np.float64) - originals).max() <= epsilon + TOLERANCE
+
+
+def test_every_adversarial_image_stays_within_epsilon_and_range(models, data):
+    _, (images, labels) = data
+    targets = (labels + 1) % 47
+    for model in models.values():
+        for epsilon in (0.03, 0.1):
+            _assert_valid(adversarial.fgsm(model, images, labels, epsilon), images, epsilon)
+            _assert_valid(adversarial.pgd(model, images, labels, epsilon, steps=10, seed=SEED), images, epsilon)
+            _assert_valid(adversarial.pgd(model, images, labels, epsilon, steps=10, target_labels=targets,
+                                          step_size=epsilon, seed=SEED), images, epsilon)
+    # a large step that overshoots must still be projected back onto the ball
+    big = adversarial.pgd(models["MLP"], images, labels, 0.05, steps=3, step_size=0.5, seed=SEED)
+    _assert_valid(big, images, 0.05)
+    assert np.isclose(np.abs(big - images).max(), 0.05, atol=1e-6)
+
+
+def test_epsilon_zero_changes_nothing(models, data):
+    _, (images, labels) = data
+    model = models["CNN"]
+    np.testing.assert_array_equal(adversarial.fgsm(model, images, labels, 0.0), images)
+    np.testing.assert_array_equal(adversarial.pgd(model, images, labels, 0.0, seed=SEED), images)
+    curve = adversarial.robust_accuracy_curve(model, images, labels, [0.0], method="pgd")
+    assert curve.accuracies[0] == pytest.approx(accuracy(model, images, labels))
+
+
+def test_pgd_is_never_weaker_than_fgsm(models, data):
+    _, (images, labels) = data
+    epsilons = [0.02, 0.05, 0.1]
+    for name, model in models.items():
+        fgsm = adversarial.robust_accuracy_curve(model, images, labels, epsilons, method="fgsm")
+        pgd = adversarial.robust_accuracy_curve(model, images, labels, epsilons, method="pgd", steps=20, seed=SEED)
+        clean = accuracy(model, images, labels)
+        assert np.all(pgd.accuracies <= fgsm.accuracies), (name, fgsm.accuracies, pgd.accuracies)
+        assert np.all(fgsm.accuracies < clean), name
+        assert np.all(np.diff(pgd.accuracies) <= 0), name
+        assert pgd.accuracies[-1] < clean / 2, name
+        # projected gradient steps alone (without trying the FGSM image) already beat FGSM here
+        pure = adversarial.robust_accuracy(model, images, labels, 0.05, method="pgd", steps=20,
+                                           include_fgsm=False, seed=SEED)
+        assert pure < fgsm.accuracies[1], (name, pure, fgsm.accuracies[1])
+
+
+def test_targeted_attack_raises_the_target_probability(models, data):
+    _, (images, labels) = data
+    targets = (labels + 1 + np.arange(len(labels)) % 46) % 47
+    assert np.all(targets != labels)
+    for name, model in models.items():
+        before = _probabilities(model, images, targets)
+        hits = {}
+        for method, attacked in (
+                ("fgsm", adversarial.fgsm(model, images, labels, 0.1, target_labels=targets)),
+                ("pgd", adversarial.pgd(model, images, labels, 0.1, steps=10, target_labels=targets, seed=SEED))):
+            after = _probabilities(model, attacked, targets)
+            assert np.mean(after > before) > 0.9, (name, method)
+            assert after.mean() > 2 * before.mean(), (name, method)
+            hits[method] = np.mean(np.argmax(np.asarray(model(attacked, training=False)), axis=1) == targets)
+        clean_hits = np.mean(np.argmax(np.asarray(model(images, training=False)), axis=1) == targets)
+        assert hits["pgd"] >= hits["fgsm"] and hits["pgd"] > clean_hits + 0.05, (name, hits, clean_hits)
+
+
+def test_pgd_is_reproducible_by_seed(models, data):
+    _, (images, labels) = data
+    model = models["MLP"]
+    first = adversarial.pgd(model, images[:50], labels[:50], 0.05, steps=3, seed=4)
+    np.testing.assert_array_equal(first, adversarial.pgd(model, images[:50], labels[:50], 0.05, steps=3, seed=4))
+    assert not np.array_equal(first, adversarial.pgd(model, images[:50], labels[:50], 0.05, steps=3, seed=5))
+
+
+def test_attacks_reject_bad_arguments(models, data):
+    _, (images, labels) = data
+    model = models["MLP"]
+    with pytest.raises(ValueError, match="epsilon"):
+        adversarial.fgsm(model, images, labels, 2.0)
+    with pytest.raises(ValueError, match="unknown attack"):
+        adversarial.robust_accuracy(model, images, labels, 0.1, method="deepfool")
+    with pytest.raises(ValueError, match="one target class per image"):
+        adversarial.pgd(model, images, labels, 0.1, target_labels=labels[:3])
+
+
+def test_epsilon_figure_and_gallery(models, data):
+    _, (images, labels) = data
+    curves = {name: {"fgsm": adversarial.robust_accuracy_curve(model, images[:60], labels[:60], [0, 0.1],
+                                                               method="fgsm")}
+              for name, model in models.items()}
+    figure = adversarial.plot_epsilon_curves(curves)
+    assert [line.get_label() for line in figure.get_axes()[0].get_lines()] == ["MLP FGSM", "CNN FGSM"]
+    attacked = adversarial.pgd(models["CNN"], images[:6], labels[:6], 0.1, steps=10, seed=SEED)
+    gallery = adversarial.plot_gallery(models["CNN"], images[:6], labels[:6], attacked, count=6)
+    axes = gallery.get_axes()
+    assert len(axes) == 18
+    predicted = np.argmax(np.asarray(models["CNN"](attacked, training=False)), axis=1)
+    assert [axis.get_title() for axis in axes[12:]] == [f"pred {value}" for value in predicted]
+
+
+def test_adversarial_training_improves_robust_accuracy(data):
+    """FGSM training against the same standard training: more robust at the training epsilon."""
+    import keras
+
+    from emnist_tf.models import build_mlp
+    from emnist_tf.training import compile_model
+
+    (images, labels), (test_images, test_labels) = data
+    epsilon = 0.1
+
+    def fresh():
+        keras.utils.set_random_seed(SEED)
+        return build_mlp(hidden_units=(128,), batch_norm=False, dropout_rate=0.0, seed=SEED)
+
+    standard = fresh()
+    compile_model(standard, learning_rate=2e-3)
+    standard.fit(images, labels, epochs=1, batch_size=16, verbose=0)
+    defended = fresh()
+    history = adversarial.adversarial_training(defended, images, labels, epsilon=epsilon, method="fgsm",
+                                               epochs=1, batch_size=16, learning_rate=2e-3, seed=SEED)
+    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+    table = adversarial.defence_table({"standard": standard, "adversarial": defended}, test_images, test_labels,
+                                      epsilon, steps=10)
+    for method in ("fgsm", "pgd"):
+        assert table["adversarial"][method] > table["standard"][method] + 0.03, (method, table)
+        assert table["adversarial"][method] > 1.5 * table["standard"][method], (method, table)
+    assert table["adversarial"]["clean"] > 0.2, table
+
+
+def test_more_restarts_never_weaken_pgd(models, data):
+    _, (images, labels) = data
+    model = models["MLP"]
+    options = dict(steps=5, include_fgsm=False, seed=SEED)
+    once = adversarial.pgd(model, images[:150], labels[:150], 0.03, restarts=1, **options)
+    twice = adversarial.pgd(model, images[:150], labels[:150], 0.03, restarts=2, **options)
+    _assert_valid(twice, images[:150], 0.03)
+    assert accuracy(model, twice, labels[:150]) <= accuracy(model, once, labels[:150])
