@@ -1,0 +1,74 @@
+"""KerasTuner's own distributed mode: one chief oracle, workers over gRPC.
+
+Every process runs the same ``emnist-tf tune`` command; three environment
+variables decide its role (KerasTuner reads them itself):
+
+* ``KERASTUNER_TUNER_ID``: ``chief`` for the oracle, any other unique name
+  (``worker0``, ``worker1``...) for a worker.
+* ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``: where the chief listens.
+
+The chief only hands out trials and records results (``results.csv``, the report
+and the final model are written by the chief once every trial has ended); the
+workers train. A worker that dies mid-trial can be restarted with the same
+``KERASTUNER_TUNER_ID``: the chief hands it the same trial again.
+
+KerasTuner's own server loop polls every 20 s once the last trial has been handed
+out; :func:`serve_oracle` does the same with the same servicer, polling every half
+second, so that a sweep's last seconds are not spent waiting.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent import futures
+
+TUNER_ID_ENV = "KERASTUNER_TUNER_ID"
+ORACLE_IP_ENV = "KERASTUNER_ORACLE_IP"
+ORACLE_PORT_ENV = "KERASTUNER_ORACLE_PORT"
+
+
+def role() -> str:
+    """Returns "single", "chief" or "worker" from the KerasTuner environment variables.
+
+    Raises:
+        ValueError: when the oracle address is set but the port or tuner id is missing.
+    """
+    if ORACLE_IP_ENV not in os.environ:
+        return "single"
+    missing = [name for name in (ORACLE_PORT_ENV, TUNER_ID_ENV) if not os.environ.get(name)]
+    if missing:
+        raise ValueError(f"{ORACLE_IP_ENV} is set but {' and '.join(missing)} is not; "
+                         "set all three KerasTuner variables or none")
+    return "chief" if "chief" in os.environ[TUNER_ID_ENV] else "worker"
+
+
+def environment(tuner_id: str, port: int, ip_address: str = "127.0.0.1") -> dict[str, str]:
+    """The variables that make a process the chief (``tuner_id="chief"``) or a worker.
+
+    Example:
+        >>> environment("worker0", 8000)["KERASTUNER_ORACLE_PORT"]
+        '8000'
+    """
+    return {TUNER_ID_ENV: tuner_id, ORACLE_IP_ENV: ip_address, ORACLE_PORT_ENV: str(port)}
+
+
+def serve_oracle(oracle, poll_seconds: float = 0.5) -> None:
+    """Serves ``oracle`` to the workers until every trial has ended and every worker left."""
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    address = f"{os.environ[ORACLE_IP_ENV]}:{os.environ[ORACLE_PORT_ENV]}"
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = oracle_chief.OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    if server.add_insecure_port(address) == 0:
+        raise ValueError(f"the chief cannot listen on {address}; choose a free {ORACLE_PORT_ENV}")
+    server.start()
+    print(f"[tune] chief oracle listening on {address}", flush=True)
+    try:
+        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+            time.sleep(poll_seconds)
+    finally:
+        server.stop(grace=1)

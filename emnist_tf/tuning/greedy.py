@@ -1,0 +1,155 @@
+"""The greedy staged strategy: one technique at a time from a baseline.
+
+Stage 0 cross-validates the baseline configuration. Every later stage is a
+KerasTuner search over one technique's options (:func:`emnist_tf.tuning.space.stages`)
+with every other hyperparameter fixed at the best configuration so far; the
+winner (the best mean validation accuracy, the configuration carried in from the
+previous stage included) is carried forward. Each stage is its own KerasTuner
+project, so an interrupted sweep resumes inside the stage it was in, and the
+choice of winners is recomputed identically from the recorded trials.
+
+Example:
+    >>> outcome = run_greedy("sweeps/mlp", make_hypermodel("mlp"), images, labels,
+    ...                      folds=3, epochs=5, seed=0)
+    >>> outcome.best_values["activation"]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from emnist_tf.tuning import results, space
+from emnist_tf.tuning.crossval import CrossValidationTuner
+from emnist_tf.tuning.oracles import CandidateOracle
+
+
+@dataclasses.dataclass
+class StageOutcome:
+    """What one stage tried and chose.
+
+    Attributes:
+        number: the stage's position (0 is the baseline).
+        name: technique name.
+        carried: the best trial before this stage (None for the baseline).
+        records: this stage's own trials.
+        winner: the best of ``carried`` and ``records`` (None if all failed).
+    """
+
+    number: int
+    name: str
+    carried: results.TrialRecord | None
+    records: list[results.TrialRecord]
+    winner: results.TrialRecord | None
+
+
+@dataclasses.dataclass
+class GreedyOutcome:
+    """The whole greedy sweep: its stages, the baseline and the final configuration."""
+
+    stages: list[StageOutcome]
+    baseline_values: dict
+    best_values: dict
+    best: results.TrialRecord | None
+
+
+def project_name(number: int, name: str) -> str:
+    """KerasTuner project folder of a stage, e.g. ``project_name(2, "activation") == "02_activation"``."""
+    return f"{number:02d}_{name}"
+
+
+def _matches(candidate: dict, values: dict) -> bool:
+    return bool(candidate) and all(values.get(name) == value for name, value in candidate.items())
+
+
+def stage_candidates(stage: space.Stage, current: dict, trials_per_stage: int | None) -> list[dict]:
+    """The options a stage tries: its candidates minus the current configuration, capped."""
+    if stage.name == "baseline":
+        return [{}]
+    options = [candidate for candidate in stage.candidates if not _matches(candidate, current)]
+    return options if trials_per_stage is None else options[:trials_per_stage]
+
+
+def planned_trials(kind: str, trials_per_stage: int | None) -> int:
+    """How many trials the greedy sweep runs in all.
+
+    A stage only changes its own hyperparameters, so which candidate equals the
+    current configuration can be known from the baseline alone.
+    """
+    baseline = space.baseline_values(kind)
+    return sum(len(stage_candidates(stage, baseline, trials_per_stage)) for stage in space.stages(kind))
+
+
+def choose_winner(carried: results.TrialRecord | None, records: list[results.TrialRecord]):
+    """The best of the carried configuration and this stage's trials; the carried one wins ties."""
+    best = carried
+    for record in records:
+        if record.completed and (best is None or record.mean > best.mean):
+            best = record
+    return best
+
+
+def replay(directory, kind: str) -> list[StageOutcome]:
+    """Recomputes the stage outcomes from the trials recorded in ``directory``."""
+    outcomes = []
+    carried = None
+    projects = {os.path.basename(path): path for path in results.project_dirs(directory)}
+    for number, stage in enumerate(space.stages(kind)):
+        path = projects.get(project_name(number, stage.name))
+        if path is None:
+            break
+        records = results.load_project(path)
+        winner = choose_winner(carried, records)
+        outcomes.append(StageOutcome(number, stage.name, carried, records, winner))
+        carried = winner
+    return outcomes
+
+
+def run_greedy(directory, hypermodel, images, labels, *, folds: int, epochs: int, seed: int = 0,
+               trials_per_stage: int | None = None, progress=None) -> GreedyOutcome:
+    """Runs (or resumes) every stage in order and returns the outcome.
+
+    Args:
+        directory: the sweep folder; stages go to ``directory/projects/NN_name``.
+        hypermodel: from :func:`emnist_tf.tuning.space.make_hypermodel`.
+        images: training images used for cross-validation.
+        labels: their class indices.
+        folds: stratified folds per trial.
+        epochs: epochs per fold.
+        seed: seeds folds, models and oracles.
+        trials_per_stage: at most this many options per stage (None: all).
+        progress: optional :class:`emnist_tf.tuning.progress.Progress`.
+    """
+    kind = hypermodel.kind
+    baseline = space.baseline_values(kind)
+    current = dict(baseline)
+    carried = None
+    outcomes = []
+    all_stages = space.stages(kind)
+    for number, stage in enumerate(all_stages):
+        if progress is not None:
+            progress.stage_numbers[stage.name] = number + 1
+            progress.stage_count = len(all_stages)
+        candidates = stage_candidates(stage, current, trials_per_stage)
+        oracle = CandidateOracle(current, candidates, seed=seed)
+        tuner = CrossValidationTuner(oracle, hypermodel, folds=folds, epochs=epochs, seed=seed,
+                                     progress=progress, stage=stage.name,
+                                     directory=os.path.join(str(directory), results.PROJECTS),
+                                     project_name=project_name(number, stage.name))
+        tuner.search(images, labels)
+        records = results.load_project(tuner.project_dir)
+        winner = choose_winner(carried, records)
+        outcomes.append(StageOutcome(number, stage.name, carried, records, winner))
+        if winner is not None:
+            carried = winner
+            current = dict(baseline)
+            current.update(winner.values)
+        if progress is not None and winner is not None:
+            progress.message(f"stage {stage.name} done: keeps {_describe(stage, current)} "
+                             f"(val_accuracy {winner.mean:.4f})")
+    return GreedyOutcome(stages=outcomes, baseline_values=baseline, best_values=current, best=carried)
+
+
+def _describe(stage: space.Stage, values: dict) -> str:
+    keys = stage.keys or tuple(sorted(values))
+    return ", ".join(f"{name}={values.get(name)}" for name in keys)

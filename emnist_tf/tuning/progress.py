@@ -1,0 +1,104 @@
+"""Progress lines for long sweeps: trial i of N, stage, best so far, time left.
+
+Example output::
+
+    [tune] trial 4/19 | stage activation (3/10) | started: activation=elu
+    [tune] trial 4/19 done | val_accuracy 0.6120 ± 0.0110 | best so far 0.6311 | 3.2 s | ETA 0:00:48
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+
+from keras_tuner.src.engine import trial as trial_module
+
+
+def format_duration(seconds: float) -> str:
+    """Formats seconds as H:MM:SS, e.g. ``format_duration(75) == "0:01:15"``."""
+    return str(datetime.timedelta(seconds=int(round(max(0.0, seconds)))))
+
+
+class Progress:
+    """Prints one line when a trial starts and one when it ends.
+
+    Args:
+        total: trials in the whole sweep (all stages).
+        finished: trials already finished before this process started (resumed runs).
+        best: best mean validation accuracy already reached, if any.
+        stream: where to print (stdout by default).
+        listeners: callables ``listener(progress)`` called after each finished trial
+            (the memory benchmark uses this).
+    """
+
+    def __init__(self, total: int, finished: int = 0, best: float | None = None, stream=None,
+                 listeners=None):
+        self.total = total
+        self.finished = finished
+        self.best = best
+        self.stream = stream or sys.stdout
+        self.listeners = list(listeners or [])
+        self.stage_numbers: dict[str, int] = {}
+        self.stage_count = 0
+        self._session_started = time.perf_counter()
+        self._session_finished = 0
+        self._trial_started: dict[str, float] = {}
+        self.ran: list[str] = []
+
+    def _print(self, text: str) -> None:
+        print(f"[tune] {text}", file=self.stream, flush=True)
+
+    def trial_started(self, trial, stage: str, tuner_id: str = "tuner0") -> None:
+        """Reports that ``trial`` starts (called by the tuner)."""
+        self._trial_started[trial.trial_id] = time.perf_counter()
+        values = {name: value for name, value in trial.hyperparameters.values.items()
+                  if not name.startswith("tuner/")}
+        shown = ", ".join(f"{name}={_short(value)}" for name, value in sorted(values.items()))
+        stage_text = stage
+        if stage in self.stage_numbers:
+            stage_text = f"{stage} ({self.stage_numbers[stage]}/{self.stage_count})"
+        self._print(f"trial {self.finished + 1}/{self.total} | stage {stage_text} | {tuner_id} "
+                    f"runs trial_{trial.trial_id}: {shown}")
+
+    def trial_finished(self, trial, stage: str, metrics: dict | None = None) -> None:
+        """Reports the end of ``trial``: score, best so far and estimated time left."""
+        self.finished += 1
+        self._session_finished += 1
+        self.ran.append(trial.trial_id)
+        seconds = time.perf_counter() - self._trial_started.pop(trial.trial_id, time.perf_counter())
+        if trial.status == trial_module.TrialStatus.COMPLETED and metrics:
+            score = metrics["val_accuracy"]
+            spread = metrics.get("val_accuracy_std", 0.0)
+            outcome = f"val_accuracy {score:.4f} ± {spread:.4f}"
+            if self.best is None or score > self.best:
+                self.best = score
+        else:
+            outcome = f"FAILED ({trial.status})"
+        best = "none yet" if self.best is None else f"{self.best:.4f}"
+        self._print(f"trial {self.finished}/{self.total} done | stage {stage} | trial_{trial.trial_id} | "
+                    f"{outcome} | best so far {best} | {seconds:.1f} s | ETA {format_duration(self.eta())}")
+        for listener in self.listeners:
+            listener(self)
+
+    @property
+    def session_finished(self) -> int:
+        """Trials finished by this process."""
+        return self._session_finished
+
+    def eta(self) -> float:
+        """Seconds left, from the mean time per trial finished in this process."""
+        if self._session_finished == 0:
+            return 0.0
+        per_trial = (time.perf_counter() - self._session_started) / self._session_finished
+        return per_trial * max(0, self.total - self.finished)
+
+    def message(self, text: str) -> None:
+        """Prints any other sweep-level line (stage starts, final evaluation)."""
+        self._print(text)
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

@@ -1,0 +1,245 @@
+"""One sweep from start to end: settings, search, results, test evaluation, report.
+
+:func:`run_sweep` is what ``emnist-tf tune`` calls. Running it again on the same
+folder continues an interrupted sweep: finished trials are kept, the trial that
+was running is run again, and the final steps are skipped when already done.
+
+Example:
+    >>> outcome = run_sweep("sweeps/mlp-greedy", model="mlp", strategy="greedy",
+    ...                     folds=3, epochs=5, seed=0)
+    >>> outcome.final["best"]["test_accuracy"]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from emnist_tf import config
+from emnist_tf.tuning import distributed, greedy, results, space
+from emnist_tf.tuning.crossval import CrossValidationTuner
+from emnist_tf.tuning.final import final_results
+from emnist_tf.tuning.oracles import STRATEGIES, atomic_write_json, make_oracle
+from emnist_tf.tuning.progress import Progress
+
+SETTINGS_FILE = "sweep.json"
+JOINT_PROJECT = "00_search"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSettings:
+    """Everything that defines a sweep; stored in ``sweep.json`` and checked on resume.
+
+    Attributes:
+        model: "mlp" or "cnn".
+        strategy: "greedy", "random", "bayesian" or "hyperband".
+        folds: cross-validation folds per trial (after the fast-mode cap).
+        epochs: epochs per fold and for the final training.
+        max_trials: greedy: options per stage (None: all); joint: the trial budget.
+        seed: the seed of everything random.
+        split: EMNIST split.
+        limit: training images used (None: the whole split).
+        fast: whether fast mode was on.
+    """
+
+    model: str = "mlp"
+    strategy: str = "greedy"
+    folds: int = 3
+    epochs: int = 5
+    max_trials: int | None = None
+    seed: int = 0
+    split: str = "balanced"
+    limit: int | None = None
+    fast: bool = False
+
+    def trial_budget(self) -> int:
+        """Trials the sweep runs: the greedy plan, or the joint budget (same by default)."""
+        if self.strategy == "greedy":
+            return greedy.planned_trials(self.model, self.max_trials)
+        return self.max_trials
+
+
+def make_settings(*, model="mlp", strategy="greedy", folds=3, epochs=5, max_trials=None, seed=0,
+                  split="balanced", limit=None) -> SweepSettings:
+    """Validates the options and applies the fast-mode caps.
+
+    Raises:
+        ValueError: for an unknown model or strategy or a count below its minimum.
+    """
+    if model not in space.MODEL_KINDS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(space.MODEL_KINDS)}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if folds < 2:
+        raise ValueError(f"--folds must be at least 2, got {folds}")
+    if epochs < 1 or (max_trials is not None and max_trials < 1):
+        raise ValueError("--epochs and --max-trials must be at least 1")
+    if strategy == "greedy":
+        max_trials = config.cap(max_trials, "trials")
+    else:
+        # Same budget as the greedy strategy with these options, unless given.
+        if max_trials is None:
+            max_trials = greedy.planned_trials(model, config.cap(None, "trials"))
+        max_trials = config.cap(max_trials, "trials")
+    return SweepSettings(model=model, strategy=strategy, folds=config.cap(folds, "folds"),
+                         epochs=config.cap(epochs, "epochs"), max_trials=max_trials, seed=seed,
+                         split=split, limit=limit, fast=config.fast_mode())
+
+
+def check_settings(directory, settings: SweepSettings) -> None:
+    """Stores the settings in a new sweep folder, or checks they match an existing one.
+
+    Raises:
+        ValueError: when ``directory`` holds a sweep with other settings.
+    """
+    path = os.path.join(str(directory), SETTINGS_FILE)
+    wanted = dataclasses.asdict(settings)
+    if os.path.exists(path):
+        with open(path) as stream:
+            stored = json.load(stream)
+        different = sorted(name for name in wanted if stored.get(name) != wanted[name])
+        if different:
+            changes = ", ".join(f"{name} {stored.get(name)!r} -> {wanted[name]!r}" for name in different)
+            raise ValueError(f"{directory} holds a sweep with other settings ({changes}); "
+                             "rerun it with the same options or choose another --dir")
+        return
+    atomic_write_json(path, wanted)
+
+
+def load_settings(directory) -> SweepSettings:
+    """Reads ``sweep.json`` back.
+
+    Raises:
+        FileNotFoundError: if ``directory`` is not a sweep folder.
+    """
+    path = os.path.join(str(directory), SETTINGS_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{directory} is not a sweep folder (no {SETTINGS_FILE}); "
+                                "run `emnist-tf tune --dir` first")
+    with open(path) as stream:
+        return SweepSettings(**json.load(stream))
+
+
+class RecycleProcess(Exception):
+    """Raised between trials when the process should restart to give memory back."""
+
+
+def _recycler(limit: int):
+    def listener(progress):
+        if progress.session_finished >= limit and progress.finished < progress.total:
+            progress.message(f"restarting the process after {progress.session_finished} trials "
+                             "to free TensorFlow's memory; the sweep resumes")
+            raise RecycleProcess(progress.session_finished)
+    return listener
+
+
+@dataclasses.dataclass
+class SweepOutcome:
+    """What a sweep produced (``final`` and ``report`` are empty on a worker)."""
+
+    settings: SweepSettings
+    best_values: dict | None
+    final: dict
+    report: dict
+
+
+def _load(settings: SweepSettings, subset: str, data_dir, limit):
+    from emnist_tf import data
+
+    return data.load_arrays(settings.split, subset, data_dir=data_dir, limit=limit, seed=settings.seed)
+
+
+def _progress(directory, settings, stream, listeners) -> Progress:
+    done = [record for record in results.load_trials(directory) if record.status in ("COMPLETED", "FAILED")]
+    best = results.best_record(done)
+    return Progress(total=settings.trial_budget(), finished=len(done),
+                    best=None if best is None else best.mean, stream=stream, listeners=listeners)
+
+
+def run_sweep(directory, *, model="mlp", strategy="greedy", folds=3, epochs=5, max_trials=None,
+              seed=0, split="balanced", limit=None, data_dir=None, stream=None,
+              listeners=None, recycle_after: int | None = None) -> SweepOutcome:
+    """Runs, resumes or (as a distributed worker) helps with a sweep.
+
+    Args:
+        directory: the sweep folder (created if needed).
+        model: "mlp" or "cnn".
+        strategy: "greedy", "random", "bayesian" or "hyperband".
+        folds: stratified folds per trial.
+        epochs: epochs per fold and for the final training.
+        max_trials: greedy: options per stage; joint: trial budget (default: the greedy plan's size).
+        seed: seeds data subsampling, folds, models and oracles.
+        split: EMNIST split.
+        limit: use this many training images (stratified); None for all.
+        data_dir: folder of EMNIST files (else EMNIST_TF_DATA, else tfds).
+        stream: where progress lines go (stdout by default).
+        listeners: callables run after every finished trial with the Progress object.
+        recycle_after: raise :class:`RecycleProcess` once this process has finished this many
+            trials and more remain (TensorFlow leaks memory with every model trained; the
+            command line then restarts itself, which resumes the sweep). None: never.
+
+    Raises:
+        ValueError: for bad options, a folder holding another sweep, or greedy in distributed mode.
+    """
+    from emnist_tf import data
+    from emnist_tf.tuning import report
+
+    settings = make_settings(model=model, strategy=strategy, folds=folds, epochs=epochs,
+                             max_trials=max_trials, seed=seed, split=split, limit=limit)
+    role = distributed.role()
+    if settings.strategy == "greedy" and role != "single":
+        raise ValueError("the greedy strategy runs on one machine; use --strategy random, bayesian "
+                         "or hyperband for a distributed sweep")
+    os.makedirs(str(directory), exist_ok=True)
+    if role != "worker":
+        check_settings(directory, settings)
+    hypermodel = space.make_hypermodel(settings.model, num_classes=data.split_info(split).num_classes,
+                                       seed=seed)
+    progress = _progress(directory, settings, stream, listeners)
+    if recycle_after:
+        progress.listeners.append(_recycler(recycle_after))
+    progress.message(f"{settings.strategy} sweep of the {settings.model} in {directory}: "
+                     f"{settings.trial_budget()} trials, {settings.folds} folds, {settings.epochs} epochs"
+                     f"{' (fast mode)' if settings.fast else ''}; {progress.finished} already finished")
+    train = _load(settings, "train", data_dir, limit) if role != "chief" else None
+    baseline_values, best_values = _search(directory, settings, hypermodel, train, progress)
+    if role == "worker":
+        progress.message(f"worker done: ran {len(progress.ran)} trial(s)")
+        return SweepOutcome(settings, best_values, {}, {})
+    if train is None:
+        train = _load(settings, "train", data_dir, limit)
+    test = _load(settings, "test", data_dir, None)
+    configurations = {"baseline": baseline_values}
+    if best_values is not None:
+        configurations["best"] = best_values
+    final = final_results(directory, hypermodel, configurations, train, test, epochs=settings.epochs,
+                          seed=seed, progress=progress)
+    written = report.write_report(directory)
+    progress.message(f"done: results in {written['results']}, summary in {written['summary']}")
+    return SweepOutcome(settings, best_values, final, written)
+
+
+def _search(directory, settings: SweepSettings, hypermodel, train, progress) -> tuple[dict, dict | None]:
+    """Runs the search part of the sweep; returns the baseline and the best values found."""
+    if settings.strategy == "greedy":
+        outcome = greedy.run_greedy(directory, hypermodel, *train, folds=settings.folds,
+                                    epochs=settings.epochs, seed=settings.seed,
+                                    trials_per_stage=settings.max_trials, progress=progress)
+        return outcome.baseline_values, outcome.best_values
+    _run_joint(directory, settings, hypermodel, train, progress)
+    best = results.best_record(results.load_trials(directory))
+    return space.baseline_values(settings.model), None if best is None else best.values
+
+
+def _run_joint(directory, settings: SweepSettings, hypermodel, train, progress) -> None:
+    oracle = make_oracle(settings.strategy, max_trials=settings.max_trials, epochs=settings.epochs,
+                         seed=settings.seed)
+    tuner = CrossValidationTuner(oracle, hypermodel, folds=settings.folds, epochs=settings.epochs,
+                                 seed=settings.seed, progress=progress, stage=settings.strategy,
+                                 directory=os.path.join(str(directory), results.PROJECTS),
+                                 project_name=JOINT_PROJECT)
+    if train is None:  # the chief only serves the oracle
+        tuner.search()
+    else:
+        tuner.search(*train)

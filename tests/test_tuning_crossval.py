@@ -1,0 +1,75 @@
+"""Cross-validation inside a trial: the folds, and failing trials that do not stop the sweep."""
+
+from __future__ import annotations
+
+import csv
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+from emnist_tf import data
+from emnist_tf.tuning import results
+from emnist_tf.tuning.crossval import CrossValidationTuner
+from emnist_tf.tuning.oracles import CandidateOracle
+from emnist_tf.tuning.progress import Progress
+
+
+@pytest.fixture(scope="module")
+def small_train(emnist_dir):
+    return data.load_arrays("balanced", "train", data_dir=emnist_dir, limit=376, seed=0)
+
+
+def test_folds_are_stratified_disjoint_and_cover_every_image(small_train):
+    _, labels = small_train
+    folds = data.stratified_folds(labels, folds=2, seed=0)
+    assert len(folds) == 2
+    validation = np.concatenate([validation for _, validation in folds])
+    assert sorted(validation.tolist()) == list(range(len(labels)))
+    for train, validation in folds:
+        assert not set(train.tolist()) & set(validation.tolist())
+        assert len(train) + len(validation) == len(labels)
+        # Stratified: every class is in both halves, in about the same proportion.
+        overall = np.bincount(labels, minlength=47) / len(labels)
+        part = np.bincount(labels[validation], minlength=47) / len(validation)
+        assert np.abs(part - overall).max() < 0.02
+
+
+class _TroubleHyperModel(keras_tuner.HyperModel):
+    """A tiny model whose trials succeed, raise, or go NaN, as ``mode`` says."""
+
+    def build(self, hp):
+        mode = hp.Choice("mode", ["ok", "raise", "nan"])
+        if mode == "raise":
+            raise RuntimeError("boom: this configuration cannot be built")
+        scale = float("nan") if mode == "nan" else 1.0
+        model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(scale),
+                                  keras.layers.Flatten(), keras.layers.Dense(47, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.jit_compile = False
+        return model
+
+    def fit(self, hp, model, x, y, validation_data=None, epochs=1, callbacks=None, **kwargs):
+        return model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=128,
+                         callbacks=callbacks, verbose=0)
+
+
+def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp_path, small_train, capsys):
+    candidates = [{"mode": "raise"}, {"mode": "nan"}, {"mode": "raise"}, {"mode": "ok"}]
+    tuner = CrossValidationTuner(CandidateOracle({"mode": "ok"}, candidates), _TroubleHyperModel(),
+                                 folds=2, epochs=1, seed=0, progress=Progress(total=4), stage="trouble",
+                                 directory=str(tmp_path / "projects"), project_name="00_trouble")
+    tuner.search(*small_train)
+    records = results.load_project(tuner.project_dir)
+    assert [record.status for record in records] == ["FAILED", "FAILED", "FAILED", "COMPLETED"]
+    assert "boom" in records[0].reason and "RuntimeError" in records[0].reason
+    assert "NaN" in records[1].reason
+    assert records[3].mean == pytest.approx(np.mean([fold.score for fold in records[3].folds]))
+    assert len(records[3].folds) == 2
+    path = results.write_results_csv(records, tmp_path / "results.csv")
+    rows = list(csv.DictReader(open(path)))
+    assert [row["status"] for row in rows] == ["FAILED"] * 3 + ["COMPLETED"] * 2
+    assert all(row["reason"] for row in rows[:3]) and all(row["mode"] for row in rows)
+    output = capsys.readouterr().out
+    assert "trial 4/4 done" in output and "FAILED" in output

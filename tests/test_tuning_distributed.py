@@ -1,0 +1,53 @@
+"""KerasTuner's distributed mode on localhost: a chief oracle and two workers, fast mode."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import socket
+import subprocess
+import sys
+
+from emnist_tf.tuning import distributed, results
+
+RAN = re.compile(r"runs trial_(\d+)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_chief_and_two_workers_run_every_trial_exactly_once(emnist_dir, tmp_path):
+    directory = str(tmp_path / "random")
+    command = [sys.executable, "-m", "emnist_tf", "tune", "--model", "mlp", "--strategy", "random",
+               "--folds", "2", "--epochs", "1", "--limit", "376", "--dir", directory, "--fast"]
+    port = _free_port()
+    base = {name: value for name, value in os.environ.items() if not name.startswith("KERASTUNER_")}
+    base.update(EMNIST_TF_FAST="1", EMNIST_TF_DATA=str(emnist_dir), TF_CPP_MIN_LOG_LEVEL="2")
+    processes = {}
+    for tuner_id in ("chief", "worker0", "worker1"):
+        environment = dict(base, **distributed.environment(tuner_id, port))
+        processes[tuner_id] = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
+                                               stderr=subprocess.STDOUT, text=True)
+    outputs = {}
+    try:
+        for tuner_id, process in processes.items():
+            outputs[tuner_id], _ = process.communicate(timeout=500)
+            assert process.returncode == 0, f"{tuner_id} failed:\n{outputs[tuner_id][-3000:]}"
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+    ran = RAN.findall(outputs["worker0"]) + RAN.findall(outputs["worker1"])
+    assert not RAN.findall(outputs["chief"]), "the chief only serves the oracle"
+    records = results.load_trials(directory)
+    assert len(records) == 2 and all(record.completed for record in records)
+    assert sorted(ran) == sorted(record.trial_id for record in records), "each trial ran exactly once"
+    rows = list(csv.DictReader(open(os.path.join(directory, "results.csv"))))
+    assert sorted((row["trial_id"], row["fold"]) for row in rows) == sorted(
+        (record.trial_id, fold) for record in records for fold in ("0", "1"))
+    assert os.path.exists(os.path.join(directory, "best_model.keras"))
+    assert "worker done" in outputs["worker0"] and "worker done" in outputs["worker1"]
