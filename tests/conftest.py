@@ -10,9 +10,17 @@ import pytest
 from emnist_tf import config
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_mode_for_the_session():
+    """Fast mode from the start of the session, so module- and session-scoped fixtures are capped too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(config.FAST_ENV, "1")
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _fast_mode(monkeypatch):
-    """Every test runs in fast mode unless it switches it off itself."""
+def _fast_mode(_fast_mode_for_the_session, monkeypatch):
+    """Every test runs in fast mode unless it switches it off itself (with monkeypatch.delenv)."""
     monkeypatch.setenv(config.FAST_ENV, "1")
 
 
