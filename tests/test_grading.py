@@ -1,0 +1,182 @@
+"""Grading: full marks for the solution, zero for the untouched exercise, broken submissions survive.
+
+The notebooks here are tiny (no TensorFlow) so that every kernel starts and
+finishes in about a second; the real notebooks are graded in test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from emnist_tf import cli
+from emnist_tf.course import build, gradebook
+
+REPO = Path(__file__).resolve().parents[1]
+HIDDEN_ADD = "assert add(-7, 7) == 0, 'negatives'"
+HIDDEN_SQUARE = "assert squares(4).tolist() == [0, 1, 4, 9]"
+TIMEOUT = 3
+
+
+def _meta(exercise, kind, points=None):
+    info = {"exercise": exercise, "kind": kind}
+    if points is not None:
+        info["points"] = points
+    return {"emnist_tf": info}
+
+
+def _solution_notebook() -> nbformat.NotebookNode:
+    """Two exercises; the second has two check cells for partial credit."""
+    return nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Tiny course notebook", id="title"),
+        nbformat.v4.new_code_cell("import numpy as np", id="setup"),
+        nbformat.v4.new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
+                                  id="add-solution", metadata=_meta("ex01_add", "solution")),
+        nbformat.v4.new_code_cell(f"assert add(1, 2) == 3, 'add(1, 2) should be 3'\n"
+                                  f"### BEGIN HIDDEN TESTS\n{HIDDEN_ADD}\n### END HIDDEN TESTS",
+                                  id="add-check", metadata=_meta("ex01_add", "check", 2)),
+        nbformat.v4.new_code_cell("def squares(n):\n    ### BEGIN SOLUTION\n    return np.arange(n) ** 2\n"
+                                  "    ### END SOLUTION", id="squares-solution",
+                                  metadata=_meta("ex01_squares", "solution")),
+        nbformat.v4.new_code_cell("assert len(squares(3)) == 3, 'squares(3) should have 3 numbers'",
+                                  id="squares-check-length", metadata=_meta("ex01_squares", "check", 1)),
+        nbformat.v4.new_code_cell(f"### BEGIN HIDDEN TESTS\n{HIDDEN_SQUARE}\n### END HIDDEN TESTS",
+                                  id="squares-check-values", metadata=_meta("ex01_squares", "check", 1)),
+    ])
+
+
+def _student(body_add: str, body_squares: str = "    return np.arange(n) ** 2", extra: str | None = None):
+    """A copy of the exercise with the student's answers (and an extra cell at the end)."""
+    notebook = _solution_notebook()
+    notebook.cells[2].source = "def add(a, b):\n" + body_add
+    notebook.cells[3].source = "assert add(1, 2) == 3, 'add(1, 2) should be 3'"
+    notebook.cells[4].source = "def squares(n):\n" + body_squares
+    notebook.cells[6].source = ""
+    if extra:
+        notebook.cells.append(nbformat.v4.new_code_cell(extra))
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grades a folder of seven submissions in one run, as an instructor would."""
+    root = tmp_path_factory.mktemp("course")
+    solutions = root / "solutions"
+    solutions.mkdir()
+    nbformat.write(_solution_notebook(), str(solutions / "01-tiny.ipynb"))
+    build.build_exercises(solutions, root / "exercises")
+    submitted = root / "submitted"
+    students = {
+        "solution": nbformat.read(str(solutions / "01-tiny.ipynb"), as_version=4),
+        "untouched": nbformat.read(str(root / "exercises" / "01-tiny.ipynb"), as_version=4),
+        "looper": _student("    while True:\n        pass"),
+        "raiser": _student("    raise RuntimeError('my bug')"),
+        "partial": _student("    return a + b", body_squares="    return [n * n for n in range(1, n + 1)]"),
+        "deleter": _student("    return a + b", extra=None),
+        "leaker": _student("    return a + b", extra="raise RuntimeError(' | '.join(In))"),
+        "killer": _student("    return a + b\nimport os\nos._exit(1)"),
+    }
+    students["deleter"].cells.insert(3, nbformat.v4.new_code_cell("del add, np"))
+    for name, notebook in students.items():
+        (submitted / name).mkdir(parents=True)
+        nbformat.write(notebook, str(submitted / name / "01-tiny.ipynb"))
+    (submitted / "garbled").mkdir()
+    (submitted / "garbled" / "01-tiny.ipynb").write_text("{not json")
+    out = root / "gradebook.csv"
+    status = cli.main(["grade", str(submitted), "--solutions", str(solutions), "--out", str(out),
+                       "--timeout-per-cell", str(TIMEOUT)])
+    with out.open() as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    return status, rows, root / "feedback"
+
+
+def _feedback(feedback_dir: Path, student: str) -> str:
+    return (feedback_dir / student / "01-tiny.md").read_text()
+
+
+def test_every_submission_is_in_the_gradebook(graded):
+    status, rows, _ = graded
+    assert status == 0
+    assert set(rows) == {"solution", "untouched", "looper", "raiser", "partial", "deleter", "leaker",
+                         "killer", "garbled"}
+    assert all(row["max_points"] == "4" for name, row in rows.items() if name != "garbled")
+
+
+def test_solution_gets_full_marks(graded):
+    _, rows, feedback_dir = graded
+    assert (rows["solution"]["ex01_add"], rows["solution"]["ex01_squares"], rows["solution"]["total"]) == ("2", "2", "4")
+    assert "Total: **4 / 4**" in _feedback(feedback_dir, "solution")
+
+
+def test_untouched_exercise_gets_zero_with_a_message_per_exercise(graded):
+    _, rows, feedback_dir = graded
+    assert rows["untouched"]["total"] == "0"
+    text = _feedback(feedback_dir, "untouched")
+    assert text.count("not attempted") == 2
+    assert "failed: NotImplementedError" in text
+
+
+def test_loop_and_raise_cost_points_but_not_the_run(graded):
+    _, rows, feedback_dir = graded
+    assert rows["looper"]["ex01_add"] == "0" and rows["looper"]["ex01_squares"] == "2"
+    assert "timed out" in _feedback(feedback_dir, "looper")
+    assert rows["raiser"]["ex01_add"] == "0" and rows["raiser"]["ex01_squares"] == "2"
+    assert "RuntimeError: my bug" in _feedback(feedback_dir, "raiser")
+
+
+def test_partial_credit_and_hidden_failure_message(graded):
+    _, rows, feedback_dir = graded
+    assert rows["partial"]["ex01_squares"] == "1" and rows["partial"]["total"] == "3"
+    assert "hidden check failed" in _feedback(feedback_dir, "partial")
+
+
+def test_deleted_variables_and_dead_kernels_cost_points(graded):
+    _, rows, feedback_dir = graded
+    assert rows["deleter"]["ex01_add"] == "0" and rows["deleter"]["total"] == "0"
+    assert rows["killer"]["ex01_add"] == "0" and rows["killer"]["total"] == "0"
+    assert "kernel" in _feedback(feedback_dir, "killer")
+    assert rows["garbled"]["total"] == "0" and rows["garbled"]["status"].startswith("unreadable")
+
+
+def test_feedback_never_shows_hidden_test_code(graded):
+    _, rows, feedback_dir = graded
+    assert rows["leaker"]["total"] == "4"
+    texts = [path.read_text() for path in feedback_dir.rglob("*.md")]
+    assert len(texts) == 9
+    for text in texts:
+        for secret in (HIDDEN_ADD, HIDDEN_SQUARE, "negatives", "tolist()", "HIDDEN TESTS"):
+            assert secret not in text
+
+
+def test_grading_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
+    status = cli.main(["grade", str(tmp_path / "nowhere"), "--solutions", str(tmp_path), "--out",
+                       str(tmp_path / "gradebook.csv")])
+    assert status == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_collect_submissions_names_students(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "03-mlp.ipynb").write_text("{}")
+    (tmp_path / "bob.ipynb").write_text("{}")
+    pairs = gradebook.collect_submissions([tmp_path])
+    assert {(path.name, student) for path, student in pairs} == {("03-mlp.ipynb", "alice"), ("bob.ipynb", "bob")}
+
+
+@pytest.mark.slow
+def test_real_notebook_solution_gets_full_marks_and_exercise_zero(emnist_dir, tmp_path):
+    """The first course notebook, graded as submitted by two students: the solution and the untouched exercise."""
+    for student, folder in (("model", "solutions"), ("blank", "exercises")):
+        (tmp_path / "submitted" / student).mkdir(parents=True)
+        shutil.copy(REPO / folder / "01-data.ipynb", tmp_path / "submitted" / student / "01-data.ipynb")
+    results = gradebook.grade_all([tmp_path / "submitted"], solutions_dir=REPO / "solutions",
+                                  out=tmp_path / "gradebook.csv", timeout_per_cell=180, progress=None)
+    by_student = {result.student: result for result in results}
+    assert by_student["model"].max_points > 0
+    assert by_student["model"].total == by_student["model"].max_points
+    assert by_student["blank"].total == 0
+    assert all("not attempted" in exercise.note for exercise in by_student["blank"].exercises)
