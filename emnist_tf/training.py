@@ -1,0 +1,303 @@
+"""Compiling and training a model on EMNIST, with everything a run should record.
+
+:func:`train` loads a split (or takes arrays), keeps a stratified validation
+split, feeds both through the ``tf.data`` pipeline of :mod:`emnist_tf.data`,
+records per-epoch loss, accuracy and learning rate, times the run, stops early
+with the best weights restored when asked, stops with a clear message when the
+loss turns NaN, and can write TensorBoard logs.
+
+Example:
+    >>> from emnist_tf.models import build_cnn
+    >>> from emnist_tf.training import train
+    >>> result = train(build_cnn(), "balanced", epochs=5, schedule="cosine")
+    >>> result.history["val_accuracy"][-1], result.train_seconds, result.device
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+
+from emnist_tf import config, devices
+from emnist_tf.errors import EmnistTfError
+from emnist_tf.optimizers import make_optimizer
+from emnist_tf.schedules import make_schedule, schedule_callbacks
+
+DEFAULT_TRAINING = {
+    "mlp": {"epochs": 20, "batch_size": 128, "optimizer": "adam", "learning_rate": 2e-3,
+            "schedule": "cosine", "augmentation": True, "validation_fraction": 0.05},
+    "cnn": {"epochs": 12, "batch_size": 128, "optimizer": "adam", "learning_rate": 2e-3,
+            "schedule": "cosine", "augmentation": True, "validation_fraction": 0.05},
+}
+"""The training settings of ``emnist-tf train`` and ``benchmarks/accuracy.py`` for each model kind."""
+
+
+class TrainingDivergedError(EmnistTfError, ValueError):
+    """The loss became NaN or infinite during training."""
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        model: the trained model (best weights restored when early stopping was on).
+        history: per-epoch lists: ``loss``, ``accuracy``, ``val_loss``,
+            ``val_accuracy`` (when there is a validation set), ``learning_rate``
+            (at the first step of each epoch) and ``epoch_seconds``.
+        train_seconds: wall-clock seconds spent in ``fit``.
+        seconds_per_epoch: ``train_seconds / epochs_run``.
+        device: where it trained, e.g. ``"CPU (2 cores)"``.
+        epochs_run: epochs actually run (fewer than asked after early stopping).
+        settings: the training settings used (JSON-friendly), for ``run.json``.
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    train_seconds: float
+    seconds_per_epoch: float
+    device: str
+    epochs_run: int
+    settings: dict = dataclasses.field(default_factory=dict)
+
+
+def compile_model(
+    model: keras.Model,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    schedule: str = "constant",
+    steps_per_epoch: int | None = None,
+    epochs: int | None = None,
+    *,
+    schedule_options: dict | None = None,
+    **options,
+) -> keras.Model:
+    """Compiles ``model`` for integer labels: sparse cross-entropy and accuracy.
+
+    Args:
+        model: a model that outputs class probabilities (as the library's builders do).
+        optimizer: a name from ``emnist_tf.optimizers.OPTIMIZERS``.
+        learning_rate: the starting (or peak, for ``cosine``) learning rate.
+        schedule: a name from ``emnist_tf.schedules.SCHEDULES``; ``plateau`` also needs
+            the callback of ``schedule_callbacks("plateau")`` (``train`` adds it).
+        steps_per_epoch: batches per epoch, needed by per-step schedules.
+        epochs: epochs of the run, needed by per-step schedules.
+        schedule_options: extra keywords for :func:`emnist_tf.schedules.make_schedule`.
+        **options: extra keywords for :func:`emnist_tf.optimizers.make_optimizer`
+            (``momentum``, ``nesterov``, ``use_ema``, ``weight_decay``...).
+
+    Returns:
+        The same model, compiled.
+
+    Example:
+        >>> compile_model(model, "sgd", 0.05, "step", steps_per_epoch=700, epochs=10, nesterov=True)
+    """
+    rate = make_schedule(schedule, learning_rate, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                         **(schedule_options or {}))
+    model.compile(optimizer=make_optimizer(optimizer, rate, **options),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def train(
+    model: keras.Model,
+    data: str | tuple[np.ndarray, np.ndarray] = "balanced",
+    *,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    validation_fraction: float = 0.1,
+    batch_size: int = 128,
+    epochs: int = 10,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    schedule: str = "constant",
+    early_stopping_patience: int | None = None,
+    seed: int = 0,
+    tensorboard_dir: str | None = None,
+    verbose: str | int = "auto",
+    data_dir: str | None = None,
+    augmentation: bool | Callable | None = None,
+    limit: int | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    optimizer_options: dict | None = None,
+    schedule_options: dict | None = None,
+) -> TrainingResult:
+    """Trains ``model`` on a split (or arrays) and records the run.
+
+    It prints the device it trains on and the wall-clock time. It uses a GPU when
+    TensorFlow sees one; for mixed precision there, call
+    ``emnist_tf.devices.configure_precision()`` *before* building the model (the
+    command line does).
+
+    Args:
+        model: an uncompiled or compiled model that outputs probabilities; it is
+            (re)compiled with ``optimizer``, ``learning_rate`` and ``schedule``.
+        data: a split name (its train subset is loaded) or ``(images, labels)``.
+        validation_data: ``(images, labels)`` to validate on; by default a stratified
+            ``validation_fraction`` of the training data is held out.
+        validation_fraction: share held out when ``validation_data`` is None (0: none).
+        batch_size: examples per batch.
+        epochs: epochs to run (1 in fast mode).
+        optimizer, learning_rate, schedule: see :func:`compile_model`.
+        early_stopping_patience: stop after this many epochs without a lower
+            validation loss and restore the best weights (None: never stop early).
+        seed: seed of the validation split, shuffling, augmentation, dropout.
+        tensorboard_dir: write TensorBoard logs there (None: none).
+        verbose: Keras' ``fit`` verbosity (``"auto"`` shows a progress bar).
+        data_dir: folder of EMNIST files when ``data`` is a split name.
+        augmentation: True for :func:`emnist_tf.augmentation.make_augmenter` defaults,
+            or a function ``(images, labels) -> (images, labels)`` applied to batches.
+        limit: train on a stratified subsample of this many images of the split.
+        callbacks: extra Keras callbacks.
+        optimizer_options: extra keywords for :func:`emnist_tf.optimizers.make_optimizer`.
+        schedule_options: extra keywords for :func:`emnist_tf.schedules.make_schedule`.
+
+    Returns:
+        A :class:`TrainingResult`.
+
+    Raises:
+        TrainingDivergedError: when the loss becomes NaN or infinite.
+        ValueError: for bad arguments or labels the model cannot output.
+    """
+    from emnist_tf import data as emnist_data
+
+    epochs = config.cap(epochs, "epochs")
+    _check_arguments(epochs, batch_size, validation_fraction, early_stopping_patience)
+    keras.utils.set_random_seed(seed)
+    split, images, labels = _training_arrays(data, data_dir, limit, seed)
+    _check_labels(model, labels, split)
+    held_out = validation_data is None and validation_fraction > 0
+    if held_out:
+        images, labels, *validation_data = emnist_data.train_validation_split(
+            images, labels, validation_fraction=validation_fraction, seed=seed)
+    augment = _augmenter(augmentation, seed)
+    train_set = emnist_data.make_dataset(images, labels, batch_size=batch_size, seed=seed, augment=augment)
+    validation_set = None
+    if validation_data is not None:
+        validation_set = emnist_data.make_dataset(*validation_data, batch_size=max(batch_size, 512),
+                                                  shuffle=False)
+    steps_per_epoch = math.ceil(len(images) / batch_size)
+    compile_model(model, optimizer, learning_rate, schedule, steps_per_epoch, epochs,
+                  schedule_options=schedule_options, **(optimizer_options or {}))
+    device = devices.describe_device()
+    recorder = _EpochRecorder()
+    monitor = "val_loss" if validation_set is not None else "loss"
+    all_callbacks = [recorder, *schedule_callbacks(schedule, monitor=monitor),
+                     *_optional_callbacks(early_stopping_patience, monitor, tensorboard_dir), *callbacks]
+    validation_count = 0 if validation_data is None else len(validation_data[1])
+    print(f"Training {model.name} on {device}: {len(labels)} training and {validation_count} "
+          f"validation images, {epochs} epoch(s) of {steps_per_epoch} batches of {batch_size}")
+    started = time.perf_counter()
+    fitted = model.fit(train_set, validation_data=validation_set, epochs=epochs, verbose=verbose,
+                       callbacks=all_callbacks, shuffle=False)  # the dataset shuffles itself
+    train_seconds = time.perf_counter() - started
+    if recorder.diverged_epoch is not None:
+        raise TrainingDivergedError(
+            f"training diverged at epoch {recorder.diverged_epoch} (loss is NaN or infinite): lower the "
+            f"learning rate (it was {learning_rate:g}), or turn on batch_norm or gradient clipping")
+    history = _history(fitted.history, recorder)
+    epochs_run = len(history["loss"])
+    print(f"Trained {epochs_run} epoch(s) in {train_seconds:.1f} s "
+          f"({train_seconds / max(epochs_run, 1):.1f} s/epoch) on {device}")
+    settings = dict(split=split, data_dir=None if data_dir is None else str(data_dir), batch_size=batch_size,
+                    epochs=epochs, optimizer=optimizer, learning_rate=learning_rate, schedule=schedule,
+                    validation_fraction=validation_fraction if held_out else 0.0, early_stopping_patience=early_stopping_patience, seed=seed,
+                    augmentation=bool(augmentation), train_examples=int(len(labels)),
+                    validation_examples=validation_count, fast_mode=config.fast_mode(),
+                    precision=keras.mixed_precision.global_policy().name)
+    return TrainingResult(model=model, history=history, train_seconds=train_seconds,
+                          seconds_per_epoch=train_seconds / max(epochs_run, 1), device=device,
+                          epochs_run=epochs_run, settings=settings)
+
+
+class _EpochRecorder(keras.callbacks.Callback):
+    """Records the learning rate and duration of each epoch and watches for a NaN loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.learning_rates: list[float] = []
+        self.epoch_seconds: list[float] = []
+        self.diverged_epoch: int | None = None
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+        rate = self.model.optimizer.learning_rate
+        self.learning_rates.append(float(keras.ops.convert_to_numpy(rate)))
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Checked once per epoch, not per batch: a batch hook would make Keras wait for
+        # every step. The epoch's mean loss is NaN as soon as one batch's loss was.
+        self.epoch_seconds.append(time.perf_counter() - self._started)
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(np.asarray(loss))):
+            self.diverged_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+def _history(raw: dict, recorder: _EpochRecorder) -> dict[str, list[float]]:
+    history = {key: [float(value) for value in values] for key, values in raw.items()
+               if not key.startswith("learning_rate")}
+    epochs_run = len(history.get("loss", []))
+    history["learning_rate"] = recorder.learning_rates[:epochs_run]
+    history["epoch_seconds"] = recorder.epoch_seconds[:epochs_run]
+    return history
+
+
+def _training_arrays(data, data_dir, limit, seed):
+    from emnist_tf import data as emnist_data
+
+    if isinstance(data, str):
+        images, labels = emnist_data.load_arrays(data, "train", data_dir=data_dir, limit=limit, seed=seed)
+        return data, images, labels
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        images, labels = (np.asarray(part) for part in data)
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels: they must pair up one to one")
+        return None, images, labels
+    raise ValueError("data must be a split name such as 'balanced' or a pair (images, labels)")
+
+
+def _check_labels(model, labels, split) -> None:
+    outputs = model.output_shape[-1]
+    if len(labels) and int(labels.max()) >= outputs:
+        hint = f"split_info({split!r}).num_classes" if split else "the number of classes"
+        raise ValueError(f"labels go up to {int(labels.max())} but the model has {outputs} outputs; "
+                         f"build it with num_classes={hint}")
+
+
+def _check_arguments(epochs, batch_size, validation_fraction, patience) -> None:
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not 0 <= validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction!r}")
+    if patience is not None and patience < 1:
+        raise ValueError(f"early_stopping_patience must be at least 1 (or None), got {patience!r}")
+
+
+def _augmenter(augmentation, seed):
+    if augmentation is None or augmentation is False:
+        return None
+    if augmentation is True:
+        from emnist_tf.augmentation import make_augmenter
+
+        return make_augmenter(seed=seed)
+    if callable(augmentation):
+        return augmentation
+    raise ValueError("augmentation must be True, False/None or a function (images, labels) -> (images, labels)")
+
+
+def _optional_callbacks(patience, monitor, tensorboard_dir) -> list[keras.callbacks.Callback]:
+    extra = []
+    if patience is not None:
+        extra.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
+                                                   restore_best_weights=True, verbose=1))
+    if tensorboard_dir is not None:
+        extra.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
+    return extra

@@ -1,0 +1,42 @@
+"""``emnist-tf train`` end to end in fast mode on real data, and its user errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emnist_tf.cli import main
+
+RUN_FILES = ("model.keras", "history.csv", "run.json", "metrics.json", "curves.png", "confusion.png",
+             "predictions.png")
+
+
+def test_train_cnn_fast_writes_a_complete_run(emnist_dir, tmp_path, capsys):
+    pytest.importorskip("emnist_tf.evaluation")
+    out = tmp_path / "cnn"
+    status = main(["train", "--model", "cnn", "--fast", "--out", str(out), "--data-dir", str(emnist_dir)])
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert [name for name in RUN_FILES if not (out / name).is_file()] == []
+    run = json.loads((out / "run.json").read_text())
+    assert run["model"] == "cnn" and run["split"] == "balanced" and run["epochs_run"] == 1
+    assert run["data_dir"] == str(emnist_dir) and run["fast_mode"] is True
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["accuracy"] <= 1 and metrics["device"] == run["device"]
+    assert "val_accuracy" in printed  # Keras' progress line
+    assert f"Test accuracy {metrics['accuracy']:.4f}" in printed
+    assert all((out / name).stat().st_size > 1000 for name in ("curves.png", "confusion.png", "predictions.png"))
+
+
+def test_unknown_split_is_a_one_line_error(capsys):
+    assert main(["train", "--model", "mlp", "--split", "nosuch", "--fast"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("emnist-tf: error:") and "balanced" in error and "\n" not in error
+
+
+def test_unknown_model_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "--model", "rnn"])
+    assert caught.value.code == 2
+    assert "mlp" in capsys.readouterr().err

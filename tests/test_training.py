@@ -1,0 +1,154 @@
+"""Training on real EMNIST images, run directories, early stopping, NaN losses, augmentation."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from emnist_tf import config, devices
+from emnist_tf.augmentation import make_augmenter
+from emnist_tf.data import load_arrays
+from emnist_tf.models import build_mlp
+from emnist_tf.runs import HISTORY_FILE, MODEL_FILE, RUN_FILE, RunError, load_run, save_run
+from emnist_tf.training import TrainingDivergedError, compile_model, train
+
+PEAK_RATE = 1e-2
+
+
+@pytest.fixture(scope="module")
+def trained(emnist_dir, tmp_path_factory):
+    """One tiny MLP trained in fast mode on the real balanced split, with TensorBoard logs."""
+    logs = tmp_path_factory.mktemp("tensorboard")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(config.FAST_ENV, "1")
+        model = build_mlp(num_classes=47, hidden_units=(64, 32), seed=0)
+        result = train(model, "balanced", data_dir=emnist_dir, epochs=5, learning_rate=PEAK_RATE,
+                       schedule="cosine", tensorboard_dir=logs, verbose=0)
+    return result, logs
+
+
+@pytest.fixture(scope="module")
+def test_images(emnist_dir):
+    return load_arrays("balanced", "test", data_dir=emnist_dir, limit=200)
+
+
+def test_fast_run_records_one_entry_per_epoch(trained):
+    result, _ = trained
+    assert result.epochs_run == 1  # fast mode caps the 5 epochs asked for
+    expected = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_seconds"}
+    assert expected <= set(result.history)
+    assert all(len(values) == result.epochs_run for values in result.history.values())
+    assert result.settings["train_examples"] + result.settings["validation_examples"] == 3000
+    assert result.settings["validation_examples"] == pytest.approx(300, abs=47)  # 10%, rounded per class
+    assert result.device == devices.describe_device()
+    assert result.train_seconds >= result.history["epoch_seconds"][0] > 0
+    assert result.history["val_accuracy"][0] > 3 / 47  # well above chance after one epoch
+
+
+def test_learning_rate_recorded_follows_the_schedule(trained):
+    result, _ = trained
+    # Cosine starts its warm-up at 5% of the peak rate.
+    assert result.history["learning_rate"][0] == pytest.approx(PEAK_RATE * 0.05, rel=1e-4)
+
+
+def test_tensorboard_logs_are_written(trained):
+    _, logs = trained
+    assert list(logs.rglob("events.out.tfevents.*"))
+
+
+def test_save_and_load_give_identical_predictions(trained, test_images, tmp_path):
+    result, _ = trained
+    folder = save_run(tmp_path / "run", result, {"model": "mlp", "split": "balanced"})
+    assert all((folder / name).is_file() for name in (MODEL_FILE, HISTORY_FILE, RUN_FILE))
+    run = load_run(folder)
+    images, _ = test_images
+    np.testing.assert_array_equal(run.model.predict(images, verbose=0), result.model.predict(images, verbose=0))
+    assert run.config["model"] == "mlp" and run.config["split"] == "balanced"
+    assert run.config["epochs_run"] == 1 and run.config["device"] == result.device
+    assert run.config["train_seconds"] == pytest.approx(result.train_seconds, abs=1e-3)
+    assert set(run.history) == set(result.history)
+    for key, values in result.history.items():
+        np.testing.assert_allclose(run.history[key], values, rtol=1e-6)
+
+
+def test_broken_run_directories_give_one_line_errors(trained, tmp_path):
+    result, _ = trained
+    with pytest.raises(RunError, match="does not exist"):
+        load_run(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunError, match="missing model.keras, run.json"):
+        load_run(tmp_path / "empty")
+    folder = save_run(tmp_path / "run", result, {"model": "mlp"})
+    (folder / RUN_FILE).write_text("{not json")
+    with pytest.raises(RunError, match="not valid JSON") as caught:
+        load_run(folder)
+    assert "\n" not in str(caught.value)
+    (folder / RUN_FILE).write_text(json.dumps({"model": "mlp"}))
+    (folder / MODEL_FILE).write_bytes(b"not a zip file")
+    with pytest.raises(RunError, match="cannot be loaded") as caught:
+        load_run(folder)
+    assert "\n" not in str(caught.value)
+
+
+def test_nan_loss_stops_with_a_clear_error():
+    images = np.full((64, 28, 28, 1), np.nan, dtype="float32")
+    labels = np.arange(64) % 10
+    # elu passes NaN on (relu on oneDNN turns it into 0), so the loss is NaN from the first batch.
+    model = build_mlp(num_classes=10, hidden_units=(8,), activation="elu", batch_norm=False, dropout_rate=0.0)
+    with pytest.raises(TrainingDivergedError, match=r"diverged at epoch 1 .*lower the learning rate") as caught:
+        train(model, (images, labels), validation_fraction=0.0, epochs=1, batch_size=32, verbose=0)
+    assert isinstance(caught.value, ValueError) and "\n" not in str(caught.value)
+
+
+class _SpoilOutputLayer(keras.callbacks.Callback):
+    """From the second epoch on, replaces the output weights with large random ones."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch >= 1:
+            kernel = self.model.get_layer("logits").kernel
+            kernel.assign(np.random.default_rng(epoch).normal(scale=30.0, size=kernel.shape))
+
+
+def test_early_stopping_restores_the_best_weights(emnist_dir, monkeypatch):
+    monkeypatch.delenv(config.FAST_ENV)  # needs more than one epoch
+    images, labels = load_arrays("balanced", "train", data_dir=emnist_dir, limit=1500, seed=1)
+    validation = load_arrays("balanced", "test", data_dir=emnist_dir, limit=300)
+    model = build_mlp(num_classes=47, hidden_units=(32,), batch_norm=False, dropout_rate=0.0, seed=0)
+    result = train(model, (images, labels), validation_data=validation, epochs=6, early_stopping_patience=1,
+                   callbacks=[_SpoilOutputLayer()], verbose=0)
+    losses = result.history["val_loss"]
+    assert result.epochs_run == 2 < 6
+    assert losses[1] > losses[0]
+    restored_loss, _ = result.model.evaluate(*validation, verbose=0)
+    assert restored_loss == pytest.approx(losses[0], rel=1e-4)
+
+
+def test_bad_arguments_fail_before_training():
+    images = np.zeros((20, 28, 28, 1), "float32")
+    model = build_mlp(num_classes=10, hidden_units=(8,))
+    with pytest.raises(ValueError, match="num_classes"):
+        train(model, (images, np.full(20, 12)), validation_fraction=0.0)
+    with pytest.raises(ValueError, match="epochs"):
+        train(model, (images, np.zeros(20, "int64")), epochs=0)
+    with pytest.raises(ValueError, match="split name"):
+        train(model, images)
+    with pytest.raises(ValueError, match="steps_per_epoch and epochs"):
+        compile_model(model, "adam", 1e-3, "cosine")
+
+
+def test_augmentation_moves_pixels_but_keeps_shapes(test_images):
+    images, labels = test_images
+    batch = images[:32]
+    augmented, same_labels = make_augmenter(seed=0)(batch, labels[:32])
+    augmented = keras.ops.convert_to_numpy(augmented)
+    assert augmented.shape == batch.shape
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(same_labels), labels[:32])
+    assert not np.allclose(augmented, batch)
+    assert augmented.min() >= -1e-6 and augmented.max() <= 1 + 1e-6
+    unchanged, _ = make_augmenter(rotation_degrees=0, shift_fraction=0, zoom_fraction=0)(batch, labels[:32])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(unchanged), batch)
+    with pytest.raises(ValueError, match="rotation_degrees"):
+        make_augmenter(rotation_degrees=90)
