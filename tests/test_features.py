@@ -25,12 +25,8 @@ NUM_CLASSES = 47
 @pytest.fixture(scope="module")
 def trained(emnist_dir):
     """A small CNN trained for four epochs on 3000 real balanced images, and 1000 test images."""
-    config.set_fast_mode(True)
-    try:
-        train_images, train_labels = data.load_arrays("balanced", "train", data_dir=emnist_dir, limit=3000, seed=0)
-        test_images, test_labels = data.load_arrays("balanced", "test", data_dir=emnist_dir, limit=1000, seed=0)
-    finally:
-        config.set_fast_mode(False)
+    train_images, train_labels = data.load_arrays("balanced", "train", data_dir=emnist_dir, limit=3000, seed=0)
+    test_images, test_labels = data.load_arrays("balanced", "test", data_dir=emnist_dir, limit=1000, seed=0)
     tf.keras.utils.set_random_seed(0)
     model = models.build_cnn(num_classes=NUM_CLASSES, filters=(16, 32), dense_units=64, batch_norm=False,
                              dropout_rate=0.0, seed=0)
