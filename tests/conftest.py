@@ -34,3 +34,13 @@ def emnist_dir() -> Path:
     if not folder.is_dir():
         pytest.skip(f"{config.DATA_ENV}={value} is not a folder")
     return folder.resolve()
+
+
+@pytest.fixture(scope="session")
+def digits(emnist_dir):
+    """3,000 training and 1,000 test images of real EMNIST digits: ``((x, y), (x, y))``."""
+    from emnist_tf import data
+
+    train = data.load_arrays("digits", "train", data_dir=emnist_dir, limit=3000, seed=0)
+    test = data.load_arrays("digits", "test", data_dir=emnist_dir, limit=1000, seed=0)
+    return train, test

@@ -75,13 +75,6 @@ def test_selectivity_figure_counts_match_the_histogram():
 
 # ---------------------------------------------------------------- real models
 @pytest.fixture(scope="module")
-def digits(emnist_dir):
-    train = data.load_arrays("digits", "train", data_dir=emnist_dir, limit=3000, seed=0)
-    test = data.load_arrays("digits", "test", data_dir=emnist_dir, limit=1000, seed=0)
-    return train, test
-
-
-@pytest.fixture(scope="module")
 def keras_mlp(digits):
     from emnist_tf import models
 

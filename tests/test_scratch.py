@@ -72,13 +72,6 @@ def test_bad_arguments_raise_value_errors():
 
 
 @pytest.fixture(scope="module")
-def digits(emnist_dir):
-    train = data.load_arrays("digits", "train", data_dir=emnist_dir, limit=3000, seed=0)
-    test = data.load_arrays("digits", "test", data_dir=emnist_dir, limit=1000, seed=0)
-    return train, test
-
-
-@pytest.fixture(scope="module")
 def trained_digits(digits):
     (train_images, train_labels), (test_images, test_labels) = digits
     network = scratch.Network([784, 30, 10], activation="sigmoid", cost="quadratic", seed=0)
