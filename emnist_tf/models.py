@@ -30,9 +30,8 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "swish")
-REGULARIZERS = ("none", "l1", "l2")
-MODEL_KINDS = ("mlp", "cnn")
+from emnist_tf.choices import ACTIVATIONS, MODEL_KINDS, REGULARIZERS
+
 OUTPUT_LAYER = "probabilities"
 LOGITS_LAYER = "logits"
 

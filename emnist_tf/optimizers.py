@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import keras
 
-OPTIMIZERS = ("sgd", "averaged_sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam")
+from emnist_tf.choices import OPTIMIZERS
 
 _CLASSES = {
     "sgd": keras.optimizers.SGD,

@@ -28,7 +28,8 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")
+from emnist_tf.choices import SCHEDULES
+
 _PER_STEP = ("step", "exponential", "cosine")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except (EmnistTfError, ValueError, FileNotFoundError) as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted; finished work is kept, run the same command again to continue.",
               file=sys.stderr)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from emnist_tf.models import MODEL_KINDS
-from emnist_tf.optimizers import OPTIMIZERS
-from emnist_tf.schedules import SCHEDULES
+from emnist_tf.choices import MODEL_KINDS, OPTIMIZERS, SCHEDULES
 
 
 def register(subparsers, parents) -> None:

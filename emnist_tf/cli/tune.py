@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from emnist_tf.tuning.oracles import STRATEGIES
-from emnist_tf.tuning.space import MODEL_KINDS
+from emnist_tf.choices import MODEL_KINDS, STRATEGIES
 
 
 def register(subparsers, parents) -> None:

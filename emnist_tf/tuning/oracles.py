@@ -29,8 +29,10 @@ import keras_tuner
 from keras_tuner.src.engine import metrics_tracking
 from keras_tuner.src.engine import trial as trial_module
 
+from emnist_tf.choices import STRATEGIES
+
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
-STRATEGIES = ("greedy", "random", "bayesian", "hyperband")
+
 _FINISHED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 
 

@@ -22,12 +22,10 @@ import math
 
 import keras_tuner
 
-MODEL_KINDS = ("mlp", "cnn")
+from emnist_tf.choices import MODEL_KINDS, REGULARIZERS, SCHEDULES
 
-SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")
 ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "leaky_relu")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "nadam", "adamw")
-REGULARIZERS = ("none", "l1", "l2")
 DROPOUT_RATES = (0.0, 0.2, 0.5)
 BATCH_SIZES = (32, 64, 128, 256)
 LEARNING_RATE_RANGE = (1e-4, 1e-1)
