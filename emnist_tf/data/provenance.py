@@ -39,11 +39,15 @@ def _packaged_sha256(file_name: str) -> str | None:
 
 
 def provenance(file_name: str, payload: bytes) -> str:
-    """Returns ``"official"`` if ``payload`` is NIST's file of that name, else ``"not the official NIST file"``.
+    """Returns ``"official"`` if ``payload`` is NIST's file of that name, else ``"not the official NIST file"``."""
+    return provenance_of_digest(file_name, sha256(payload))
+
+
+def provenance_of_digest(file_name: str, digest: str) -> str:
+    """Like :func:`provenance`, for a file whose sha256 ``digest`` is already known.
 
     Gzip files are checked against ``NIST_SHA256SUMS``; mapping files, which that
     list does not cover, against the copies of NIST's mappings in this package.
     """
-    digest = sha256(payload)
     known = nist_checksums().get(file_name) or _packaged_sha256(file_name)
     return OFFICIAL if digest == known else NOT_OFFICIAL

@@ -117,8 +117,9 @@ _DECODED_MAX = 12
 def _read_idx(archive: _LocalArchive, name: str, dimensions: int) -> tuple[np.ndarray, str]:
     """Reads, checks and decodes one IDX file; decoded arrays are kept by content hash."""
     payload = archive.read(name)
-    origin = provenance.provenance(name, payload)
-    key = (name, provenance.sha256(payload))
+    digest = provenance.sha256(payload)
+    origin = provenance.provenance_of_digest(name, digest)
+    key = (name, digest)
     if key not in _DECODED:
         array = idx.parse_idx(idx.gunzip(payload, name), name, dimensions)
         array.flags.writeable = False
@@ -157,9 +158,19 @@ def _tfds_data_dir() -> Path:
     return Path(os.environ.get("TFDS_DATA_DIR") or Path.home() / "tensorflow_datasets")
 
 
+def _download_areas(root: Path) -> tuple[Path, Path]:
+    """The folders under tfds's data dir that an EMNIST download writes to."""
+    return root / "emnist", root / "downloads"
+
+
+def _snapshot(root: Path) -> set[Path]:
+    """Every path that exists now in the download areas."""
+    return {path for parent in _download_areas(root) if parent.is_dir() for path in parent.rglob("*")}
+
+
 def _remove_new_incomplete(root: Path, before: set[Path]) -> None:
     """Removes what a failed tfds download left half-written under ``root``."""
-    for parent in (root / "emnist", root / "downloads"):
+    for parent in _download_areas(root):
         for path in parent.rglob("*") if parent.is_dir() else ():
             partial = "incomplete" in path.name or path.name.endswith(".tmp") or path.name.startswith("tmp")
             if partial and path not in before and path.exists():
@@ -173,7 +184,7 @@ def read_tfds_subset(split: str, subset: str) -> RawSubset:
     import tensorflow_datasets as tfds
 
     root = _tfds_data_dir()
-    before = set(root.rglob("*")) if root.is_dir() else set()
+    before = _snapshot(root)
     try:
         dataset = tfds.load(f"emnist/{split}", split=subset, as_supervised=True)
         batches = list(tfds.as_numpy(dataset.batch(8192)))
