@@ -38,7 +38,7 @@ def models(data):
     (images, labels), _ = data
     keras.utils.set_random_seed(SEED)
     mlp = _train(build_mlp(hidden_units=(128,), batch_norm=False, dropout_rate=0.0, seed=SEED), images, labels)
-    cnn = _train(build_cnn(filters=(16, 32), dense_units=64, batch_norm=False, dropout_rate=0.0, seed=SEED),
+    cnn = _train(build_cnn(filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False, dropout_rate=0.0, seed=SEED),
                  images, labels)
     return {"MLP": mlp, "CNN": cnn}
 

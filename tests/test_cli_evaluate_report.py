@@ -37,7 +37,7 @@ def run_dirs(emnist_dir, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(config.FAST_ENV, "1")  # module fixtures run before the autouse fast-mode fixture
         builders = {"mlp": lambda: models.build_mlp(hidden_units=(128, 64, 32), seed=0),
-                    "cnn": lambda: models.build_cnn(filters=(8, 16), dense_units=32, seed=0)}
+                    "cnn": lambda: models.build_cnn(filters=(8, 16), convs_per_block=1, dense_units=32, seed=0)}
         for kind, build in builders.items():
             with contextlib.redirect_stdout(io.StringIO()):
                 result = training.train(build(), "balanced", data_dir=str(emnist_dir), epochs=1,

@@ -28,7 +28,7 @@ def trained(emnist_dir):
     train_images, train_labels = data.load_arrays("balanced", "train", data_dir=emnist_dir, limit=3000, seed=0)
     test_images, test_labels = data.load_arrays("balanced", "test", data_dir=emnist_dir, limit=1000, seed=0)
     tf.keras.utils.set_random_seed(0)
-    model = models.build_cnn(num_classes=NUM_CLASSES, filters=(16, 32), dense_units=64, batch_norm=False,
+    model = models.build_cnn(num_classes=NUM_CLASSES, filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False,
                              dropout_rate=0.0, seed=0)
     model.compile(optimizer=tf.keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
     model.fit(train_images, train_labels, batch_size=64, epochs=4, verbose=0)

@@ -90,7 +90,7 @@ def fewshot_results(emnist_dir):
     train_images, train_labels = fewshot.select_classes(images, labels, seen)
     pool_images, pool_labels = fewshot.select_classes(images, labels, held_out, relabel=False)
     keras.utils.set_random_seed(SEED)
-    cnn = build_cnn(num_classes=len(seen), filters=(16, 32), dense_units=128, batch_norm=False,
+    cnn = build_cnn(num_classes=len(seen), filters=(16, 32), convs_per_block=1, dense_units=128, batch_norm=False,
                     dropout_rate=0.0, seed=SEED)
     untrained = fewshot.untrained_copy(cnn, seed=SEED)
     compile_model(cnn, learning_rate=2e-3)

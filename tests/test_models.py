@@ -86,9 +86,16 @@ def test_cnn_blocks_filters_kernels_and_dense_layers():
 
 
 def test_cnn_without_hidden_dense_layer():
-    model = build_cnn(num_classes=10, filters=(8,), dense_units=0)
+    model = build_cnn(num_classes=10, filters=(8,), convs_per_block=1, dense_units=0)
     assert [layer.units for layer in _layers_of(model, keras.layers.Dense)] == [10]
     assert hidden_layer_names(model) == ["conv_1_activation"]
+
+
+def test_default_cnn_is_two_blocks_of_two_convolutions():
+    model = build_cnn()
+    assert [layer.filters for layer in _layers_of(model, keras.layers.Conv2D)] == [32, 32, 64, 64]
+    assert [layer.rate for layer in _layers_of(model, keras.layers.Dropout)] == [0.125, 0.25]
+    assert model.get_layer("logits").output.shape == (None, 47)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

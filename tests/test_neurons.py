@@ -119,7 +119,7 @@ def test_heatmaps_of_a_scratch_network(scratch_network):
 def test_heatmaps_refuse_a_cnn():
     from emnist_tf import models
 
-    cnn = models.build_cnn(num_classes=10, filters=(8,), dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0)
+    cnn = models.build_cnn(num_classes=10, filters=(8,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0)
     with pytest.raises(ValueError, match="784"):
         neurons.first_layer_weights(cnn)
 
@@ -134,7 +134,7 @@ def test_unit_activations_at_a_deeper_keras_layer_and_a_conv_layer(keras_mlp, di
     first = neurons.unit_activations(keras_mlp, images)
     kernel, bias = keras_mlp.get_layer("dense_2").get_weights()
     np.testing.assert_allclose(values, np.maximum(first @ kernel + bias, 0), rtol=1e-4, atol=1e-5)
-    cnn = models.build_cnn(num_classes=10, filters=(8,), dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0)
+    cnn = models.build_cnn(num_classes=10, filters=(8,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0)
     conv = models.hidden_layer_names(cnn)[0]
     maps = probes.layer_activations(cnn, images, [conv])[conv]
     np.testing.assert_allclose(neurons.unit_activations(cnn, images, conv), maps.max(axis=(1, 2)))

@@ -81,7 +81,7 @@ def balanced(emnist_dir):
 @pytest.fixture(scope="module")
 def trained_cnn(balanced):
     (train_images, train_labels), _ = balanced
-    model = models.build_cnn(num_classes=47, filters=(16, 32), dense_units=64, batch_norm=False,
+    model = models.build_cnn(num_classes=47, filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False,
                              dropout_rate=0.0, seed=0)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(train_images, train_labels, epochs=2, batch_size=64, verbose=0)

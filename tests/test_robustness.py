@@ -92,7 +92,7 @@ def trained(emnist_dir):
     keras.utils.set_random_seed(SEED)
     models = {
         "MLP": build_mlp(hidden_units=(128,), batch_norm=False, dropout_rate=0.0, seed=SEED),
-        "CNN": build_cnn(filters=(16, 32), dense_units=64, batch_norm=False, dropout_rate=0.0, seed=SEED),
+        "CNN": build_cnn(filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False, dropout_rate=0.0, seed=SEED),
     }
     for model in models.values():
         compile_model(model, learning_rate=2e-3)

@@ -13,7 +13,7 @@ from emnist_tf.augmentation import make_augmenter
 from emnist_tf.data import load_arrays
 from emnist_tf.models import build_mlp
 from emnist_tf.runs import HISTORY_FILE, MODEL_FILE, RUN_FILE, RunError, load_run, save_run
-from emnist_tf.training import TrainingDivergedError, compile_model, train
+from emnist_tf.training import STEPS_PER_EXECUTION, TrainingDivergedError, compile_model, train
 
 PEAK_RATE = 1e-2
 
@@ -124,6 +124,37 @@ def test_early_stopping_restores_the_best_weights(emnist_dir, monkeypatch):
     assert losses[1] > losses[0]
     restored_loss, _ = result.model.evaluate(*validation, verbose=0)
     assert restored_loss == pytest.approx(losses[0], rel=1e-4)
+
+
+def test_augmentation_options_are_applied_and_recorded(test_images):
+    images, labels = test_images
+
+    def first_layer_after(augmentation):
+        model = build_mlp(num_classes=47, hidden_units=(16,), batch_norm=False, dropout_rate=0.0, seed=0)
+        result = train(model, (images, labels), validation_fraction=0.0, epochs=1, batch_size=50,
+                       augmentation=augmentation, verbose=0)
+        return result, model.layers[1].get_weights()[0]
+
+    _, plain = first_layer_after(False)
+    still, unmoved = first_layer_after({"rotation_degrees": 0, "shift_fraction": 0, "zoom_fraction": 0})
+    rotated, moved = first_layer_after({"rotation_degrees": 20})
+    np.testing.assert_allclose(unmoved, plain, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(moved, plain)
+    assert rotated.settings["augmentation"] == {"rotation_degrees": 20}
+    assert still.settings["augmentation"]["zoom_fraction"] == 0
+    with pytest.raises(ValueError, match="unknown augmentation option.*rotate.*rotation_degrees"):
+        first_layer_after({"rotate": 5})
+
+
+def test_batches_run_several_per_graph_call_yet_every_epoch_is_logged(trained, test_images, monkeypatch):
+    result, _ = trained
+    monkeypatch.delenv(config.FAST_ENV)  # fast mode would cap the run at one epoch
+    assert result.model.steps_per_execution == STEPS_PER_EXECUTION
+    images, labels = test_images  # 200 images: 4 batches of 64, the last one partial
+    model = build_mlp(num_classes=47, hidden_units=(16,), seed=0)
+    short = train(model, (images, labels), validation_fraction=0.0, epochs=2, batch_size=64, verbose=0)
+    assert model.steps_per_execution == 4
+    assert len(short.history["loss"]) == 2 and all(np.isfinite(short.history["loss"]))
 
 
 def test_bad_arguments_fail_before_training():

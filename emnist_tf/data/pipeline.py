@@ -23,10 +23,14 @@ def make_dataset(
     batch_size: int = 128,
     shuffle: bool = True,
     seed: int = 0,
-    cache: bool = True,
     augment: Callable | None = None,
 ):
-    """Builds a ``tf.data`` pipeline: cache, shuffle (reshuffled every epoch), batch, augment, prefetch.
+    """Builds a ``tf.data`` pipeline of batches: shuffle (anew every epoch), gather, augment, prefetch.
+
+    Only the example *indices* are shuffled; each batch is then gathered from the
+    arrays in one step. That is what Keras does with NumPy arrays, and much cheaper
+    than shuffling whole images one by one (no second copy of the images in a
+    shuffle buffer, no per-image work on the CPU that also trains the model).
 
     Args:
         images: float32 images (N, 28, 28, 1).
@@ -34,7 +38,6 @@ def make_dataset(
         batch_size: examples per batch.
         shuffle: shuffle with ``seed``, differently at every epoch.
         seed: shuffling seed.
-        cache: keep the prepared examples in memory after the first epoch.
         augment: optional function ``(images, labels) -> (images, labels)`` applied to batches.
 
     Returns:
@@ -46,15 +49,22 @@ def make_dataset(
         raise DataError(f"{len(images)} images but {len(labels)} labels: they must pair up one to one")
     if batch_size <= 0:
         raise DataError(f"batch_size must be positive, got {batch_size}")
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    if cache:
-        dataset = dataset.cache()
+    indices = tf.data.Dataset.range(len(labels))
     if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+        indices = indices.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    arrays = tf.data.Dataset.from_tensors((images, labels)).repeat()
+    dataset = tf.data.Dataset.zip(indices.batch(batch_size), arrays).map(
+        _gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if augment is not None:
         dataset = dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _gather_batch(batch_indices, arrays):
+    import tensorflow as tf
+
+    images, labels = arrays
+    return tf.gather(images, batch_indices), tf.gather(labels, batch_indices)
 
 
 def train_validation_split(

@@ -101,10 +101,10 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
         if config.fast_mode():
             # A fast-mode fold trains a handful of batches: tracing the graph costs more.
             model.run_eagerly = True
-        train_set = data.make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=self.seed, cache=False)
+        train_set = data.make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=self.seed)
         validation_set = None
         if validation_data is not None:
-            validation_set = data.make_dataset(*validation_data, batch_size=512, shuffle=False, cache=False)
+            validation_set = data.make_dataset(*validation_data, batch_size=512, shuffle=False)
         monitor = "val_loss" if validation_set is not None else "loss"
         callbacks = list(callbacks or []) + schedules.schedule_callbacks(schedule, monitor=monitor)
         return model.fit(train_set, validation_data=validation_set, epochs=epochs, shuffle=False,
@@ -177,7 +177,8 @@ class CnnHyperModel(_EmnistHyperModel):
 
         conv_blocks, filters, dense_units, layers = self._declare_model(hp)
         block_filters = tuple(filters * 2**index for index in range(conv_blocks))
-        return models.build_cnn(num_classes=self.num_classes, filters=block_filters,
+        # One convolution per block keeps a sweep's many trials affordable on a CPU.
+        return models.build_cnn(num_classes=self.num_classes, filters=block_filters, convs_per_block=1,
                                 dense_units=dense_units, seed=self.seed, **layers)
 
 
