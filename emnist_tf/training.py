@@ -34,7 +34,7 @@ DEFAULT_TRAINING = {
             "schedule": "cosine", "augmentation": True, "validation_fraction": 0.05},
     # The CNN fits the training images closely, so it gets milder shifts and turns than
     # the MLP: on the balanced test file 89.4% against 89.1% with the full ones and 89.3%
-    # with none (12 epochs each; benchmarks/accuracy.py and the notes of issue 3).
+    # with none (12 epochs each, one run each; the README's benchmark section).
     "cnn": {"epochs": 12, "batch_size": 128, "optimizer": "adam", "learning_rate": 2e-3,
             "schedule": "cosine", "validation_fraction": 0.05,
             "augmentation": {"rotation_degrees": 5, "shift_fraction": 0.05, "zoom_fraction": 0.05}},
@@ -298,7 +298,8 @@ def _check_arguments(epochs, batch_size, validation_fraction, patience) -> None:
 def _steps_per_execution(steps_per_epoch: int) -> int:
     """Batches per graph call: a few, to save Python overhead, never more than an epoch has.
 
-    On a CPU this makes a small MLP's training about 15% faster (``benchmarks/throughput.py``);
+    With the index-gather pipeline it took the default MLP from 0.96x to 1.05-1.19x a bare ``fit``
+    (``benchmarks/throughput.py``);
     the progress bar and batch-level callbacks then update every few batches.
     """
     return max(1, min(STEPS_PER_EXECUTION, steps_per_epoch))
