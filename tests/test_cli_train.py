@@ -7,6 +7,7 @@ import json
 import pytest
 
 from emnist_tf.cli import main
+from emnist_tf.training import DEFAULT_TRAINING
 
 RUN_FILES = ("model.keras", "history.csv", "run.json", "metrics.json", "curves.png", "confusion.png",
              "predictions.png")
@@ -22,11 +23,26 @@ def test_train_cnn_fast_writes_a_complete_run(emnist_dir, tmp_path, capsys):
     run = json.loads((out / "run.json").read_text())
     assert run["model"] == "cnn" and run["split"] == "balanced" and run["epochs_run"] == 1
     assert run["data_dir"] == str(emnist_dir) and run["fast_mode"] is True
+    assert run["class_weight"] == DEFAULT_TRAINING["cnn"].get("class_weight")
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["accuracy"] <= 1 and metrics["device"] == run["device"]
     assert "val_accuracy" in printed  # Keras' progress line
     assert f"Test accuracy {metrics['accuracy']:.4f}" in printed
     assert all((out / name).stat().st_size > 1000 for name in ("curves.png", "confusion.png", "predictions.png"))
+
+
+def test_class_weight_option_overrides_the_recipe(emnist_dir, tmp_path, capsys):
+    runs = {}
+    for choice in ("none", "balanced"):
+        out = tmp_path / choice
+        status = main(["train", "--model", "mlp", "--fast", "--class-weight", choice, "--out", str(out),
+                       "--data-dir", str(emnist_dir)])
+        assert status == 0
+        runs[choice] = (json.loads((out / "run.json").read_text()), (out / "history.csv").read_text())
+    capsys.readouterr()
+    assert runs["none"][0]["class_weight"] is None
+    assert runs["balanced"][0]["class_weight"] == "balanced"
+    assert runs["none"][1] != runs["balanced"][1]  # same seed, so only the weights can change the losses
 
 
 def test_unknown_split_is_a_one_line_error(capsys):

@@ -13,7 +13,7 @@ from emnist_tf.augmentation import make_augmenter
 from emnist_tf.data import load_arrays
 from emnist_tf.models import build_mlp
 from emnist_tf.runs import HISTORY_FILE, MODEL_FILE, RUN_FILE, RunError, load_run, save_run
-from emnist_tf.training import STEPS_PER_EXECUTION, TrainingDivergedError, compile_model, train
+from emnist_tf.training import STEPS_PER_EXECUTION, TrainingDivergedError, _class_weights, compile_model, train
 
 PEAK_RATE = 1e-2
 
@@ -144,6 +144,42 @@ def test_augmentation_options_are_applied_and_recorded(test_images):
     assert still.settings["augmentation"]["zoom_fraction"] == 0
     with pytest.raises(ValueError, match="unknown augmentation option.*rotate.*rotation_degrees"):
         first_layer_after({"rotate": 5})
+
+
+def test_class_weights_pull_predictions_towards_heavier_classes(test_images):
+    images, labels = test_images
+    favoured = int(labels[0])
+
+    def trained_with(class_weight):
+        model = build_mlp(num_classes=47, hidden_units=(32,), batch_norm=False, dropout_rate=0.0, seed=0)
+        result = train(model, (images, labels), validation_fraction=0.0, epochs=1, batch_size=10,
+                       learning_rate=1e-2, class_weight=class_weight, verbose=0)
+        predicted = model.predict(images, verbose=0).argmax(axis=1)
+        return result, model.layers[1].get_weights()[0], np.mean(predicted == favoured)
+
+    _, plain, plain_share = trained_with(None)
+    _, unit, _ = trained_with({index: 1.0 for index in range(47)})
+    _, _, favoured_share = trained_with({index: 30.0 if index == favoured else 1.0 for index in range(47)})
+    balanced, _, _ = trained_with("balanced")
+    np.testing.assert_allclose(unit, plain, rtol=1e-5, atol=1e-7)
+    assert favoured_share > plain_share + 0.2
+    assert balanced.settings["class_weight"] == "balanced"
+    with pytest.raises(ValueError, match="class_weight must be 'balanced'"):
+        trained_with("even")
+    with pytest.raises(ValueError, match="outside 0..46"):
+        trained_with({47: 2.0})
+
+
+def test_balanced_class_weights_follow_scikit_learn():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.array([0, 0, 0, 0, 1, 2, 2, 4])  # class 3 is absent
+    weights = _class_weights("balanced", labels, num_classes=5)
+    expected = compute_class_weight("balanced", classes=np.array([0, 1, 2, 4]), y=labels)
+    np.testing.assert_allclose([weights[k] for k in (0, 1, 2, 4)], expected)
+    assert weights[3] == 0.0
+    counts = np.bincount(labels, minlength=5)
+    assert {round(weights[k] * counts[k], 9) for k in (0, 1, 2, 4)} == {2.0}  # each class weighs the same
 
 
 def test_batches_run_several_per_graph_call_yet_every_epoch_is_logged(trained, test_images, monkeypatch):

@@ -30,6 +30,9 @@ def register(subparsers, parents) -> None:
     parser.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: recipe)")
     parser.add_argument("--schedule", choices=SCHEDULES, default=None, help="learning-rate schedule (default: recipe)")
     parser.add_argument("--no-augmentation", action="store_true", help="train without random shifts/rotations")
+    parser.add_argument("--class-weight", choices=("balanced", "none"), default=None,
+                        help="'balanced' weighs rare classes up to count like common ones; 'none' weighs "
+                             "every image 1 (default: the model's recipe)")
     parser.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without a better validation loss")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -52,6 +55,8 @@ def run(args) -> int:
             recipe[option] = getattr(args, option)
     if args.no_augmentation:
         recipe["augmentation"] = False
+    if args.class_weight is not None:
+        recipe["class_weight"] = None if args.class_weight == "none" else args.class_weight
     out_dir = Path(args.out or f"runs/{args.model}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     info = data.split_info(args.split)
     precision = devices.configure_precision()
