@@ -51,6 +51,8 @@ _EXPORTS = {
     "plot_schedule": "emnist_tf.schedules",
     "train": "emnist_tf.training",
     "compile_model": "emnist_tf.training",
+    "classification_loss": "emnist_tf.losses",
+    "SmoothedSparseCrossentropy": "emnist_tf.losses",
     "TrainingResult": "emnist_tf.training",
     "TrainingDivergedError": "emnist_tf.training",
     "save_run": "emnist_tf.runs",

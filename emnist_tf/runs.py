@@ -30,6 +30,7 @@ from pathlib import Path
 
 import keras
 
+from emnist_tf import losses as _losses  # noqa: F401  registers the smoothed loss for load_model
 from emnist_tf.errors import EmnistTfError
 
 MODEL_FILE = "model.keras"

@@ -26,6 +26,7 @@ import numpy as np
 
 from emnist_tf import config, devices
 from emnist_tf.errors import EmnistTfError
+from emnist_tf.losses import classification_loss
 from emnist_tf.optimizers import make_optimizer
 from emnist_tf.schedules import make_schedule, schedule_callbacks
 
@@ -90,6 +91,7 @@ def compile_model(
     *,
     schedule_options: dict | None = None,
     steps_per_execution: int = 1,
+    label_smoothing: float = 0.0,
     **options,
 ) -> keras.Model:
     """Compiles ``model`` for integer labels: sparse cross-entropy and accuracy.
@@ -105,6 +107,8 @@ def compile_model(
         schedule_options: extra keywords for :func:`emnist_tf.schedules.make_schedule`.
         steps_per_execution: batches run per call into the TensorFlow graph; more than 1
             saves Python overhead per batch (callbacks then see every n-th batch).
+        label_smoothing: spread this share of each label evenly over all classes
+            (:func:`emnist_tf.losses.classification_loss`); 0: plain cross-entropy.
         **options: extra keywords for :func:`emnist_tf.optimizers.make_optimizer`
             (``momentum``, ``nesterov``, ``use_ema``, ``weight_decay``...).
 
@@ -117,7 +121,7 @@ def compile_model(
     rate = make_schedule(schedule, learning_rate, steps_per_epoch=steps_per_epoch, epochs=epochs,
                          **(schedule_options or {}))
     model.compile(optimizer=make_optimizer(optimizer, rate, **options),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  loss=classification_loss(label_smoothing), metrics=["accuracy"],
                   steps_per_execution=steps_per_execution)
     return model
 
@@ -144,6 +148,7 @@ def train(
     optimizer_options: dict | None = None,
     schedule_options: dict | None = None,
     class_weight: str | dict | None = None,
+    label_smoothing: float = 0.0,
 ) -> TrainingResult:
     """Trains ``model`` on a split (or arrays) and records the run.
 
@@ -179,6 +184,7 @@ def train(
             (scikit-learn's rule), so that rare classes count as much as common ones, as
             they do in a balanced test set; or a dict ``{class index: weight}``; None:
             every image weighs 1. Only the training loss is weighted.
+        label_smoothing: see :func:`compile_model`; the reported loss then includes it.
 
     Returns:
         A :class:`TrainingResult`.
@@ -208,6 +214,7 @@ def train(
     steps_per_epoch = math.ceil(len(images) / batch_size)
     compile_model(model, optimizer, learning_rate, schedule, steps_per_epoch, epochs,
                   schedule_options=schedule_options, steps_per_execution=_steps_per_execution(steps_per_epoch),
+                  label_smoothing=label_smoothing,
                   **(optimizer_options or {}))
     device = devices.describe_device()
     recorder = _EpochRecorder()
@@ -233,6 +240,7 @@ def train(
                     epochs=epochs, optimizer=optimizer, learning_rate=learning_rate, schedule=schedule,
                     validation_fraction=validation_fraction if held_out else 0.0, early_stopping_patience=early_stopping_patience, seed=seed,
                     augmentation=_augmentation_setting(augmentation),
+                    label_smoothing=label_smoothing,
                     class_weight=class_weight if isinstance(class_weight, (str, type(None))) else "custom",
                     train_examples=int(len(labels)),
                     validation_examples=validation_count, fast_mode=config.fast_mode(),

@@ -24,6 +24,7 @@ def test_train_cnn_fast_writes_a_complete_run(emnist_dir, tmp_path, capsys):
     assert run["model"] == "cnn" and run["split"] == "balanced" and run["epochs_run"] == 1
     assert run["data_dir"] == str(emnist_dir) and run["fast_mode"] is True
     assert run["class_weight"] == DEFAULT_TRAINING["cnn"].get("class_weight")
+    assert run["label_smoothing"] == DEFAULT_TRAINING["cnn"].get("label_smoothing", 0.0)
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["accuracy"] <= 1 and metrics["device"] == run["device"]
     assert "val_accuracy" in printed  # Keras' progress line
@@ -31,17 +32,18 @@ def test_train_cnn_fast_writes_a_complete_run(emnist_dir, tmp_path, capsys):
     assert all((out / name).stat().st_size > 1000 for name in ("curves.png", "confusion.png", "predictions.png"))
 
 
-def test_class_weight_option_overrides_the_recipe(emnist_dir, tmp_path, capsys):
+def test_class_weight_and_label_smoothing_options_override_the_recipe(emnist_dir, tmp_path, capsys):
     runs = {}
     for choice in ("none", "balanced"):
         out = tmp_path / choice
         status = main(["train", "--model", "mlp", "--fast", "--class-weight", choice, "--out", str(out),
-                       "--data-dir", str(emnist_dir)])
+                       "--label-smoothing", "0.05", "--data-dir", str(emnist_dir)])
         assert status == 0
         runs[choice] = (json.loads((out / "run.json").read_text()), (out / "history.csv").read_text())
     capsys.readouterr()
     assert runs["none"][0]["class_weight"] is None
     assert runs["balanced"][0]["class_weight"] == "balanced"
+    assert runs["none"][0]["label_smoothing"] == 0.05
     assert runs["none"][1] != runs["balanced"][1]  # same seed, so only the weights can change the losses
 
 

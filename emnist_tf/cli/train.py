@@ -33,6 +33,9 @@ def register(subparsers, parents) -> None:
     parser.add_argument("--class-weight", choices=("balanced", "none"), default=None,
                         help="'balanced' weighs rare classes up to count like common ones; 'none' weighs "
                              "every image 1 (default: the model's recipe)")
+    parser.add_argument("--label-smoothing", type=float, default=None, metavar="S",
+                        help="spread S of each label over all classes, e.g. 0.1; 0 for none "
+                             "(default: the model's recipe)")
     parser.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without a better validation loss")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -50,7 +53,7 @@ def run(args) -> int:
     from emnist_tf.training import DEFAULT_TRAINING, train
 
     recipe = dict(DEFAULT_TRAINING[args.model])
-    for option in ("epochs", "batch_size", "optimizer", "learning_rate", "schedule"):
+    for option in ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "label_smoothing"):
         if getattr(args, option) is not None:
             recipe[option] = getattr(args, option)
     if args.no_augmentation:
