@@ -339,11 +339,12 @@ def _class_weights(class_weight, labels, num_classes) -> dict[int, float] | None
         return {int(key): float(value) for key, value in class_weight.items()}
     if class_weight != "balanced":
         raise ValueError(f"class_weight must be 'balanced', a dict {{class: weight}} or None, got {class_weight!r}")
-    counts = np.bincount(labels, minlength=num_classes)
-    present = counts > 0
-    weights = np.zeros(num_classes)
-    weights[present] = len(labels) / (present.sum() * counts[present])
-    return {index: float(weight) for index, weight in enumerate(weights)}
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(labels)
+    weights = dict.fromkeys(range(num_classes), 0.0)  # a class absent from the data weighs nothing
+    weights.update(zip(present.tolist(), compute_class_weight("balanced", classes=present, y=labels).tolist()))
+    return weights
 
 
 def _augmenter(augmentation, seed):
