@@ -32,9 +32,13 @@ def main() -> None:
         start = time.perf_counter()
         images, labels = load_arrays(args.split, args.subset, data_dir=args.data_dir)
         seconds.append(time.perf_counter() - start)
-    print(f"split={args.split} subset={args.subset} images={len(images):,} shape={images.shape[1:]} dtype={images.dtype}")
-    print(f"load seconds: median {statistics.median(seconds):.2f}, best {min(seconds):.2f}, "
-          f"all {', '.join(f'{value:.2f}' for value in seconds)} (target < 3 s)")
+    print(
+        f"split={args.split} subset={args.subset} images={len(images):,} shape={images.shape[1:]} dtype={images.dtype}"
+    )
+    print(
+        f"load seconds: median {statistics.median(seconds):.2f}, best {min(seconds):.2f}, "
+        f"all {', '.join(f'{value:.2f}' for value in seconds)} (target < 3 s)"
+    )
     print(f"memory of the arrays: {(images.nbytes + labels.nbytes) / 2**20:.0f} MiB")
 
 

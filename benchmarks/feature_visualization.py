@@ -22,8 +22,10 @@ import time
 
 import numpy as np
 
-from emnist_tf import config, data, features, models, runs, training
-from emnist_tf.features.objectives import ClassMargin
+from emnist_tf import config, data
+from emnist_tf.interpret import features
+from emnist_tf.interpret.features.objectives import ClassMargin
+from emnist_tf.modeling import models, runs, training
 
 
 def _model(args):
@@ -31,11 +33,14 @@ def _model(args):
         run = runs.load_run(args.run_dir)
         return run.model, run.config.get("split", "balanced"), f"run {args.run_dir}"
     model = models.build_cnn(num_classes=data.split_info("balanced").num_classes, seed=0)
-    result = training.train(model, "balanced", epochs=args.epochs, limit=args.train_examples, seed=0,
-                            data_dir=args.data_dir, verbose=2)
+    result = training.train(
+        model, "balanced", epochs=args.epochs, limit=args.train_examples, seed=0, data_dir=args.data_dir, verbose=2
+    )
     accuracy = result.history.get("val_accuracy", [float("nan")])[-1]
-    print(f"trained build_cnn() on {args.train_examples} images for {result.epochs_run} epochs in "
-          f"{result.train_seconds:.0f} s (validation accuracy {accuracy:.3f})")
+    print(
+        f"trained build_cnn() on {args.train_examples} images for {result.epochs_run} epochs in "
+        f"{result.train_seconds:.0f} s (validation accuracy {accuracy:.3f})"
+    )
     if args.save:
         runs.save_run(args.save, result, {"model": "cnn", "split": "balanced"})
         print(f"saved the run to {args.save}")
@@ -68,32 +73,44 @@ def main() -> None:
     model, split, source = _model(args)
     names = data.class_names(split)
     classes = np.arange(len(names))
-    result = features.maximize_classes(model, starts=args.starts, steps=args.steps, seed=args.seed,
-                                       callbacks=[features.Progress()])
-    print(f"batched: {len(classes)} classes x {args.starts} starts x {result.steps} steps in one tape: "
-          f"{result.seconds:.1f} s")
+    result = features.maximize_classes(
+        model, starts=args.starts, steps=args.steps, seed=args.seed, callbacks=[features.Progress()]
+    )
+    print(
+        f"batched: {len(classes)} classes x {args.starts} starts x {result.steps} steps in one tape: "
+        f"{result.seconds:.1f} s"
+    )
     if not args.skip_loop:
         loop_seconds = _per_unit_loop(model, classes, args)
-        print(f"per-unit loop (same work, one class at a time): {loop_seconds:.1f} s "
-              f"({loop_seconds / result.seconds:.1f}x the batched time)")
+        print(
+            f"per-unit loop (same work, one class at a time): {loop_seconds:.1f} s "
+            f"({loop_seconds / result.seconds:.1f}x the batched time)"
+        )
 
     test_images, _ = data.load_arrays(split, "test", data_dir=args.data_dir)
     probabilities = model.predict(result.images, verbose=0)
     own = probabilities[classes, classes]
     logits = features.unit_activations(model, "logits", result.images)[classes, classes]
     largest = features.unit_activations(model, "logits", test_images).max(axis=0)
-    print(f"classified as their class: {np.mean(probabilities.argmax(axis=1) == classes):.3f} "
-          f"(p >= 0.9: {np.mean(own >= 0.9):.3f}, mean p {own.mean():.3f})")
-    print(f"logit above the largest over {len(test_images)} test images: {np.mean(logits > largest):.3f} "
-          f"(median ratio {np.median(logits / largest):.2f})")
+    print(
+        f"classified as their class: {np.mean(probabilities.argmax(axis=1) == classes):.3f} "
+        f"(p >= 0.9: {np.mean(own >= 0.9):.3f}, mean p {own.mean():.3f})"
+    )
+    print(
+        f"logit above the largest over {len(test_images)} test images: {np.mean(logits > largest):.3f} "
+        f"(median ratio {np.median(logits / largest):.2f})"
+    )
     wrong = [f"{names[c]}->{names[probabilities[c].argmax()]}" for c in classes if probabilities[c].argmax() != c]
     if wrong:
         print("misclassified preferred inputs:", ", ".join(wrong))
 
     top = features.top_activating_images(model, "logits", test_images, count=3)
-    figure = features.plot_preferred_inputs(result, top, unit_labels=names,
-                                            title=f"{source}: preferred input of each class (framed) "
-                                                  f"and its 3 strongest test images")
+    figure = features.plot_preferred_inputs(
+        result,
+        top,
+        unit_labels=names,
+        title=f"{source}: preferred input of each class (framed) and its 3 strongest test images",
+    )
     figure.savefig(args.out, dpi=100)
     print(f"wrote {args.out}")
 

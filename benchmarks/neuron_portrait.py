@@ -41,7 +41,8 @@ def prepare_scratch(split, folder: Path, data_dir) -> Path:
 
 
 def prepare_keras(split, folder: Path, data_dir) -> Path:
-    from emnist_tf import data, models
+    from emnist_tf import data
+    from emnist_tf.modeling import models
 
     images, labels = data.load_arrays(split, "train", data_dir=data_dir, limit=20000)
     model = models.build_mlp(num_classes=data.split_info(split).num_classes, hidden_units=(128, 64), seed=0)
@@ -53,7 +54,8 @@ def prepare_keras(split, folder: Path, data_dir) -> Path:
 
 
 def timed_portrait(kind: str, path: Path, args, out: Path) -> None:
-    from emnist_tf import data, neurons
+    from emnist_tf import data
+    from emnist_tf.interpret import neurons
 
     started = time.perf_counter()
     if kind == "scratch":
@@ -68,14 +70,17 @@ def timed_portrait(kind: str, path: Path, args, out: Path) -> None:
     images, labels = data.load_arrays(args.split, "test", data_dir=args.data_dir)
     read = time.perf_counter()
     activations = neurons.unit_activations(model, images)
-    figure = neurons.plot_unit_portrait(model, args.unit, images, labels, activations=activations,
-                                        class_names=data.class_names(args.split))
+    figure = neurons.plot_unit_portrait(
+        model, args.unit, images, labels, activations=activations, class_names=data.class_names(args.split)
+    )
     figure.savefig(out / f"portrait_{kind}_unit{args.unit}.png", dpi=100)
     done = time.perf_counter()
     counts = neurons.class_selectivity(activations, labels).counts()
-    print(f"{kind}: portrait of unit {args.unit} from {path.name} in {done - started:.2f} s "
-          f"(parameters {loaded - started:.2f} s, {len(images)} test images {read - loaded:.2f} s, "
-          f"activations + figure + PNG {done - read:.2f} s); layer selectivity {counts}")
+    print(
+        f"{kind}: portrait of unit {args.unit} from {path.name} in {done - started:.2f} s "
+        f"(parameters {loaded - started:.2f} s, {len(images)} test images {read - loaded:.2f} s, "
+        f"activations + figure + PNG {done - read:.2f} s); layer selectivity {counts}"
+    )
 
 
 def main(argv=None) -> int:
@@ -90,7 +95,9 @@ def main(argv=None) -> int:
         keras_path = Path(args.keras) if args.keras else prepare_keras(args.split, folder, args.data_dir)
         timed_portrait("scratch", scratch_path, args, out)
         timed_portrait("keras", keras_path, args, out)
-        print(f"figures in {out}" if args.out else "figures were written to a temporary folder (use --out to keep them)")
+        print(
+            f"figures in {out}" if args.out else "figures were written to a temporary folder (use --out to keep them)"
+        )
     return 0
 
 

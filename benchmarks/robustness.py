@@ -23,7 +23,7 @@ import numpy as np
 def _train(model, images, labels, epochs, seed):
     import keras
 
-    from emnist_tf.training import compile_model
+    from emnist_tf.modeling.training import compile_model
 
     keras.utils.set_random_seed(seed)
     compile_model(model, learning_rate=1e-3)
@@ -42,9 +42,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
-    from emnist_tf import adversarial, fewshot, robustness
     from emnist_tf.data import class_names, load_arrays
-    from emnist_tf.models import build_cnn, build_mlp
+    from emnist_tf.interpret import fewshot
+    from emnist_tf.modeling.models import build_cnn, build_mlp
+    from emnist_tf.robustness import adversarial, corruptions
 
     started = time.perf_counter()
     images, labels = load_arrays("balanced", "train", limit=args.train_examples, seed=args.seed)
@@ -55,33 +56,41 @@ def main() -> None:
     }
     for name, model in models.items():
         _train(model, images, labels, args.epochs, args.seed)
-        print(f"{name}: clean test accuracy {robustness.accuracy(model, test_images, test_labels):.3f} "
-              f"({len(labels)} training images, {args.epochs} epochs)")
+        print(
+            f"{name}: clean test accuracy {corruptions.accuracy(model, test_images, test_labels):.3f} "
+            f"({len(labels)} training images, {args.epochs} epochs)"
+        )
 
-    curves = {name: robustness.noise_curves(model, test_images, test_labels, seed=args.seed)
-              for name, model in models.items()}
+    curves = {
+        name: corruptions.noise_curves(model, test_images, test_labels, seed=args.seed)
+        for name, model in models.items()
+    }
     print("\nHalfway thresholds (psychometric fit):")
     for name, by_corruption in curves.items():
-        fits = {corruption: robustness.fit_curve(curve) for corruption, curve in by_corruption.items()}
+        fits = {corruption: corruptions.fit_curve(curve) for corruption, curve in by_corruption.items()}
         print(f"  {name}: " + ", ".join(f"{corruption} {fit.threshold:.3f}" for corruption, fit in fits.items()))
 
     epsilons = [0.0, 0.02, 0.05, 0.1, 0.2]
-    attacked = (test_images[:args.attack_examples], test_labels[:args.attack_examples])
+    attacked = (test_images[: args.attack_examples], test_labels[: args.attack_examples])
     epsilon_curves = {}
     print(f"\nRobust accuracy on {len(attacked[1])} test images (epsilons {epsilons}):")
     for name, model in models.items():
         epsilon_curves[name] = {
             "fgsm": adversarial.robust_accuracy_curve(model, *attacked, epsilons, method="fgsm"),
-            "pgd": adversarial.robust_accuracy_curve(model, *attacked, epsilons, method="pgd", steps=20,
-                                                     seed=args.seed)}
+            "pgd": adversarial.robust_accuracy_curve(
+                model, *attacked, epsilons, method="pgd", steps=20, seed=args.seed
+            ),
+        }
         for method, curve in epsilon_curves[name].items():
             print(f"  {name} {method.upper()}: " + ", ".join(f"{value:.3f}" for value in curve.accuracies))
 
     defended = build_cnn(filters=(32, 64), dense_units=128, batch_norm=False, dropout_rate=0.2, seed=args.seed)
-    adversarial.adversarial_training(defended, images, labels, epsilon=0.1, method="fgsm", epochs=args.epochs,
-                                     batch_size=64, seed=args.seed)
-    table = adversarial.defence_table({"CNN": models["CNN"], "CNN + FGSM training": defended}, *attacked, 0.1,
-                                      steps=20, seed=args.seed)
+    adversarial.adversarial_training(
+        defended, images, labels, epsilon=0.1, method="fgsm", epochs=args.epochs, batch_size=64, seed=args.seed
+    )
+    table = adversarial.defence_table(
+        {"CNN": models["CNN"], "CNN + FGSM training": defended}, *attacked, 0.1, steps=20, seed=args.seed
+    )
     print("\nAdversarial training (epsilon 0.1):")
     for name, row in table.items():
         print(f"  {name}: " + ", ".join(f"{key} {value:.3f}" for key, value in row.items()))
@@ -90,17 +99,26 @@ def main() -> None:
     seen = np.setdiff1d(np.arange(47), held_out)
     train_images, train_labels = fewshot.select_classes(images, labels, seen)
     pool_images, pool_labels = fewshot.select_classes(images, labels, held_out, relabel=False)
-    cnn = _train(build_cnn(num_classes=len(seen), filters=(32, 64), dense_units=128, batch_norm=False,
-                           dropout_rate=0.2, seed=args.seed), train_images, train_labels, args.epochs, args.seed)
+    cnn = _train(
+        build_cnn(
+            num_classes=len(seen), filters=(32, 64), dense_units=128, batch_norm=False, dropout_rate=0.2, seed=args.seed
+        ),
+        train_images,
+        train_labels,
+        args.epochs,
+        args.seed,
+    )
     features = fewshot.feature_sets({"CNN": cnn}, pool_images, seed=args.seed)
     results = fewshot.evaluate_fewshot(features, pool_labels, held_out, episodes=args.episodes, seed=args.seed)
-    print(f"\nFew-shot, 5-way, {args.episodes} episodes, 10 unseen classes "
-          f"({''.join(np.array(class_names('balanced'))[held_out])}):")
+    print(
+        f"\nFew-shot, 5-way, {args.episodes} episodes, 10 unseen classes "
+        f"({''.join(np.array(class_names('balanced'))[held_out])}):"
+    )
     print(fewshot.fewshot_table(results))
 
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        robustness.plot_noise_curves(curves).savefig(args.out / "noise_curves.png", dpi=110)
+        corruptions.plot_noise_curves(curves).savefig(args.out / "noise_curves.png", dpi=110)
         adversarial.plot_epsilon_curves(epsilon_curves).savefig(args.out / "epsilon_curves.png", dpi=110)
         fewshot.plot_fewshot(results).savefig(args.out / "fewshot.png", dpi=110)
         print(f"\nfigures written to {args.out}")

@@ -55,11 +55,15 @@ def main(argv=None) -> int:
     train_images, train_labels = data.load_arrays(args.split, "train", data_dir=args.data_dir)
     test_images, test_labels = data.load_arrays(args.split, "test", data_dir=args.data_dir)
     train_x, test_x = scratch.to_vectors(train_images), scratch.to_vectors(test_images)
-    print(f"split {args.split}: {len(train_x)} train / {len(test_x)} test images, "
-          f"{num_classes} classes (loaded in {time.perf_counter() - started:.1f} s)")
+    print(
+        f"split {args.split}: {len(train_x)} train / {len(test_x)} test images, "
+        f"{num_classes} classes (loaded in {time.perf_counter() - started:.1f} s)"
+    )
     network_args = dict(sizes=sizes, activation=args.activation, cost=args.cost, seed=args.seed)
-    print(f"network {sizes}, {args.activation}, {args.cost} cost, lr {args.learning_rate}, "
-          f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
+    print(
+        f"network {sizes}, {args.activation}, {args.cost} cost, lr {args.learning_rate}, "
+        f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}"
+    )
 
     network = scratch.Network(**network_args)
     best_state, best_accuracy = None, -1.0
@@ -68,16 +72,19 @@ def main(argv=None) -> int:
     train_targets = scratch.one_hot(train_labels, num_classes)
     for epoch in range(1, args.epochs + 1):
         epoch_started = time.perf_counter()
-        network.train_epoch(train_x, train_targets, batch_size=args.batch_size,
-                            learning_rate=args.learning_rate, rng=rng)
+        network.train_epoch(
+            train_x, train_targets, batch_size=args.batch_size, learning_rate=args.learning_rate, rng=rng
+        )
         history.epoch_seconds.append(time.perf_counter() - epoch_started)
         history.test_accuracy.append(network.accuracy(test_x, test_labels))
         if history.test_accuracy[-1] > best_accuracy:
             best_accuracy, best_state = history.test_accuracy[-1], network.to_dict()
         print(f"epoch {epoch:2d}: test accuracy {history.test_accuracy[-1]:.4f} ({history.epoch_seconds[-1]:.2f} s)")
-    print(f"best test accuracy {history.best_test_accuracy:.4f} at epoch {history.best_epoch}; "
-          f"final {history.test_accuracy[-1]:.4f}; training time {history.total_seconds:.1f} s "
-          f"({history.total_seconds / args.epochs:.2f} s/epoch)")
+    print(
+        f"best test accuracy {history.best_test_accuracy:.4f} at epoch {history.best_epoch}; "
+        f"final {history.test_accuracy[-1]:.4f}; training time {history.total_seconds:.1f} s "
+        f"({history.total_seconds / args.epochs:.2f} s/epoch)"
+    )
     if args.save:
         path = scratch.Network.from_dict(best_state).save(args.save)
         print(f"saved the best-epoch network to {path}")
@@ -86,8 +93,10 @@ def main(argv=None) -> int:
         timing = dict(batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed)
         vectorised = time_one_epoch(network_args, train_x, train_targets, per_example=False, **timing)
         textbook = time_one_epoch(network_args, train_x, train_targets, per_example=True, **timing)
-        print(f"one epoch: vectorised mini-batch {vectorised:.2f} s, one example at a time {textbook:.2f} s, "
-              f"speed-up {textbook / vectorised:.1f}x")
+        print(
+            f"one epoch: vectorised mini-batch {vectorised:.2f} s, one example at a time {textbook:.2f} s, "
+            f"speed-up {textbook / vectorised:.1f}x"
+        )
     return 0
 
 

@@ -45,24 +45,49 @@ def resident_mebibytes(pid: int) -> float:
 
 def measure(trials: int, limit: int, recycle_after: int, every: int, model: str) -> list[tuple[int, float]]:
     """Runs one sweep and returns ``(trials finished, MiB resident)`` readings."""
-    environment = {name: value for name, value in os.environ.items()
-                   if name not in ("EMNIST_TF_FAST",) and not name.startswith("KERASTUNER_")}
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("EMNIST_TF_FAST",) and not name.startswith("KERASTUNER_")
+    }
     environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     readings = []
     with tempfile.TemporaryDirectory(prefix="tuning-memory-") as directory:
-        command = [sys.executable, "-m", "emnist_tf", "tune", "--model", model, "--strategy", "random",
-                   "--folds", "2", "--epochs", "1", "--max-trials", str(trials), "--limit", str(limit),
-                   "--recycle-after", str(recycle_after), "--dir", os.path.join(directory, "sweep")]
+        command = [
+            sys.executable,
+            "-m",
+            "emnist_tf",
+            "tune",
+            "--model",
+            model,
+            "--strategy",
+            "random",
+            "--folds",
+            "2",
+            "--epochs",
+            "1",
+            "--max-trials",
+            str(trials),
+            "--limit",
+            str(limit),
+            "--recycle-after",
+            str(recycle_after),
+            "--dir",
+            os.path.join(directory, "sweep"),
+        ]
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   text=True, env=environment)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment
+        )
         for line in process.stdout:
             match = DONE.search(line)
             if match and int(match.group(1)) % every == 0:
                 readings.append((int(match.group(1)), resident_mebibytes(process.pid)))
-                print(f"recycle-after {recycle_after:3d}: after {readings[-1][0]:4d} trials: "
-                      f"{readings[-1][1]:8.1f} MiB resident ({time.perf_counter() - started:.0f} s)",
-                      flush=True)
+                print(
+                    f"recycle-after {recycle_after:3d}: after {readings[-1][0]:4d} trials: "
+                    f"{readings[-1][1]:8.1f} MiB resident ({time.perf_counter() - started:.0f} s)",
+                    flush=True,
+                )
         process.wait()
     return readings
 
@@ -79,10 +104,16 @@ def main(argv=None) -> int:
         readings = measure(args.trials, args.limit, recycle_after, args.every, args.model)
         if len(readings) >= 2:
             (first_trials, first), (last_trials, last) = readings[0], readings[-1]
-            growth = f"{(last - first) / (last_trials - first_trials):+.2f} MiB per trial from trial " \
-                     f"{first_trials} to {last_trials}; " if recycle_after == 0 else ""
-            print(f"recycle-after {recycle_after:3d}: {growth}peak {max(value for _, value in readings):.1f} MiB, "
-                  f"last {last:.1f} MiB")
+            growth = (
+                f"{(last - first) / (last_trials - first_trials):+.2f} MiB per trial from trial "
+                f"{first_trials} to {last_trials}; "
+                if recycle_after == 0
+                else ""
+            )
+            print(
+                f"recycle-after {recycle_after:3d}: {growth}peak {max(value for _, value in readings):.1f} MiB, "
+                f"last {last:.1f} MiB"
+            )
     return 0
 
 

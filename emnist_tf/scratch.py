@@ -388,7 +388,9 @@ class Network:
                 history.test_accuracy.append(self.accuracy(*test_data))
             if verbose:
                 accuracy = f", test accuracy {history.test_accuracy[-1]:.4f}" if test_data is not None else ""
-                print(f"epoch {epoch:3d}: cost {history.train_cost[-1]:.4f}{accuracy} ({history.epoch_seconds[-1]:.2f} s)")
+                print(
+                    f"epoch {epoch:3d}: cost {history.train_cost[-1]:.4f}{accuracy} ({history.epoch_seconds[-1]:.2f} s)"
+                )
         return history
 
     # ------------------------------------------------------------ persistence
@@ -408,7 +410,7 @@ class Network:
         }
 
     @classmethod
-    def from_dict(cls, state: dict) -> "Network":
+    def from_dict(cls, state: dict) -> Network:
         """Rebuilds a network from :meth:`to_dict`'s output.
 
         Raises:
@@ -440,7 +442,7 @@ class Network:
         return path
 
     @classmethod
-    def load(cls, path) -> "Network":
+    def load(cls, path) -> Network:
         """Reads a network written by :meth:`save`.
 
         Raises:
@@ -458,7 +460,8 @@ class Network:
             inputs = inputs.reshape(len(inputs), -1) if inputs.ndim > 2 else inputs
         if inputs.ndim != 2 or inputs.shape[1] != self.sizes[0]:
             raise ValueError(
-                f"inputs must be a batch of {self.sizes[0]} features, got shape {np.shape(inputs)}; flatten images first"
+                f"inputs must be a batch of {self.sizes[0]} features, got shape {np.shape(inputs)}; "
+                "flatten images first"
             )
         return inputs.astype(self.dtype, copy=False)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emnist_tf import adversarial
-from emnist_tf.robustness import accuracy
+from emnist_tf.robustness import adversarial
+from emnist_tf.robustness.corruptions import accuracy
 
 SEED = 0
 TOLERANCE = 1e-6  # float32 rounding of x +- epsilon
@@ -22,7 +22,7 @@ def data(emnist_dir):
 
 
 def _train(model, images, labels, epochs=2):
-    from emnist_tf.training import compile_model
+    from emnist_tf.modeling.training import compile_model
 
     compile_model(model, learning_rate=2e-3)
     model.fit(images, labels, epochs=epochs, batch_size=32, verbose=0)
@@ -33,13 +33,16 @@ def _train(model, images, labels, epochs=2):
 def models(data):
     import keras
 
-    from emnist_tf.models import build_cnn, build_mlp
+    from emnist_tf.modeling.models import build_cnn, build_mlp
 
     (images, labels), _ = data
     keras.utils.set_random_seed(SEED)
     mlp = _train(build_mlp(hidden_units=(128,), batch_norm=False, dropout_rate=0.0, seed=SEED), images, labels)
-    cnn = _train(build_cnn(filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False, dropout_rate=0.0, seed=SEED),
-                 images, labels)
+    cnn = _train(
+        build_cnn(filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False, dropout_rate=0.0, seed=SEED),
+        images,
+        labels,
+    )
     return {"MLP": mlp, "CNN": cnn}
 
 
@@ -60,8 +63,13 @@ def test_every_adversarial_image_stays_within_epsilon_and_range(models, data):
         for epsilon in (0.03, 0.1):
             _assert_valid(adversarial.fgsm(model, images, labels, epsilon), images, epsilon)
             _assert_valid(adversarial.pgd(model, images, labels, epsilon, steps=10, seed=SEED), images, epsilon)
-            _assert_valid(adversarial.pgd(model, images, labels, epsilon, steps=10, target_labels=targets,
-                                          step_size=epsilon, seed=SEED), images, epsilon)
+            _assert_valid(
+                adversarial.pgd(
+                    model, images, labels, epsilon, steps=10, target_labels=targets, step_size=epsilon, seed=SEED
+                ),
+                images,
+                epsilon,
+            )
     # a large step that overshoots must still be projected back onto the ball
     big = adversarial.pgd(models["MLP"], images, labels, 0.05, steps=3, step_size=0.5, seed=SEED)
     _assert_valid(big, images, 0.05)
@@ -89,8 +97,9 @@ def test_pgd_is_never_weaker_than_fgsm(models, data):
         assert np.all(np.diff(pgd.accuracies) <= 0), name
         assert pgd.accuracies[-1] < clean / 2, name
         # projected gradient steps alone (without trying the FGSM image) already beat FGSM here
-        pure = adversarial.robust_accuracy(model, images, labels, 0.05, method="pgd", steps=20,
-                                           include_fgsm=False, seed=SEED)
+        pure = adversarial.robust_accuracy(
+            model, images, labels, 0.05, method="pgd", steps=20, include_fgsm=False, seed=SEED
+        )
         assert pure < fgsm.accuracies[1], (name, pure, fgsm.accuracies[1])
 
 
@@ -102,8 +111,9 @@ def test_targeted_attack_raises_the_target_probability(models, data):
         before = _probabilities(model, images, targets)
         hits = {}
         for method, attacked in (
-                ("fgsm", adversarial.fgsm(model, images, labels, 0.1, target_labels=targets)),
-                ("pgd", adversarial.pgd(model, images, labels, 0.1, steps=10, target_labels=targets, seed=SEED))):
+            ("fgsm", adversarial.fgsm(model, images, labels, 0.1, target_labels=targets)),
+            ("pgd", adversarial.pgd(model, images, labels, 0.1, steps=10, target_labels=targets, seed=SEED)),
+        ):
             after = _probabilities(model, attacked, targets)
             assert np.mean(after > before) > 0.9, (name, method)
             assert after.mean() > 2 * before.mean(), (name, method)
@@ -133,9 +143,10 @@ def test_attacks_reject_bad_arguments(models, data):
 
 def test_epsilon_figure_and_gallery(models, data):
     _, (images, labels) = data
-    curves = {name: {"fgsm": adversarial.robust_accuracy_curve(model, images[:60], labels[:60], [0, 0.1],
-                                                               method="fgsm")}
-              for name, model in models.items()}
+    curves = {
+        name: {"fgsm": adversarial.robust_accuracy_curve(model, images[:60], labels[:60], [0, 0.1], method="fgsm")}
+        for name, model in models.items()
+    }
     figure = adversarial.plot_epsilon_curves(curves)
     assert [line.get_label() for line in figure.get_axes()[0].get_lines()] == ["MLP FGSM", "CNN FGSM"]
     attacked = adversarial.pgd(models["CNN"], images[:6], labels[:6], 0.1, steps=10, seed=SEED)
@@ -150,8 +161,8 @@ def test_adversarial_training_improves_robust_accuracy(data):
     """FGSM training against the same standard training: more robust at the training epsilon."""
     import keras
 
-    from emnist_tf.models import build_mlp
-    from emnist_tf.training import compile_model
+    from emnist_tf.modeling.models import build_mlp
+    from emnist_tf.modeling.training import compile_model
 
     (images, labels), (test_images, test_labels) = data
     epsilon = 0.1
@@ -164,11 +175,13 @@ def test_adversarial_training_improves_robust_accuracy(data):
     compile_model(standard, learning_rate=2e-3)
     standard.fit(images, labels, epochs=1, batch_size=16, verbose=0)
     defended = fresh()
-    history = adversarial.adversarial_training(defended, images, labels, epsilon=epsilon, method="fgsm",
-                                               epochs=1, batch_size=16, learning_rate=2e-3, seed=SEED)
+    history = adversarial.adversarial_training(
+        defended, images, labels, epsilon=epsilon, method="fgsm", epochs=1, batch_size=16, learning_rate=2e-3, seed=SEED
+    )
     assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
-    table = adversarial.defence_table({"standard": standard, "adversarial": defended}, test_images, test_labels,
-                                      epsilon, steps=10)
+    table = adversarial.defence_table(
+        {"standard": standard, "adversarial": defended}, test_images, test_labels, epsilon, steps=10
+    )
     for method in ("fgsm", "pgd"):
         assert table["adversarial"][method] > table["standard"][method] + 0.03, (method, table)
         assert table["adversarial"][method] > 1.5 * table["standard"][method], (method, table)

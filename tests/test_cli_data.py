@@ -27,7 +27,10 @@ def test_info_text_uses_the_environment_variable(emnist_dir, capsys, monkeypatch
 
 def test_show_writes_a_png_grid(emnist_dir, tmp_path):
     out = tmp_path / "samples.png"
-    assert main(["data", "show", "--split", "letters", "--data-dir", str(emnist_dir), "--out", str(out), "--count", "12"]) == 0
+    assert (
+        main(["data", "show", "--split", "letters", "--data-dir", str(emnist_dir), "--out", str(out), "--count", "12"])
+        == 0
+    )
     picture = mpimg.imread(out)
     assert picture.ndim == 3 and picture.shape[0] > 100 and picture.std() > 0.05
 
@@ -40,7 +43,9 @@ def test_counts_prints_every_class(emnist_dir, capsys):
 def test_bad_split_is_one_line_on_stderr_with_status_2():
     result = subprocess.run(
         [sys.executable, "-m", "emnist_tf", "data", "info", "--split", "nope", "--data-dir", "."],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("emnist-tf: error: unknown EMNIST split 'nope'")

@@ -30,18 +30,21 @@ def _run_cli(arguments):
 @pytest.fixture(scope="module")
 def run_dirs(emnist_dir, tmp_path_factory):
     """A small MLP and a small CNN, one fast-mode epoch each, saved as run directories and evaluated."""
-    from emnist_tf import models, runs, training
     from emnist_tf.evaluation import evaluate_run
+    from emnist_tf.modeling import models, runs, training
 
     root = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(config.FAST_ENV, "1")  # module fixtures run before the autouse fast-mode fixture
-        builders = {"mlp": lambda: models.build_mlp(hidden_units=(128, 64, 32), seed=0),
-                    "cnn": lambda: models.build_cnn(filters=(8, 16), convs_per_block=1, dense_units=32, seed=0)}
+        builders = {
+            "mlp": lambda: models.build_mlp(hidden_units=(128, 64, 32), seed=0),
+            "cnn": lambda: models.build_cnn(filters=(8, 16), convs_per_block=1, dense_units=32, seed=0),
+        }
         for kind, build in builders.items():
             with contextlib.redirect_stdout(io.StringIO()):
-                result = training.train(build(), "balanced", data_dir=str(emnist_dir), epochs=1,
-                                        augmentation=False, verbose=0, seed=0)
+                result = training.train(
+                    build(), "balanced", data_dir=str(emnist_dir), epochs=1, augmentation=False, verbose=0, seed=0
+                )
             runs.save_run(root / kind, result, {"model": kind, "split": "balanced"})
         evaluate_run(root / "mlp")
         status, printed = _run_cli(["evaluate", root / "cnn", "--fast"])
@@ -62,14 +65,29 @@ def test_evaluate_command_writes_results_and_prints_the_headline(run_dirs):
         for name in RESULT_FILES[1:]:
             assert (run_dirs[run] / name).read_bytes()[:8] == PNG_SIGNATURE
         keys = set(_metrics(run_dirs[run]))
-        assert {"accuracy", "precision_macro", "recall_macro", "f1_macro", "precision_weighted",
-                "recall_weighted", "f1_weighted", "train_seconds", "seconds_per_epoch", "device",
-                "parameters", "test_examples", "data", "per_class", "most_confused"} <= keys
+        assert {
+            "accuracy",
+            "precision_macro",
+            "recall_macro",
+            "f1_macro",
+            "precision_weighted",
+            "recall_weighted",
+            "f1_weighted",
+            "train_seconds",
+            "seconds_per_epoch",
+            "device",
+            "parameters",
+            "test_examples",
+            "data",
+            "per_class",
+            "most_confused",
+        } <= keys
 
 
 def test_saved_metrics_agree_with_scikit_learn_on_the_same_predictions(run_dirs, emnist_dir):
-    from emnist_tf import data, runs
+    from emnist_tf import data
     from emnist_tf.evaluation import evaluate_model
+    from emnist_tf.modeling import runs
 
     run = runs.load_run(run_dirs["cnn"])
     metrics = _metrics(run_dirs["cnn"])
@@ -88,7 +106,8 @@ def test_saved_metrics_agree_with_scikit_learn_on_the_same_predictions(run_dirs,
     for pair in metrics["most_confused"]:
         assert counts[names.index(pair["true"]), names.index(pair["predicted"])] == pair["count"]
     assert [pair["count"] for pair in metrics["most_confused"]] == sorted(
-        (pair["count"] for pair in metrics["most_confused"]), reverse=True)
+        (pair["count"] for pair in metrics["most_confused"]), reverse=True
+    )
     in_memory = evaluate_model(run.model, images, labels, names)
     assert in_memory["accuracy"] == metrics["accuracy"] and in_memory["f1_macro"] == metrics["f1_macro"]
     assert metrics["parameters"] == run.model.count_params()
@@ -107,8 +126,8 @@ def test_report_command_writes_one_self_contained_page_comparing_the_runs(run_di
     for run in ("mlp", "cnn"):
         assert base64.b64encode((run_dirs[run] / "confusion.png").read_bytes()).decode() in text
     assert not re.search(r'(src|href)="(?!data:|#)', text)
-    table = text[text.index('<table id="comparison">'):]
-    table = table[:table.index("</table>")]
+    table = text[text.index('<table id="comparison">') :]
+    table = table[: table.index("</table>")]
     for run in ("mlp", "cnn"):
         metrics = _metrics(run_dirs[run])
         assert f"{metrics['accuracy']:.4f}" in table and f"{metrics['parameters']:,}" in table

@@ -7,10 +7,9 @@ import json
 import pytest
 
 from emnist_tf.cli import main
-from emnist_tf.training import DEFAULT_TRAINING
+from emnist_tf.modeling.training import DEFAULT_TRAINING
 
-RUN_FILES = ("model.keras", "history.csv", "run.json", "metrics.json", "curves.png", "confusion.png",
-             "predictions.png")
+RUN_FILES = ("model.keras", "history.csv", "run.json", "metrics.json", "curves.png", "confusion.png", "predictions.png")
 
 
 def test_train_cnn_fast_writes_a_complete_run(emnist_dir, tmp_path, capsys):
@@ -36,8 +35,22 @@ def test_class_weight_and_label_smoothing_options_override_the_recipe(emnist_dir
     runs = {}
     for choice in ("none", "balanced"):
         out = tmp_path / choice
-        status = main(["train", "--model", "mlp", "--fast", "--class-weight", choice, "--out", str(out),
-                       "--label-smoothing", "0.05", "--data-dir", str(emnist_dir)])
+        status = main(
+            [
+                "train",
+                "--model",
+                "mlp",
+                "--fast",
+                "--class-weight",
+                choice,
+                "--out",
+                str(out),
+                "--label-smoothing",
+                "0.05",
+                "--data-dir",
+                str(emnist_dir),
+            ]
+        )
         assert status == 0
         runs[choice] = (json.loads((out / "run.json").read_text()), (out / "history.csv").read_text())
     capsys.readouterr()

@@ -22,10 +22,14 @@ def _tiny_solution() -> nbformat.NotebookNode:
     setup.execution_count = 3
     answer = nbformat.v4.new_code_cell(
         "def add(a, b):\n    ### BEGIN SOLUTION\n    " + SOLUTION_CODE + "\n    ### END SOLUTION",
-        id="ex01-add-solution", metadata={"emnist_tf": {"exercise": "ex01_add", "kind": "solution"}})
+        id="ex01-add-solution",
+        metadata={"emnist_tf": {"exercise": "ex01_add", "kind": "solution"}},
+    )
     check = nbformat.v4.new_code_cell(
         "assert add(1, 2) == 3\n### BEGIN HIDDEN TESTS\n" + HIDDEN_LINE + "\n### END HIDDEN TESTS",
-        id="ex01-add-check", metadata={"emnist_tf": {"exercise": "ex01_add", "kind": "check", "points": 2}})
+        id="ex01-add-check",
+        metadata={"emnist_tf": {"exercise": "ex01_add", "kind": "check", "points": 2}},
+    )
     essay = nbformat.v4.new_markdown_cell("Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", id="why")
     return nbformat.v4.new_notebook(cells=[setup, answer, check, essay])
 
@@ -82,26 +86,35 @@ def test_course_check_names_stale_notebooks_and_passes_after_build(course, capsy
     assert "01-tiny.ipynb (differs)" in error and "99-orphan.ipynb (no solution)" in error
 
 
-@pytest.mark.parametrize("source, kind, message", [
-    ("### BEGIN SOLUTION\nx = 1", "solution", "never closed"),
-    ("x = 1\n### END SOLUTION", "solution", "without"),
-    ("x = 1", "solution", "solution cell without"),
-    ("### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS", None, "only allowed in check cells"),
-    ("if True:\n    ### BEGIN HIDDEN TESTS\n    assert x\n    ### END HIDDEN TESTS", "check", "column 0"),
-])
+@pytest.mark.parametrize(
+    "source, kind, message",
+    [
+        ("### BEGIN SOLUTION\nx = 1", "solution", "never closed"),
+        ("x = 1\n### END SOLUTION", "solution", "without"),
+        ("x = 1", "solution", "solution cell without"),
+        ("### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS", None, "only allowed in check cells"),
+        ("if True:\n    ### BEGIN HIDDEN TESTS\n    assert x\n    ### END HIDDEN TESTS", "check", "column 0"),
+    ],
+)
 def test_bad_markers_give_one_line_errors(source, kind, message):
     metadata = {"emnist_tf": {"exercise": "ex", "kind": kind, "points": 1}} if kind else {}
-    cells = [nbformat.v4.new_code_cell("### BEGIN SOLUTION\ny = 1\n### END SOLUTION", id="s",
-                                       metadata={"emnist_tf": {"exercise": "ex", "kind": "solution"}}),
-             nbformat.v4.new_code_cell(source, id="c", metadata=metadata)]
+    cells = [
+        nbformat.v4.new_code_cell(
+            "### BEGIN SOLUTION\ny = 1\n### END SOLUTION",
+            id="s",
+            metadata={"emnist_tf": {"exercise": "ex", "kind": "solution"}},
+        ),
+        nbformat.v4.new_code_cell(source, id="c", metadata=metadata),
+    ]
     with pytest.raises(ValueError, match=message) as raised:
         notebooks.make_exercise(nbformat.v4.new_notebook(cells=cells), name="bad.ipynb")
     assert "bad.ipynb, cell 1" in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_check_before_its_solution_is_rejected():
-    check = nbformat.v4.new_code_cell("assert True", id="c",
-                                      metadata={"emnist_tf": {"exercise": "ex", "kind": "check", "points": 1}})
+    check = nbformat.v4.new_code_cell(
+        "assert True", id="c", metadata={"emnist_tf": {"exercise": "ex", "kind": "check", "points": 1}}
+    )
     with pytest.raises(ValueError, match="before its solution cell"):
         notebooks.exercises(nbformat.v4.new_notebook(cells=[check]), name="x.ipynb")
 

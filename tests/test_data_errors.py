@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_files import idx_bytes, write_subset
 
 from emnist_tf.data import load_arrays, split_info
 from emnist_tf.errors import DataError, DataNotFoundError
-from data_files import idx_bytes, write_subset
 
 RNG = np.random.default_rng(0)
 
@@ -97,7 +97,9 @@ def test_header_count_that_does_not_match_the_file(tmp_path):
 def test_image_and_label_counts_differ(tmp_path):
     _valid_folder(tmp_path)
     write_subset(tmp_path / "other", "digits", "test", RNG.integers(0, 256, (7, 28, 28)), np.arange(7))
-    (tmp_path / "other" / "emnist-digits-test-labels-idx1-ubyte.gz").replace(tmp_path / "emnist-digits-test-labels-idx1-ubyte.gz")
+    (tmp_path / "other" / "emnist-digits-test-labels-idx1-ubyte.gz").replace(
+        tmp_path / "emnist-digits-test-labels-idx1-ubyte.gz"
+    )
     with pytest.raises(DataError, match="20 images but .* 7 labels"):
         load_arrays("digits", "test", data_dir=tmp_path)
 

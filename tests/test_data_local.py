@@ -14,8 +14,12 @@ from emnist_tf.data.sources import read_local_subset
 
 def test_six_splits_with_official_sizes_and_classes():
     expected = {
-        "balanced": (47, 112_800, 18_800), "byclass": (62, 697_932, 116_323), "bymerge": (47, 697_932, 116_323),
-        "letters": (26, 124_800, 20_800), "digits": (10, 240_000, 40_000), "mnist": (10, 60_000, 10_000),
+        "balanced": (47, 112_800, 18_800),
+        "byclass": (62, 697_932, 116_323),
+        "bymerge": (47, 697_932, 116_323),
+        "letters": (26, 124_800, 20_800),
+        "digits": (10, 240_000, 40_000),
+        "mnist": (10, 60_000, 10_000),
     }
     assert {name: (info.num_classes, info.train_size, info.test_size) for name, info in SPLITS.items()} == expected
     for name in SPLITS:
@@ -49,7 +53,7 @@ def test_arrays_are_upright_float_in_unit_range(emnist_dir, monkeypatch):
     monkeypatch.delenv("EMNIST_TF_FAST")
     images, labels = load_arrays("balanced", "test", data_dir=emnist_dir)
     assert images.shape == (9_424, 28, 28, 1) and images.dtype == np.float32
-    assert 0.0 <= images.min() and images.max() <= 1.0 and images.max() > 0.9
+    assert images.min() >= 0.0 and images.max() <= 1.0 and images.max() > 0.9
     assert labels.dtype == np.int64 and labels.min() == 0 and labels.max() == 46
 
 

@@ -83,7 +83,9 @@ def test_dataset_batches_every_example_once_and_reshuffles(real_train):
     assert sorted(first) == sorted(labels) and not np.array_equal(first, second)
     batch_images, _ = next(iter(dataset))
     assert batch_images.shape == (64, 28, 28, 1) and batch_images.dtype.name == "float32"
-    same_seed = np.concatenate([batch_labels.numpy() for _, batch_labels in make_dataset(images, labels, batch_size=64, seed=7)])
+    same_seed = np.concatenate(
+        [batch_labels.numpy() for _, batch_labels in make_dataset(images, labels, batch_size=64, seed=7)]
+    )
     assert np.array_equal(first, same_seed)
     ordered = np.concatenate([y.numpy() for _, y in make_dataset(images, labels, shuffle=False)])
     assert np.array_equal(ordered, labels)

@@ -26,7 +26,7 @@ def test_mock_data_has_the_local_shapes_dtypes_and_label_range(no_local_source, 
     assert images.shape == local_images.shape == (64, 28, 28, 1)
     assert images.dtype == local_images.dtype == np.float32
     assert labels.dtype == local_labels.dtype == np.int64
-    assert 0 <= labels.min() and labels.max() < 47 and 0.0 <= images.min() and images.max() <= 1.0
+    assert labels.min() >= 0 and labels.max() < 47 and images.min() >= 0.0 and images.max() <= 1.0
 
 
 def test_tfds_path_orients_and_labels_like_the_local_path(no_local_source, emnist_dir, monkeypatch):

@@ -10,11 +10,23 @@ from matplotlib.colors import to_hex
 from matplotlib.image import imread
 from sklearn import metrics as sk
 
-from emnist_tf.evaluation import (classification_metrics, classification_report_text, comparison_table,
-                                  confusion_matrix, cross_entropy, evaluate_predictions, format_comparison,
-                                  format_confused_pairs, most_confused_pairs,
-                                  per_class_report, plot_comparison, plot_confusion_matrix, plot_history,
-                                  plot_predictions, save_figure)
+from emnist_tf.evaluation import (
+    classification_metrics,
+    classification_report_text,
+    comparison_table,
+    confusion_matrix,
+    cross_entropy,
+    evaluate_predictions,
+    format_comparison,
+    format_confused_pairs,
+    most_confused_pairs,
+    per_class_report,
+    plot_comparison,
+    plot_confusion_matrix,
+    plot_history,
+    plot_predictions,
+    save_figure,
+)
 from emnist_tf.evaluation.figures import CORRECT_COLOR, WRONG_COLOR
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -36,6 +48,7 @@ def _is_png(path) -> bool:
 
 
 # --- metrics ------------------------------------------------------------------------------------
+
 
 def test_classification_metrics_agree_with_scikit_learn():
     true_labels, predicted = _noisy_predictions(num_classes=9)
@@ -64,8 +77,9 @@ def test_per_class_report_matches_scikit_learn_report():
     true_labels, predicted = _noisy_predictions(num_classes=5, seed=3)
     names = ["O", "0", "l", "1", "I"]
     report = per_class_report(true_labels, predicted, names)
-    expected = sk.classification_report(true_labels, predicted, labels=range(5), target_names=names,
-                                        output_dict=True, zero_division=0)
+    expected = sk.classification_report(
+        true_labels, predicted, labels=range(5), target_names=names, output_dict=True, zero_division=0
+    )
     assert [entry["name"] for entry in report] == names
     for entry in report:
         reference = expected[entry["name"]]
@@ -79,8 +93,9 @@ def test_text_report_and_pair_table_carry_the_same_numbers():
     true_labels, predicted = _noisy_predictions(num_classes=5, seed=4)
     names = ["O", "0", "l", "1", "I"]
     text = classification_report_text(true_labels, predicted, names)
-    expected = sk.classification_report(true_labels, predicted, labels=range(5), target_names=names,
-                                        digits=3, zero_division=0)
+    expected = sk.classification_report(
+        true_labels, predicted, labels=range(5), target_names=names, digits=3, zero_division=0
+    )
     assert text == expected
     pairs = most_confused_pairs(confusion_matrix(true_labels, predicted, num_classes=5), names, top=3)
     lines = format_confused_pairs(pairs).splitlines()
@@ -103,16 +118,23 @@ def test_confusion_matrix_counts_and_row_normalisation():
 
 def test_most_confused_pairs_are_sorted_by_count_then_rate():
     names = ["O", "0", "l", "1", "I"]
-    counts = np.array([
-        [50, 12, 0, 0, 0],   # O -> 0: 12 of 62
-        [9, 80, 0, 0, 0],    # 0 -> O: 9 of 89
-        [0, 0, 30, 9, 7],    # l -> 1: 9 of 46 (same count as 0 -> O, higher rate); l -> I: 7 of 46
-        [0, 0, 2, 60, 0],
-        [0, 0, 7, 1, 30],    # I -> l: 7 of 38 (ties with l -> I, 7 of 46, on count; higher rate)
-    ])
+    counts = np.array(
+        [
+            [50, 12, 0, 0, 0],  # O -> 0: 12 of 62
+            [9, 80, 0, 0, 0],  # 0 -> O: 9 of 89
+            [0, 0, 30, 9, 7],  # l -> 1: 9 of 46 (same count as 0 -> O, higher rate); l -> I: 7 of 46
+            [0, 0, 2, 60, 0],
+            [0, 0, 7, 1, 30],  # I -> l: 7 of 38 (ties with l -> I, 7 of 46, on count; higher rate)
+        ]
+    )
     pairs = most_confused_pairs(counts, names, top=5)
     assert [(pair["true"], pair["predicted"]) for pair in pairs] == [
-        ("O", "0"), ("l", "1"), ("0", "O"), ("I", "l"), ("l", "I")]
+        ("O", "0"),
+        ("l", "1"),
+        ("0", "O"),
+        ("I", "l"),
+        ("l", "I"),
+    ]
     assert [pair["count"] for pair in pairs] == [12, 9, 9, 7, 7]
     assert pairs[0]["rate"] == pytest.approx(12 / 62)
     assert all(pair["true"] != pair["predicted"] for pair in most_confused_pairs(counts, names, top=20))
@@ -134,21 +156,26 @@ def test_evaluate_predictions_combines_metrics_pairs_and_matrix():
     result = evaluate_predictions(true_labels, probabilities, NAMES_47)
     predicted = probabilities.argmax(axis=1)
     assert result["accuracy"] == pytest.approx(sk.accuracy_score(true_labels, predicted))
-    assert np.array_equal(np.array(result["confusion_matrix"]),
-                          sk.confusion_matrix(true_labels, predicted, labels=range(47)))
+    assert np.array_equal(
+        np.array(result["confusion_matrix"]), sk.confusion_matrix(true_labels, predicted, labels=range(47))
+    )
     assert len(result["per_class"]) == 47
     assert result["most_confused"][0]["count"] == max(
-        count for (row, column), count in np.ndenumerate(np.array(result["confusion_matrix"])) if row != column)
+        count for (row, column), count in np.ndenumerate(np.array(result["confusion_matrix"])) if row != column
+    )
     json.dumps(result)  # must be JSON-serialisable as it goes to metrics.json
 
 
-@pytest.mark.parametrize("true_labels, predicted, options, message", [
-    ([0, 1, 2], [0, 1], {}, "same examples"),
-    ([0.0, 1.0], [0, 1], {}, "integer"),
-    ([0, 5], [0, 1], {"num_classes": 3}, "0..2"),
-    ([], [], {}, "empty"),
-    ([0, 1], [0, 1], {"normalize": "rows"}, "normalize"),
-])
+@pytest.mark.parametrize(
+    "true_labels, predicted, options, message",
+    [
+        ([0, 1, 2], [0, 1], {}, "same examples"),
+        ([0.0, 1.0], [0, 1], {}, "integer"),
+        ([0, 5], [0, 1], {"num_classes": 3}, "0..2"),
+        ([], [], {}, "empty"),
+        ([0, 1], [0, 1], {"normalize": "rows"}, "normalize"),
+    ],
+)
 def test_bad_inputs_raise_value_errors_that_say_what_to_do(true_labels, predicted, options, message):
     with pytest.raises(ValueError, match=message):
         confusion_matrix(np.array(true_labels), np.array(predicted), **options)
@@ -165,6 +192,7 @@ def test_evaluate_predictions_rejects_probabilities_of_another_split():
 
 
 # --- figures ------------------------------------------------------------------------------------
+
 
 def test_confusion_matrix_figure_labels_every_class_with_its_character(tmp_path):
     true_labels, predicted = _noisy_predictions(num_classes=47, examples=2000)
@@ -199,8 +227,13 @@ def test_predictions_figure_marks_wrong_predictions_red(tmp_path):
 
 
 def test_history_figure_draws_train_and_validation_curves(tmp_path):
-    history = {"loss": [1.5, 1.0, 0.8], "val_loss": [1.3, 1.1, 1.0], "accuracy": [0.5, 0.7, 0.8],
-               "val_accuracy": [0.55, 0.65, 0.7], "learning_rate": [1e-3, 5e-4, 2.5e-4]}
+    history = {
+        "loss": [1.5, 1.0, 0.8],
+        "val_loss": [1.3, 1.1, 1.0],
+        "accuracy": [0.5, 0.7, 0.8],
+        "val_accuracy": [0.55, 0.65, 0.7],
+        "learning_rate": [1e-3, 5e-4, 2.5e-4],
+    }
     figure = plot_history(history)
     loss_axes, accuracy_axes, rate_axes = figure.axes
     assert [line.get_label() for line in loss_axes.lines] == ["training", "validation"]
@@ -217,12 +250,29 @@ def test_history_figure_draws_train_and_validation_curves(tmp_path):
 
 # --- comparison ---------------------------------------------------------------------------------
 
+
 def test_comparison_table_and_figure_show_every_run(tmp_path):
     runs = {
-        "mlp": {"model": "mlp", "accuracy": 0.851, "precision_macro": 0.85, "recall_macro": 0.852,
-                "f1_macro": 0.849, "parameters": 535_727, "train_seconds": 300.0, "seconds_per_epoch": 15.0},
-        "cnn": {"model": "cnn", "accuracy": 0.897, "precision_macro": 0.9, "recall_macro": 0.897,
-                "f1_macro": 0.896, "parameters": 420_000, "train_seconds": 1200.0, "seconds_per_epoch": 60.0},
+        "mlp": {
+            "model": "mlp",
+            "accuracy": 0.851,
+            "precision_macro": 0.85,
+            "recall_macro": 0.852,
+            "f1_macro": 0.849,
+            "parameters": 535_727,
+            "train_seconds": 300.0,
+            "seconds_per_epoch": 15.0,
+        },
+        "cnn": {
+            "model": "cnn",
+            "accuracy": 0.897,
+            "precision_macro": 0.9,
+            "recall_macro": 0.897,
+            "f1_macro": 0.896,
+            "parameters": 420_000,
+            "train_seconds": 1200.0,
+            "seconds_per_epoch": 60.0,
+        },
     }
     rows = comparison_table(runs)
     assert [row["run"] for row in rows] == ["mlp", "cnn"]

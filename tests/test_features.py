@@ -1,4 +1,4 @@
-"""Activation maximisation (emnist_tf.features): the properties of Erhan et al. (2009).
+"""Activation maximisation (emnist_tf.interpret.features): the properties of Erhan et al. (2009).
 
 One small CNN is trained once for the module on a few thousand real images.
 Tests that need more ascent steps than fast mode's 20 switch fast mode off for
@@ -16,8 +16,10 @@ from emnist_tf import config
 
 tf = pytest.importorskip("tensorflow")
 
-from emnist_tf import data, features, models  # noqa: E402
+from emnist_tf import data  # noqa: E402
 from emnist_tf.cli import main  # noqa: E402
+from emnist_tf.interpret import features  # noqa: E402
+from emnist_tf.modeling import models  # noqa: E402
 
 NUM_CLASSES = 47
 
@@ -28,8 +30,15 @@ def trained(emnist_dir):
     train_images, train_labels = data.load_arrays("balanced", "train", data_dir=emnist_dir, limit=3000, seed=0)
     test_images, test_labels = data.load_arrays("balanced", "test", data_dir=emnist_dir, limit=1000, seed=0)
     tf.keras.utils.set_random_seed(0)
-    model = models.build_cnn(num_classes=NUM_CLASSES, filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False,
-                             dropout_rate=0.0, seed=0)
+    model = models.build_cnn(
+        num_classes=NUM_CLASSES,
+        filters=(16, 32),
+        convs_per_block=1,
+        dense_units=64,
+        batch_norm=False,
+        dropout_rate=0.0,
+        seed=0,
+    )
     model.compile(optimizer=tf.keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
     model.fit(train_images, train_labels, batch_size=64, epochs=4, verbose=0)
     return model, test_images, test_labels
@@ -39,12 +48,22 @@ def test_first_layer_unit_under_norm_constraint_is_its_weight_vector(monkeypatch
     monkeypatch.delenv(config.FAST_ENV)
     model = models.build_mlp(num_classes=10, hidden_units=(8,), batch_norm=False, dropout_rate=0.0, seed=3)
     units = [0, 3, 7]
-    result = features.maximize(model, "dense_1", units, starts=2, steps=60, regularizers=[],
-                               constraints=[features.NormConstraint(norm=9.0)], input_modifiers=[], seed=0)
+    result = features.maximize(
+        model,
+        "dense_1",
+        units,
+        starts=2,
+        steps=60,
+        regularizers=[],
+        constraints=[features.NormConstraint(norm=9.0)],
+        input_modifiers=[],
+        seed=0,
+    )
     weights = model.get_layer("dense_1").kernel.numpy()[:, units].T
     found = result.all_images.reshape(len(units), 2, -1)
     cosine = np.einsum("usp,up->us", found, weights) / (
-        np.linalg.norm(found, axis=2) * np.linalg.norm(weights, axis=1)[:, None])
+        np.linalg.norm(found, axis=2) * np.linalg.norm(weights, axis=1)[:, None]
+    )
     assert cosine.min() >= 0.99, cosine
     np.testing.assert_allclose(np.linalg.norm(found, axis=2), 9.0, rtol=1e-4)
 
@@ -54,10 +73,11 @@ def test_every_class_preferred_input_is_classified_as_that_class(trained, monkey
     # tested without them: pixels kept in [0, 1], jitter on, the default class score.
     monkeypatch.delenv(config.FAST_ENV)
     model, test_images, _ = trained
-    result = features.maximize_classes(model, starts=2, steps=120, regularizers=[],
-                                       constraints=[features.ClipRange()], seed=0)
+    result = features.maximize_classes(
+        model, starts=2, steps=120, regularizers=[], constraints=[features.ClipRange()], seed=0
+    )
     assert result.images.shape == (NUM_CLASSES, 28, 28, 1)
-    assert 0.0 <= result.images.min() and result.images.max() <= 1.0
+    assert result.images.min() >= 0.0 and result.images.max() <= 1.0
     probabilities = model.predict(result.images, verbose=0)
     own = probabilities[np.arange(NUM_CLASSES), np.arange(NUM_CLASSES)]
     assert own.min() >= 0.9, {int(k): round(float(p), 3) for k, p in enumerate(own) if p < 0.9}
@@ -77,8 +97,14 @@ def test_activations_reached_are_the_scores_of_the_returned_images(trained):
 
 def test_total_variation_lowers_the_images_total_variation(trained):
     model, _, _ = trained
-    options = dict(units=range(0, NUM_CLASSES, 6), starts=2, steps=20, input_modifiers=[],
-                   constraints=[features.ClipRange()], seed=1)
+    options = dict(
+        units=range(0, NUM_CLASSES, 6),
+        starts=2,
+        steps=20,
+        input_modifiers=[],
+        constraints=[features.ClipRange()],
+        seed=1,
+    )
     plain = features.maximize(model, "logits", regularizers=[], **options)
     smooth = features.maximize(model, "logits", regularizers=[features.TotalVariation(weight=0.3)], **options)
     plain_tv = features.total_variation(plain.all_images.reshape(-1, 28, 28, 1)).numpy()
@@ -88,8 +114,9 @@ def test_total_variation_lowers_the_images_total_variation(trained):
 
 def test_same_seed_gives_same_images_and_another_seed_other_images(trained):
     model, _, _ = trained
-    runs = [features.maximize(model, "conv_2_activation", range(4), starts=2, steps=10, seed=seed)
-            for seed in (5, 5, 6)]
+    runs = [
+        features.maximize(model, "conv_2_activation", range(4), starts=2, steps=10, seed=seed) for seed in (5, 5, 6)
+    ]
     np.testing.assert_array_equal(runs[0].all_images, runs[1].all_images)
     np.testing.assert_array_equal(runs[0].activations, runs[1].activations)
     assert not np.allclose(runs[0].all_images, runs[2].all_images)
@@ -119,9 +146,27 @@ def test_cli_writes_the_figure(trained, tmp_path, emnist_dir, capsys):
     model.save(run_dir / "model.keras")
     (run_dir / "run.json").write_text(json.dumps({"model": "cnn", "split": "balanced", "seed": 0}))
     out = tmp_path / "figures" / "conv.png"
-    status = main(["visualize", str(run_dir), "--layer", "conv_2_activation", "--units", "0:3",
-                   "--steps", "5", "--starts", "1", "--examples", "200", "--out", str(out),
-                   "--data-dir", str(emnist_dir), "--fast"])
+    status = main(
+        [
+            "visualize",
+            str(run_dir),
+            "--layer",
+            "conv_2_activation",
+            "--units",
+            "0:3",
+            "--steps",
+            "5",
+            "--starts",
+            "1",
+            "--examples",
+            "200",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(emnist_dir),
+            "--fast",
+        ]
+    )
     assert status == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "3 units of conv_2_activation" in capsys.readouterr().out

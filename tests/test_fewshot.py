@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emnist_tf import config, fewshot
+from emnist_tf import config
+from emnist_tf.interpret import fewshot
 
 SEED = 0
 
 
 # ---------------------------------------------------------------- small unit tests (synthetic)
+
 
 def test_episodes_use_only_the_given_classes_and_are_reproducible():
     labels = np.repeat(np.arange(12), 30)
@@ -26,8 +28,9 @@ def test_episodes_use_only_the_given_classes_and_are_reproducible():
         np.testing.assert_array_equal(episode.classes[episode.query_labels], labels[episode.query])
     again = fewshot.make_episodes(labels, unseen, ways=4, shots=3, queries=5, episodes=50, seed=7)
     other = fewshot.make_episodes(labels, unseen, ways=4, shots=3, queries=5, episodes=50, seed=8)
-    assert all(np.array_equal(a.support, b.support) and np.array_equal(a.query, b.query)
-               for a, b in zip(episodes, again))
+    assert all(
+        np.array_equal(a.support, b.support) and np.array_equal(a.query, b.query) for a, b in zip(episodes, again)
+    )
     assert not all(np.array_equal(a.support, b.support) for a, b in zip(episodes, other))
 
 
@@ -75,14 +78,15 @@ def test_confidence_interval_matches_student_t():
 
 # ---------------------------------------------------------------- real data: a CNN trained on seen classes
 
+
 @pytest.fixture(scope="module")
 def fewshot_results(emnist_dir):
     """A CNN trained on 37 balanced classes; few-shot on the 10 it never saw."""
     import keras
 
     from emnist_tf.data import load_arrays
-    from emnist_tf.models import build_cnn
-    from emnist_tf.training import compile_model
+    from emnist_tf.modeling.models import build_cnn
+    from emnist_tf.modeling.training import compile_model
 
     images, labels = load_arrays("balanced", "train", data_dir=emnist_dir, limit=3000, seed=SEED)
     held_out = fewshot.held_out_classes(47, count=10, seed=SEED)
@@ -90,8 +94,15 @@ def fewshot_results(emnist_dir):
     train_images, train_labels = fewshot.select_classes(images, labels, seen)
     pool_images, pool_labels = fewshot.select_classes(images, labels, held_out, relabel=False)
     keras.utils.set_random_seed(SEED)
-    cnn = build_cnn(num_classes=len(seen), filters=(16, 32), convs_per_block=1, dense_units=128, batch_norm=False,
-                    dropout_rate=0.0, seed=SEED)
+    cnn = build_cnn(
+        num_classes=len(seen),
+        filters=(16, 32),
+        convs_per_block=1,
+        dense_units=128,
+        batch_norm=False,
+        dropout_rate=0.0,
+        seed=SEED,
+    )
     untrained = fewshot.untrained_copy(cnn, seed=SEED)
     compile_model(cnn, learning_rate=2e-3)
     cnn.fit(train_images, train_labels, epochs=2, batch_size=16, verbose=0)
@@ -100,10 +111,19 @@ def fewshot_results(emnist_dir):
         "untrained CNN": fewshot.embed(untrained, pool_images),
         "CNN": fewshot.embed(cnn, pool_images),
     }
-    results = fewshot.evaluate_fewshot(features, pool_labels, held_out, shots=(1, 5, 10, 20), ways=5,
-                                       queries=15, episodes=100, seed=SEED)
-    return dict(cnn=cnn, untrained=untrained, held_out=held_out, train_labels=seen[train_labels],
-                pool_images=pool_images, pool_labels=pool_labels, features=features, results=results)
+    results = fewshot.evaluate_fewshot(
+        features, pool_labels, held_out, shots=(1, 5, 10, 20), ways=5, queries=15, episodes=100, seed=SEED
+    )
+    return dict(
+        cnn=cnn,
+        untrained=untrained,
+        held_out=held_out,
+        train_labels=seen[train_labels],
+        pool_images=pool_images,
+        pool_labels=pool_labels,
+        features=features,
+        results=results,
+    )
 
 
 def test_pool_and_training_classes_are_disjoint(fewshot_results):
@@ -124,8 +144,9 @@ def test_embedding_is_the_last_hidden_layer(fewshot_results):
     for name, features in sets.items():
         np.testing.assert_allclose(features, fewshot_results["features"][name][:20], rtol=1e-5, atol=1e-6)
     again = fewshot.untrained_copy(cnn, seed=SEED)
-    np.testing.assert_array_equal(again.get_layer("conv_1").get_weights()[0],
-                                  untrained.get_layer("conv_1").get_weights()[0])
+    np.testing.assert_array_equal(
+        again.get_layer("conv_1").get_weights()[0], untrained.get_layer("conv_1").get_weights()[0]
+    )
 
 
 def test_trained_embedding_beats_raw_pixels_at_every_k(fewshot_results):

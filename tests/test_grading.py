@@ -31,22 +31,38 @@ def _meta(exercise, kind, points=None):
 
 def _solution_notebook() -> nbformat.NotebookNode:
     """Two exercises; the second has two check cells for partial credit."""
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Tiny course notebook", id="title"),
-        nbformat.v4.new_code_cell("import numpy as np", id="setup"),
-        nbformat.v4.new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
-                                  id="add-solution", metadata=_meta("ex01_add", "solution")),
-        nbformat.v4.new_code_cell(f"assert add(1, 2) == 3, 'add(1, 2) should be 3'\n"
-                                  f"### BEGIN HIDDEN TESTS\n{HIDDEN_ADD}\n### END HIDDEN TESTS",
-                                  id="add-check", metadata=_meta("ex01_add", "check", 2)),
-        nbformat.v4.new_code_cell("def squares(n):\n    ### BEGIN SOLUTION\n    return np.arange(n) ** 2\n"
-                                  "    ### END SOLUTION", id="squares-solution",
-                                  metadata=_meta("ex01_squares", "solution")),
-        nbformat.v4.new_code_cell("assert len(squares(3)) == 3, 'squares(3) should have 3 numbers'",
-                                  id="squares-check-length", metadata=_meta("ex01_squares", "check", 1)),
-        nbformat.v4.new_code_cell(f"### BEGIN HIDDEN TESTS\n{HIDDEN_SQUARE}\n### END HIDDEN TESTS",
-                                  id="squares-check-values", metadata=_meta("ex01_squares", "check", 1)),
-    ])
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Tiny course notebook", id="title"),
+            nbformat.v4.new_code_cell("import numpy as np", id="setup"),
+            nbformat.v4.new_code_cell(
+                "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
+                id="add-solution",
+                metadata=_meta("ex01_add", "solution"),
+            ),
+            nbformat.v4.new_code_cell(
+                f"assert add(1, 2) == 3, 'add(1, 2) should be 3'\n"
+                f"### BEGIN HIDDEN TESTS\n{HIDDEN_ADD}\n### END HIDDEN TESTS",
+                id="add-check",
+                metadata=_meta("ex01_add", "check", 2),
+            ),
+            nbformat.v4.new_code_cell(
+                "def squares(n):\n    ### BEGIN SOLUTION\n    return np.arange(n) ** 2\n    ### END SOLUTION",
+                id="squares-solution",
+                metadata=_meta("ex01_squares", "solution"),
+            ),
+            nbformat.v4.new_code_cell(
+                "assert len(squares(3)) == 3, 'squares(3) should have 3 numbers'",
+                id="squares-check-length",
+                metadata=_meta("ex01_squares", "check", 1),
+            ),
+            nbformat.v4.new_code_cell(
+                f"### BEGIN HIDDEN TESTS\n{HIDDEN_SQUARE}\n### END HIDDEN TESTS",
+                id="squares-check-values",
+                metadata=_meta("ex01_squares", "check", 1),
+            ),
+        ]
+    )
 
 
 def _student(body_add: str, body_squares: str = "    return np.arange(n) ** 2", extra: str | None = None):
@@ -87,8 +103,9 @@ def graded(tmp_path_factory):
     (submitted / "garbled").mkdir()
     (submitted / "garbled" / "01-tiny.ipynb").write_text("{not json")
     out = root / "gradebook.csv"
-    status = cli.main(["grade", str(submitted), "--solutions", str(solutions), "--out", str(out),
-                       "--timeout-per-cell", str(TIMEOUT)])
+    status = cli.main(
+        ["grade", str(submitted), "--solutions", str(solutions), "--out", str(out), "--timeout-per-cell", str(TIMEOUT)]
+    )
     with out.open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     return status, rows, root / "feedback"
@@ -101,14 +118,27 @@ def _feedback(feedback_dir: Path, student: str) -> str:
 def test_every_submission_is_in_the_gradebook(graded):
     status, rows, _ = graded
     assert status == 0
-    assert set(rows) == {"solution", "untouched", "looper", "raiser", "partial", "deleter", "leaker",
-                         "killer", "garbled"}
+    assert set(rows) == {
+        "solution",
+        "untouched",
+        "looper",
+        "raiser",
+        "partial",
+        "deleter",
+        "leaker",
+        "killer",
+        "garbled",
+    }
     assert all(row["max_points"] == "4" for name, row in rows.items() if name != "garbled")
 
 
 def test_solution_gets_full_marks(graded):
     _, rows, feedback_dir = graded
-    assert (rows["solution"]["ex01_add"], rows["solution"]["ex01_squares"], rows["solution"]["total"]) == ("2", "2", "4")
+    assert (rows["solution"]["ex01_add"], rows["solution"]["ex01_squares"], rows["solution"]["total"]) == (
+        "2",
+        "2",
+        "4",
+    )
     assert "Total: **4 / 4**" in _feedback(feedback_dir, "solution")
 
 
@@ -153,8 +183,9 @@ def test_feedback_never_shows_hidden_test_code(graded):
 
 
 def test_grading_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
-    status = cli.main(["grade", str(tmp_path / "nowhere"), "--solutions", str(tmp_path), "--out",
-                       str(tmp_path / "gradebook.csv")])
+    status = cli.main(
+        ["grade", str(tmp_path / "nowhere"), "--solutions", str(tmp_path), "--out", str(tmp_path / "gradebook.csv")]
+    )
     assert status == 2
     assert "error:" in capsys.readouterr().err
 
@@ -173,8 +204,13 @@ def test_real_notebook_solution_gets_full_marks_and_exercise_zero(emnist_dir, tm
     for student, folder in (("model", "solutions"), ("blank", "exercises")):
         (tmp_path / "submitted" / student).mkdir(parents=True)
         shutil.copy(REPO / folder / "01-data.ipynb", tmp_path / "submitted" / student / "01-data.ipynb")
-    results = gradebook.grade_all([tmp_path / "submitted"], solutions_dir=REPO / "solutions",
-                                  out=tmp_path / "gradebook.csv", timeout_per_cell=180, progress=None)
+    results = gradebook.grade_all(
+        [tmp_path / "submitted"],
+        solutions_dir=REPO / "solutions",
+        out=tmp_path / "gradebook.csv",
+        timeout_per_cell=180,
+        progress=None,
+    )
     by_student = {result.student: result for result in results}
     assert by_student["model"].max_points > 0
     assert by_student["model"].total == by_student["model"].max_points

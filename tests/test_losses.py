@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from emnist_tf.losses import SmoothedSparseCrossentropy, classification_loss
-from emnist_tf.models import build_mlp
-from emnist_tf.runs import load_run, save_run
-from emnist_tf.training import train
+from emnist_tf.modeling.losses import SmoothedSparseCrossentropy, classification_loss
+from emnist_tf.modeling.models import build_mlp
+from emnist_tf.modeling.runs import load_run, save_run
+from emnist_tf.modeling.training import train
 
 
 def _probabilities(rows, classes, seed=0):
@@ -42,8 +42,9 @@ def test_a_run_trained_with_smoothing_saves_and_reloads_identically(emnist_dir, 
 
     images, labels = load_arrays("balanced", "test", data_dir=emnist_dir, limit=200)
     model = build_mlp(num_classes=47, hidden_units=(16,), seed=0)
-    result = train(model, (images, labels), validation_fraction=0.0, epochs=1, batch_size=50,
-                   label_smoothing=0.1, verbose=0)
+    result = train(
+        model, (images, labels), validation_fraction=0.0, epochs=1, batch_size=50, label_smoothing=0.1, verbose=0
+    )
     assert result.settings["label_smoothing"] == 0.1
     assert isinstance(model.loss, SmoothedSparseCrossentropy)
     save_run(tmp_path / "run", result, {"model": "mlp", "split": "balanced"})

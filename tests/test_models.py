@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from emnist_tf.models import ACTIVATIONS, build_cnn, build_mlp, build_model, hidden_layer_names
+from emnist_tf.modeling.models import ACTIVATIONS, build_cnn, build_mlp, build_model, hidden_layer_names
 
 
 def _layers_of(model, kind):
@@ -73,15 +73,24 @@ def test_no_regularizer(regularizer):
 
 
 def test_cnn_blocks_filters_kernels_and_dense_layers():
-    model = build_cnn(num_classes=26, filters=(8, 16, 32), kernel_size=(5, 3, 3), convs_per_block=2,
-                      dense_units=(64, 32), batch_norm=False, dropout_rate=0.0)
+    model = build_cnn(
+        num_classes=26,
+        filters=(8, 16, 32),
+        kernel_size=(5, 3, 3),
+        convs_per_block=2,
+        dense_units=(64, 32),
+        batch_norm=False,
+        dropout_rate=0.0,
+    )
     convs = _layers_of(model, keras.layers.Conv2D)
     assert [layer.filters for layer in convs] == [8, 8, 16, 16, 32, 32]
     assert [layer.kernel_size for layer in convs] == [(5, 5)] * 2 + [(3, 3)] * 4
     assert len(_layers_of(model, keras.layers.MaxPooling2D)) == 3
     assert [layer.units for layer in _layers_of(model, keras.layers.Dense)] == [64, 32, 26]
     assert hidden_layer_names(model) == [f"conv_{i}_activation" for i in range(1, 7)] + [
-        "dense_1_activation", "dense_2_activation"]
+        "dense_1_activation",
+        "dense_2_activation",
+    ]
     assert model.get_layer("logits").output.shape == (None, 26)
 
 
@@ -122,27 +131,33 @@ def test_build_model_by_kind():
         build_model("rnn")
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"activation": "sigmoidish"}, "relu, leaky_relu, elu, selu, gelu, swish"),
-    ({"regularizer": "l3"}, "l1, l2"),
-    ({"dropout_rate": 1.0}, "dropout_rate"),
-    ({"dropout_rate": -0.1}, "dropout_rate"),
-    ({"regularization_strength": -1.0}, "regularization_strength"),
-    ({"num_classes": 1}, "num_classes"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"activation": "sigmoidish"}, "relu, leaky_relu, elu, selu, gelu, swish"),
+        ({"regularizer": "l3"}, "l1, l2"),
+        ({"dropout_rate": 1.0}, "dropout_rate"),
+        ({"dropout_rate": -0.1}, "dropout_rate"),
+        ({"regularization_strength": -1.0}, "regularization_strength"),
+        ({"num_classes": 1}, "num_classes"),
+    ],
+)
 @pytest.mark.parametrize("builder", [build_mlp, build_cnn])
 def test_bad_options_give_clear_errors(builder, options, message):
     with pytest.raises(ValueError, match=message):
         builder(**options)
 
 
-@pytest.mark.parametrize("builder, options, message", [
-    (build_mlp, {"hidden_units": ()}, "hidden_units"),
-    (build_mlp, {"hidden_units": (64, 0)}, "hidden_units"),
-    (build_cnn, {"filters": (8, 8, 8, 8, 8, 8)}, "at most 4 blocks"),
-    (build_cnn, {"filters": (8, 16), "kernel_size": (3, 3, 3)}, "kernel_size"),
-    (build_cnn, {"convs_per_block": 0}, "convs_per_block"),
-])
+@pytest.mark.parametrize(
+    "builder, options, message",
+    [
+        (build_mlp, {"hidden_units": ()}, "hidden_units"),
+        (build_mlp, {"hidden_units": (64, 0)}, "hidden_units"),
+        (build_cnn, {"filters": (8, 8, 8, 8, 8, 8)}, "at most 4 blocks"),
+        (build_cnn, {"filters": (8, 16), "kernel_size": (3, 3, 3)}, "kernel_size"),
+        (build_cnn, {"convs_per_block": 0}, "convs_per_block"),
+    ],
+)
 def test_bad_sizes_give_clear_errors(builder, options, message):
     with pytest.raises(ValueError, match=message):
         builder(**options)

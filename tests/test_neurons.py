@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emnist_tf import data, neurons, scratch
+from emnist_tf import data, scratch
+from emnist_tf.interpret import neurons
 
 
 # ---------------------------------------------------------------- numbers on constructed units
@@ -76,7 +77,7 @@ def test_selectivity_figure_counts_match_the_histogram():
 # ---------------------------------------------------------------- real models
 @pytest.fixture(scope="module")
 def keras_mlp(digits):
-    from emnist_tf import models
+    from emnist_tf.modeling import models
 
     (train_images, train_labels), _ = digits
     model = models.build_mlp(num_classes=10, hidden_units=(32, 16), batch_norm=False, dropout_rate=0.0, seed=0)
@@ -117,15 +118,18 @@ def test_heatmaps_of_a_scratch_network(scratch_network):
 
 
 def test_heatmaps_refuse_a_cnn():
-    from emnist_tf import models
+    from emnist_tf.modeling import models
 
-    cnn = models.build_cnn(num_classes=10, filters=(8,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0)
+    cnn = models.build_cnn(
+        num_classes=10, filters=(8,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0
+    )
     with pytest.raises(ValueError, match="784"):
         neurons.first_layer_weights(cnn)
 
 
 def test_unit_activations_at_a_deeper_keras_layer_and_a_conv_layer(keras_mlp, digits):
-    from emnist_tf import models, probes
+    from emnist_tf.interpret import probes
+    from emnist_tf.modeling import models
 
     _, (test_images, _) = digits
     images = test_images[:50]
@@ -134,11 +138,15 @@ def test_unit_activations_at_a_deeper_keras_layer_and_a_conv_layer(keras_mlp, di
     first = neurons.unit_activations(keras_mlp, images)
     kernel, bias = keras_mlp.get_layer("dense_2").get_weights()
     np.testing.assert_allclose(values, np.maximum(first @ kernel + bias, 0), rtol=1e-4, atol=1e-5)
-    cnn = models.build_cnn(num_classes=10, filters=(8,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0)
+    cnn = models.build_cnn(
+        num_classes=10, filters=(8,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0
+    )
     conv = models.hidden_layer_names(cnn)[0]
     maps = probes.layer_activations(cnn, images, [conv])[conv]
     np.testing.assert_allclose(neurons.unit_activations(cnn, images, conv), maps.max(axis=(1, 2)))
-    np.testing.assert_allclose(neurons.unit_activations(cnn, images, conv, spatial="mean"), maps.mean(axis=(1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(
+        neurons.unit_activations(cnn, images, conv, spatial="mean"), maps.mean(axis=(1, 2)), rtol=1e-6
+    )
 
 
 def test_portrait_from_saved_scratch_parameters(scratch_network, digits, tmp_path):
@@ -161,7 +169,7 @@ def test_portrait_from_saved_scratch_parameters(scratch_network, digits, tmp_pat
 
 
 def test_portrait_of_a_deeper_keras_unit_uses_the_weighted_mean_image(keras_mlp, digits):
-    from emnist_tf import models
+    from emnist_tf.modeling import models
 
     _, (test_images, test_labels) = digits
     layer = models.hidden_layer_names(keras_mlp)[1]

@@ -28,7 +28,9 @@ def test_solution_notebook_runs_without_errors(path, emnist_dir, tmp_path):
         for index, cell in code_cells:
             outcome = session.run(cell.source)
             if not outcome.ok:
-                pytest.fail(f"{path.name}, cell {index} failed: {outcome.summary()}\n"
-                            f"--- cell source ---\n{cell.source}\n--- error ---\n{outcome.traceback}",
-                            pytrace=False)
+                pytest.fail(
+                    f"{path.name}, cell {index} failed: {outcome.summary()}\n"
+                    f"--- cell source ---\n{cell.source}\n--- error ---\n{outcome.traceback}",
+                    pytrace=False,
+                )
     assert len(code_cells) >= 5, f"{path.name} is suspiciously short"

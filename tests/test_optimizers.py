@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from emnist_tf.optimizers import OPTIMIZERS, make_optimizer
-from emnist_tf.schedules import make_schedule
+from emnist_tf.modeling.optimizers import OPTIMIZERS, make_optimizer
+from emnist_tf.modeling.schedules import make_schedule
 
 EXPECTED_CLASSES = {
     "sgd": keras.optimizers.SGD,

@@ -24,7 +24,7 @@ def test_public_names_come_from_where_the_table_says():
 
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        emnist_tf.nope
+        _ = emnist_tf.nope
 
 
 def test_fast_mode_caps_only_when_on(monkeypatch):

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from emnist_tf import data, models, probes
+from emnist_tf import data
+from emnist_tf.interpret import probes
+from emnist_tf.modeling import models
 
 
 # ---------------------------------------------------------------- numbers on constructed inputs
@@ -50,7 +52,9 @@ def test_layer_activations_of_an_mlp_match_a_hand_forward_pass():
     second_kernel, second_bias = model.get_layer("dense_2").get_weights()
     first = np.maximum(images.reshape(7, -1) @ first_kernel + first_bias, 0)
     np.testing.assert_allclose(activations[names[0]], first, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(activations[names[1]], np.maximum(first @ second_kernel + second_bias, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        activations[names[1]], np.maximum(first @ second_kernel + second_bias, 0), rtol=1e-5, atol=1e-6
+    )
     with pytest.raises(ValueError, match="unknown layer"):
         probes.layer_activations(model, images, ["nope"])
 
@@ -81,8 +85,9 @@ def balanced(emnist_dir):
 @pytest.fixture(scope="module")
 def trained_cnn(balanced):
     (train_images, train_labels), _ = balanced
-    model = models.build_cnn(num_classes=47, filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False,
-                             dropout_rate=0.0, seed=0)
+    model = models.build_cnn(
+        num_classes=47, filters=(16, 32), convs_per_block=1, dense_units=64, batch_norm=False, dropout_rate=0.0, seed=0
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(train_images, train_labels, epochs=2, batch_size=64, verbose=0)
     return model
@@ -92,8 +97,16 @@ def trained_cnn(balanced):
 def depth_probes(trained_cnn, balanced):
     (train_images, train_labels), (test_images, test_labels) = balanced
     keep = data.stratified_subsample(train_labels, 1000, seed=0)  # probes fit on 1,000 of the CNN's images
-    return probes.readout_by_depth(trained_cnn, train_images[keep], train_labels[keep], test_images, test_labels,
-                                   max_features=512, max_iter=100, seed=0)
+    return probes.readout_by_depth(
+        trained_cnn,
+        train_images[keep],
+        train_labels[keep],
+        test_images,
+        test_labels,
+        max_features=512,
+        max_iter=100,
+        seed=0,
+    )
 
 
 def test_probes_cover_pixels_and_every_hidden_layer(depth_probes, trained_cnn):
@@ -133,7 +146,10 @@ def test_layer_maps_draw_the_pca_and_tsne_coordinates(trained_cnn, balanced):
     keep = data.stratified_subsample(test_labels, 240, seed=0)
     images, labels = test_images[keep], test_labels[keep]
     last = models.hidden_layer_names(trained_cnn)[-1]
-    representations = {"pixels": images.reshape(len(images), -1), **probes.layer_activations(trained_cnn, images, [last])}
+    representations = {
+        "pixels": images.reshape(len(images), -1),
+        **probes.layer_activations(trained_cnn, images, [last]),
+    }
     figure, maps = probes.plot_layer_maps(representations, labels, method="pca")
     expected = PCA(n_components=2).fit_transform(representations[last].astype(np.float64))
     np.testing.assert_allclose(np.abs(maps[last]), np.abs(expected), rtol=1e-4, atol=1e-4)  # PCA signs are arbitrary

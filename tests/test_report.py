@@ -1,4 +1,4 @@
-"""Tests of emnist_tf.report: one self-contained HTML page per set of evaluated runs.
+"""Tests of emnist_tf.evaluation.report: one self-contained HTML page per set of evaluated runs.
 
 The runs here are evaluated-run folders made from synthetic predictions (no
 training), so that the page's structure and error paths are checked in a second;
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from emnist_tf.evaluation import IncompleteRunError, evaluate_predictions, write_figures
-from emnist_tf.report import build_report, summary_sentence
+from emnist_tf.evaluation.report import build_report, summary_sentence
 
 NAMES = list("0123456789")  # a digits run keeps the figures small and quick
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -63,17 +63,31 @@ def _fake_evaluated_run(directory, *, kind, accuracy_hint, seed, parameters, sec
     hit = generator.random(labels.size) < accuracy_hint
     probabilities[hit, labels[hit]] += 2.0
     probabilities /= probabilities.sum(axis=1, keepdims=True)
-    metrics = {"run": directory.name, "model": kind, "split": "digits", "parameters": parameters,
-               "train_seconds": seconds, "seconds_per_epoch": seconds / 2, "epochs_run": 2,
-               "device": "CPU (2 cores)", **evaluate_predictions(labels, probabilities, NAMES)}
+    metrics = {
+        "run": directory.name,
+        "model": kind,
+        "split": "digits",
+        "parameters": parameters,
+        "train_seconds": seconds,
+        "seconds_per_epoch": seconds / 2,
+        "epochs_run": 2,
+        "device": "CPU (2 cores)",
+        **evaluate_predictions(labels, probabilities, NAMES),
+    }
     metrics["test_examples"] = metrics.pop("examples")
     metrics["data"] = {"fast_mode": True, "files": {"emnist-digits-test-images-idx3-ubyte.gz": "official"}}
     directory.mkdir(parents=True)
     images = generator.random((6, 28, 28, 1))
-    write_figures(directory, history={"loss": [2.0, 1.0], "val_loss": [1.8, 1.2],
-                                      "accuracy": [0.5, 0.7], "val_accuracy": [0.55, 0.65]},
-                  images=images, true_labels=labels[:6], probabilities=probabilities[:6],
-                  counts=np.array(metrics["confusion_matrix"]), class_names=NAMES, title=kind)
+    write_figures(
+        directory,
+        history={"loss": [2.0, 1.0], "val_loss": [1.8, 1.2], "accuracy": [0.5, 0.7], "val_accuracy": [0.55, 0.65]},
+        images=images,
+        true_labels=labels[:6],
+        probabilities=probabilities[:6],
+        counts=np.array(metrics["confusion_matrix"]),
+        class_names=NAMES,
+        title=kind,
+    )
     (directory / "metrics.json").write_text(json.dumps(metrics))
     (directory / "run.json").write_text(json.dumps({"model": kind, "split": "digits", "learning_rate": 1e-3}))
     return metrics
@@ -83,10 +97,12 @@ def _fake_evaluated_run(directory, *, kind, accuracy_hint, seed, parameters, sec
 def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     metrics = {
-        "mlp": _fake_evaluated_run(root / "mlp", kind="mlp", accuracy_hint=0.6, seed=0,
-                                   parameters=500_000, seconds=100.0),
-        "cnn": _fake_evaluated_run(root / "cnn", kind="cnn", accuracy_hint=0.8, seed=1,
-                                   parameters=300_000, seconds=400.0),
+        "mlp": _fake_evaluated_run(
+            root / "mlp", kind="mlp", accuracy_hint=0.6, seed=0, parameters=500_000, seconds=100.0
+        ),
+        "cnn": _fake_evaluated_run(
+            root / "cnn", kind="cnn", accuracy_hint=0.8, seed=1, parameters=300_000, seconds=400.0
+        ),
     }
     page = build_report([root / "mlp", root / "cnn"], root / "report.html")
     return root, metrics, page
@@ -133,15 +149,17 @@ def test_report_lists_each_runs_most_confused_pairs_and_per_class_scores(two_run
     text = page.read_text(encoding="utf-8")
     for run in metrics.values():
         top = run["most_confused"][0]
-        assert f"<td>{top['true']}</td><td>{top['predicted']}</td><td class=\"number\">{top['count']}</td>" in text
+        assert f'<td>{top["true"]}</td><td>{top["predicted"]}</td><td class="number">{top["count"]}</td>' in text
         weakest = min(run["per_class"], key=lambda entry: entry["f1"])
         assert f"{weakest['f1']:.3f}" in text
     assert "fast mode" in text  # the evaluations were marked as fast-mode subsamples
 
 
 def test_summary_sentence_names_the_most_accurate_run():
-    rows = [{"run": "mlp", "accuracy": 0.85, "parameters": 100, "train_seconds": 10.0},
-            {"run": "cnn", "accuracy": 0.9, "parameters": 50, "train_seconds": 40.0}]
+    rows = [
+        {"run": "mlp", "accuracy": 0.85, "parameters": 100, "train_seconds": 10.0},
+        {"run": "cnn", "accuracy": 0.9, "parameters": 50, "train_seconds": 40.0},
+    ]
     sentence = summary_sentence(rows)
     assert sentence.startswith("The most accurate run is cnn with 90.00%")
     assert "5.00 points above mlp" in sentence and "0.50 times its parameters" in sentence

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from emnist_tf.schedules import SCHEDULES, make_schedule, plot_schedule, schedule_callbacks, schedule_curve
+from emnist_tf.modeling.schedules import SCHEDULES, make_schedule, plot_schedule, schedule_callbacks, schedule_curve
 
 STEPS, EPOCHS, RATE = 10, 8, 0.1
 
@@ -31,11 +31,10 @@ def test_constant_is_flat():
 
 
 def test_step_drops_at_the_boundaries():
-    _, rates = schedule_curve("step", RATE, steps_per_epoch=STEPS, epochs=EPOCHS,
-                              drop_epochs=(2, 6), drop_factor=0.5)
+    _, rates = schedule_curve("step", RATE, steps_per_epoch=STEPS, epochs=EPOCHS, drop_epochs=(2, 6), drop_factor=0.5)
     np.testing.assert_allclose(rates[: 2 * STEPS], RATE)
-    np.testing.assert_allclose(rates[2 * STEPS: 6 * STEPS], RATE * 0.5, rtol=1e-6)
-    np.testing.assert_allclose(rates[6 * STEPS:], RATE * 0.25, rtol=1e-6)
+    np.testing.assert_allclose(rates[2 * STEPS : 6 * STEPS], RATE * 0.5, rtol=1e-6)
+    np.testing.assert_allclose(rates[6 * STEPS :], RATE * 0.25, rtol=1e-6)
 
 
 def test_step_default_drops_half_way_and_three_quarters():
@@ -51,8 +50,15 @@ def test_exponential_decays_smoothly_to_the_final_fraction():
 
 
 def test_cosine_warmup_rises_then_falls():
-    _, rates = schedule_curve("cosine", RATE, steps_per_epoch=STEPS, epochs=EPOCHS, warmup_epochs=1,
-                              warmup_start_fraction=0.1, final_fraction=0.0)
+    _, rates = schedule_curve(
+        "cosine",
+        RATE,
+        steps_per_epoch=STEPS,
+        epochs=EPOCHS,
+        warmup_epochs=1,
+        warmup_start_fraction=0.1,
+        final_fraction=0.0,
+    )
     peak = int(np.argmax(rates))
     assert peak == STEPS
     assert rates[0] == pytest.approx(RATE * 0.1)
@@ -74,8 +80,15 @@ def test_cosine_warmup_is_capped_for_short_runs():
 
 def test_plateau_drops_after_patience_epochs_without_improvement():
     losses = [1.0, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
-    _, rates = schedule_curve("plateau", RATE, steps_per_epoch=STEPS, epochs=EPOCHS, validation_losses=losses,
-                              plateau_drop_factor=0.5, plateau_patience=2)
+    _, rates = schedule_curve(
+        "plateau",
+        RATE,
+        steps_per_epoch=STEPS,
+        epochs=EPOCHS,
+        validation_losses=losses,
+        plateau_drop_factor=0.5,
+        plateau_patience=2,
+    )
     per_epoch = rates[::STEPS]
     np.testing.assert_allclose(per_epoch, [RATE] * 5 + [RATE / 2] * 2 + [RATE / 4])
 
@@ -92,13 +105,15 @@ def test_plot_returns_a_figure_of_the_curve(name):
     figure = plot_schedule(name, RATE, steps_per_epoch=STEPS, epochs=EPOCHS)
     assert isinstance(figure, Figure)
     line = figure.axes[0].lines[0]
-    np.testing.assert_allclose(line.get_ydata(), schedule_curve(name, RATE, steps_per_epoch=STEPS,
-                                                                epochs=EPOCHS)[1])
+    np.testing.assert_allclose(line.get_ydata(), schedule_curve(name, RATE, steps_per_epoch=STEPS, epochs=EPOCHS)[1])
 
 
 def test_unknown_name_lists_valid_ones():
-    for call in (lambda: make_schedule("linear"), lambda: schedule_curve("linear"),
-                 lambda: schedule_callbacks("linear")):
+    for call in (
+        lambda: make_schedule("linear"),
+        lambda: schedule_curve("linear"),
+        lambda: schedule_callbacks("linear"),
+    ):
         with pytest.raises(ValueError, match="constant, step, exponential, cosine, plateau"):
             call()
 
@@ -109,11 +124,14 @@ def test_per_step_schedules_need_the_run_length(name):
         make_schedule(name, RATE)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"learning_rate": 0.0}, "learning_rate"),
-    ({"drop_factor": 1.5}, "drop_factor"),
-    ({"drop_epochs": (0,)}, "drop_epochs"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"drop_factor": 1.5}, "drop_factor"),
+        ({"drop_epochs": (0,)}, "drop_epochs"),
+    ],
+)
 def test_bad_numbers_give_clear_errors(options, message):
     options = {"learning_rate": RATE, **options}
     with pytest.raises(ValueError, match=message):

@@ -75,8 +75,15 @@ def test_bad_arguments_raise_value_errors():
 def trained_digits(digits):
     (train_images, train_labels), (test_images, test_labels) = digits
     network = scratch.Network([784, 30, 10], activation="sigmoid", cost="quadratic", seed=0)
-    history = network.fit(train_images, train_labels, epochs=3, batch_size=10, learning_rate=3.0,
-                          test_data=(test_images, test_labels), seed=0)
+    history = network.fit(
+        train_images,
+        train_labels,
+        epochs=3,
+        batch_size=10,
+        learning_rate=3.0,
+        test_data=(test_images, test_labels),
+        seed=0,
+    )
     return network, history
 
 
@@ -94,10 +101,18 @@ def test_relu_cross_entropy_trains_on_real_letters(emnist_dir):
     train_images, train_labels = data.load_arrays("letters", "train", data_dir=emnist_dir, limit=3000, seed=0)
     test_images, test_labels = data.load_arrays("letters", "test", data_dir=emnist_dir, limit=1000, seed=0)
     assert train_labels.min() == 0 and train_labels.max() == 25
-    network = scratch.Network([784, 40, 26], activation="relu", cost="cross_entropy",
-                              output_activation="softmax", seed=0)
-    history = network.fit(train_images, train_labels, epochs=2, batch_size=10, learning_rate=0.1,
-                          test_data=(test_images, test_labels), seed=0)
+    network = scratch.Network(
+        [784, 40, 26], activation="relu", cost="cross_entropy", output_activation="softmax", seed=0
+    )
+    history = network.fit(
+        train_images,
+        train_labels,
+        epochs=2,
+        batch_size=10,
+        learning_rate=0.1,
+        test_data=(test_images, test_labels),
+        seed=0,
+    )
     assert history.best_test_accuracy > 0.3  # chance is 1/26
     assert history.train_cost[-1] < np.log(26)  # below the cost of a uniform guess
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from emnist_tf import config, devices
-from emnist_tf.augmentation import make_augmenter
 from emnist_tf.data import load_arrays
-from emnist_tf.models import build_mlp
-from emnist_tf.runs import HISTORY_FILE, MODEL_FILE, RUN_FILE, RunError, load_run, save_run
-from emnist_tf.training import STEPS_PER_EXECUTION, TrainingDivergedError, _class_weights, compile_model, train
+from emnist_tf.modeling.augmentation import make_augmenter
+from emnist_tf.modeling.models import build_mlp
+from emnist_tf.modeling.runs import HISTORY_FILE, MODEL_FILE, RUN_FILE, RunError, load_run, save_run
+from emnist_tf.modeling.training import STEPS_PER_EXECUTION, TrainingDivergedError, _class_weights, compile_model, train
 
 PEAK_RATE = 1e-2
 
@@ -25,8 +25,16 @@ def trained(emnist_dir, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(config.FAST_ENV, "1")
         model = build_mlp(num_classes=47, hidden_units=(64, 32), seed=0)
-        result = train(model, "balanced", data_dir=emnist_dir, epochs=5, learning_rate=PEAK_RATE,
-                       schedule="cosine", tensorboard_dir=logs, verbose=0)
+        result = train(
+            model,
+            "balanced",
+            data_dir=emnist_dir,
+            epochs=5,
+            learning_rate=PEAK_RATE,
+            schedule="cosine",
+            tensorboard_dir=logs,
+            verbose=0,
+        )
     return result, logs
 
 
@@ -117,8 +125,15 @@ def test_early_stopping_restores_the_best_weights(emnist_dir, monkeypatch):
     images, labels = load_arrays("balanced", "train", data_dir=emnist_dir, limit=1500, seed=1)
     validation = load_arrays("balanced", "test", data_dir=emnist_dir, limit=300)
     model = build_mlp(num_classes=47, hidden_units=(32,), batch_norm=False, dropout_rate=0.0, seed=0)
-    result = train(model, (images, labels), validation_data=validation, epochs=6, early_stopping_patience=1,
-                   callbacks=[_SpoilOutputLayer()], verbose=0)
+    result = train(
+        model,
+        (images, labels),
+        validation_data=validation,
+        epochs=6,
+        early_stopping_patience=1,
+        callbacks=[_SpoilOutputLayer()],
+        verbose=0,
+    )
     losses = result.history["val_loss"]
     assert result.epochs_run == 2 < 6
     assert losses[1] > losses[0]
@@ -131,8 +146,15 @@ def test_augmentation_options_are_applied_and_recorded(test_images):
 
     def first_layer_after(augmentation):
         model = build_mlp(num_classes=47, hidden_units=(16,), batch_norm=False, dropout_rate=0.0, seed=0)
-        result = train(model, (images, labels), validation_fraction=0.0, epochs=1, batch_size=50,
-                       augmentation=augmentation, verbose=0)
+        result = train(
+            model,
+            (images, labels),
+            validation_fraction=0.0,
+            epochs=1,
+            batch_size=50,
+            augmentation=augmentation,
+            verbose=0,
+        )
         return result, model.layers[1].get_weights()[0]
 
     _, plain = first_layer_after(False)
@@ -152,8 +174,16 @@ def test_class_weights_pull_predictions_towards_heavier_classes(test_images):
 
     def trained_with(class_weight):
         model = build_mlp(num_classes=47, hidden_units=(32,), batch_norm=False, dropout_rate=0.0, seed=0)
-        result = train(model, (images, labels), validation_fraction=0.0, epochs=1, batch_size=10,
-                       learning_rate=1e-2, class_weight=class_weight, verbose=0)
+        result = train(
+            model,
+            (images, labels),
+            validation_fraction=0.0,
+            epochs=1,
+            batch_size=10,
+            learning_rate=1e-2,
+            class_weight=class_weight,
+            verbose=0,
+        )
         predicted = model.predict(images, verbose=0).argmax(axis=1)
         return result, model.layers[1].get_weights()[0], np.mean(predicted == favoured)
 

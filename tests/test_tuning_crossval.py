@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import keras
 import keras_tuner
@@ -44,22 +45,37 @@ class _TroubleHyperModel(keras_tuner.HyperModel):
         if mode == "raise":
             raise RuntimeError("boom: this configuration cannot be built")
         scale = float("nan") if mode == "nan" else 1.0
-        model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(scale),
-                                  keras.layers.Flatten(), keras.layers.Dense(47, activation="softmax")])
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                keras.layers.Rescaling(scale),
+                keras.layers.Flatten(),
+                keras.layers.Dense(47, activation="softmax"),
+            ]
+        )
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         model.jit_compile = False
         return model
 
     def fit(self, hp, model, x, y, validation_data=None, epochs=1, callbacks=None, **kwargs):
-        return model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=128,
-                         callbacks=callbacks, verbose=0)
+        return model.fit(
+            x, y, validation_data=validation_data, epochs=epochs, batch_size=128, callbacks=callbacks, verbose=0
+        )
 
 
 def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp_path, small_train, capsys):
     candidates = [{"mode": "raise"}, {"mode": "nan"}, {"mode": "raise"}, {"mode": "ok"}]
-    tuner = CrossValidationTuner(CandidateOracle({"mode": "ok"}, candidates), _TroubleHyperModel(),
-                                 folds=2, epochs=1, seed=0, progress=Progress(total=4), stage="trouble",
-                                 directory=str(tmp_path / "projects"), project_name="00_trouble")
+    tuner = CrossValidationTuner(
+        CandidateOracle({"mode": "ok"}, candidates),
+        _TroubleHyperModel(),
+        folds=2,
+        epochs=1,
+        seed=0,
+        progress=Progress(total=4),
+        stage="trouble",
+        directory=str(tmp_path / "projects"),
+        project_name="00_trouble",
+    )
     tuner.search(*small_train)
     records = results.load_project(tuner.project_dir)
     assert [record.status for record in records] == ["FAILED", "FAILED", "FAILED", "COMPLETED"]
@@ -68,7 +84,7 @@ def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp
     assert records[3].mean == pytest.approx(np.mean([fold.score for fold in records[3].folds]))
     assert len(records[3].folds) == 2
     path = results.write_results_csv(records, tmp_path / "results.csv")
-    rows = list(csv.DictReader(open(path)))
+    rows = list(csv.DictReader(Path(path).read_text().splitlines()))
     assert [row["status"] for row in rows] == ["FAILED"] * 3 + ["COMPLETED"] * 2
     assert all(row["reason"] for row in rows[:3]) and all(row["mode"] for row in rows)
     output = capsys.readouterr().out

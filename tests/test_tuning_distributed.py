@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from emnist_tf.tuning import distributed, results
 
@@ -22,16 +23,34 @@ def _free_port() -> int:
 
 def test_a_chief_and_two_workers_run_every_trial_exactly_once(emnist_dir, tmp_path):
     directory = str(tmp_path / "random")
-    command = [sys.executable, "-m", "emnist_tf", "tune", "--model", "mlp", "--strategy", "random",
-               "--folds", "2", "--epochs", "1", "--limit", "376", "--dir", directory, "--fast"]
+    command = [
+        sys.executable,
+        "-m",
+        "emnist_tf",
+        "tune",
+        "--model",
+        "mlp",
+        "--strategy",
+        "random",
+        "--folds",
+        "2",
+        "--epochs",
+        "1",
+        "--limit",
+        "376",
+        "--dir",
+        directory,
+        "--fast",
+    ]
     port = _free_port()
     base = {name: value for name, value in os.environ.items() if not name.startswith("KERASTUNER_")}
     base.update(EMNIST_TF_FAST="1", EMNIST_TF_DATA=str(emnist_dir), TF_CPP_MIN_LOG_LEVEL="2")
     processes = {}
     for tuner_id in ("chief", "worker0", "worker1"):
         environment = dict(base, **distributed.environment(tuner_id, port))
-        processes[tuner_id] = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
-                                               stderr=subprocess.STDOUT, text=True)
+        processes[tuner_id] = subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
     outputs = {}
     try:
         for tuner_id, process in processes.items():
@@ -46,8 +65,9 @@ def test_a_chief_and_two_workers_run_every_trial_exactly_once(emnist_dir, tmp_pa
     records = results.load_trials(directory)
     assert len(records) == 2 and all(record.completed for record in records)
     assert sorted(ran) == sorted(record.trial_id for record in records), "each trial ran exactly once"
-    rows = list(csv.DictReader(open(os.path.join(directory, "results.csv"))))
+    rows = list(csv.DictReader(Path(os.path.join(directory, "results.csv")).read_text().splitlines()))
     assert sorted((row["trial_id"], row["fold"]) for row in rows) == sorted(
-        (record.trial_id, fold) for record in records for fold in ("0", "1"))
+        (record.trial_id, fold) for record in records for fold in ("0", "1")
+    )
     assert os.path.exists(os.path.join(directory, "best_model.keras"))
     assert "worker done" in outputs["worker0"] and "worker done" in outputs["worker1"]

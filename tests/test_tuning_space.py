@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import keras
 import keras_tuner
 import pytest
 
-from emnist_tf import models, optimizers, schedules
 from emnist_tf.cli import main
+from emnist_tf.modeling import models, optimizers, schedules
 from emnist_tf.tuning import distributed, greedy, space, sweep
 from emnist_tf.tuning.oracles import CandidateOracle
 
@@ -75,8 +76,7 @@ def test_hyperparameter_values_shape_the_built_model():
     hypermodel = space.make_hypermodel("mlp", num_classes=10)
     hp = keras_tuner.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
-    hp.values.update(hidden_layers=3, units=512, batch_norm=True, dropout_rate=0.5, regularizer="l1",
-                     activation="elu")
+    hp.values.update(hidden_layers=3, units=512, batch_norm=True, dropout_rate=0.5, regularizer="l1", activation="elu")
     model = hypermodel.build(hp)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [layer.units for layer in dense] == [512, 256, 128, 10]
@@ -100,8 +100,7 @@ def test_a_stage_skips_the_current_configuration_and_the_plan_counts_every_trial
     assert greedy.stage_candidates(stage, current, 2) == options[:2]
     full = greedy.planned_trials("mlp", None)
     assert greedy.planned_trials("mlp", 2) < full
-    assert full == sum(len(greedy.stage_candidates(s, space.baseline_values("mlp"), None))
-                       for s in space.stages("mlp"))
+    assert full == sum(len(greedy.stage_candidates(s, space.baseline_values("mlp"), None)) for s in space.stages("mlp"))
 
 
 def _oracle(tmp_path):
@@ -122,19 +121,20 @@ def test_a_kill_between_trial_file_and_oracle_file_neither_loses_nor_repeats_a_t
     oracle_file = os.path.join(str(tmp_path), "project", "oracle.json")
     first = oracle.create_trial("tuner0")
     oracle.update_trial(first.trial_id, {"val_accuracy": 0.5})
-    before_end = open(oracle_file).read()
+    before_end = Path(oracle_file).read_text()
     first.status = "COMPLETED"
     oracle.end_trial(first)
     # Killed after trial_0/trial.json said COMPLETED but before oracle.json was saved.
-    open(oracle_file, "w").write(before_end)
+    Path(oracle_file).write_text(before_end)
     assert json.loads(before_end)["ongoing_trials"] == {"tuner0": first.trial_id}
     resumed = _reloaded(tmp_path)
     second = resumed.create_trial("tuner0")
     assert second.trial_id != first.trial_id and second.hyperparameters.values["x"] == 2
-    before_create = open(oracle_file).read()
+    before_create = Path(oracle_file).read_text()
     # Killed after trial_1/trial.json was written as RUNNING but before oracle.json.
-    open(oracle_file, "w").write(json.dumps(dict(json.loads(before_create), ongoing_trials={},
-                                                 start_order=[first.trial_id])))
+    Path(oracle_file).write_text(
+        json.dumps(dict(json.loads(before_create), ongoing_trials={}, start_order=[first.trial_id]))
+    )
     again = _reloaded(tmp_path)
     rerun = again.create_trial("tuner0")
     assert rerun.trial_id == second.trial_id and rerun.hyperparameters.values["x"] == 2

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -43,11 +44,29 @@ def _started(output: str) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def killed_and_resumed(emnist_dir, tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("sweep") / "mlp-greedy")
-    command = [sys.executable, "-m", "emnist_tf", "tune", "--model", "mlp", "--strategy", "greedy",
-               "--folds", "2", "--epochs", "1", "--limit", "376", "--dir", directory, "--fast",
-               "--recycle-after", "8"]
+    command = [
+        sys.executable,
+        "-m",
+        "emnist_tf",
+        "tune",
+        "--model",
+        "mlp",
+        "--strategy",
+        "greedy",
+        "--folds",
+        "2",
+        "--epochs",
+        "1",
+        "--limit",
+        "376",
+        "--dir",
+        directory,
+        "--fast",
+        "--recycle-after",
+        "8",
+    ]
     environment = _environment(emnist_dir)
-    log = open(os.path.join(os.path.dirname(directory), "first.log"), "w")
+    log = open(os.path.join(os.path.dirname(directory), "first.log"), "w")  # noqa: SIM115 (the child writes it)
     first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     deadline = time.monotonic() + 400
     while time.monotonic() < deadline and first.poll() is None:
@@ -61,8 +80,12 @@ def killed_and_resumed(emnist_dir, tmp_path_factory):
     at_kill = _trial_states(directory)
     second = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=500)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-3000:]
-    return {"directory": directory, "at_kill": at_kill, "resumed_output": second.stdout,
-            "first_output": open(log.name).read()}
+    return {
+        "directory": directory,
+        "at_kill": at_kill,
+        "resumed_output": second.stdout,
+        "first_output": Path(log.name).read_text(),
+    }
 
 
 def test_resumed_sweep_runs_every_trial_exactly_once(killed_and_resumed):
@@ -77,7 +100,7 @@ def test_resumed_sweep_runs_every_trial_exactly_once(killed_and_resumed):
     final_states = _trial_states(directory)
     assert set(final_states.values()) == {"COMPLETED"}
     assert len(final_states) == greedy.planned_trials("mlp", 2)
-    rows = list(csv.DictReader(open(os.path.join(directory, "results.csv"))))
+    rows = list(csv.DictReader(Path(os.path.join(directory, "results.csv")).read_text().splitlines()))
     per_trial = {}
     for row in rows:
         per_trial.setdefault((row["stage"], row["trial_id"]), []).append(row["fold"])
@@ -92,11 +115,13 @@ def test_every_stage_has_a_table_and_a_figure_and_the_test_comparison_is_reporte
     for number, name in enumerate(space.stage_names("mlp")):
         stem = os.path.join(directory, "stages", greedy.project_name(number, name))
         assert os.path.getsize(f"{stem}.png") > 1000
-        table = open(f"{stem}.md").read()
+        table = Path(f"{stem}.md").read_text()
         assert table.count("**winner**") == 1 and table.count("| completed |") >= 1
-    final = {name: json.load(open(os.path.join(directory, "final", f"{name}.json")))
-             for name in ("baseline", "best")}
-    summary = open(os.path.join(directory, "summary.md")).read()
+    final = {
+        name: json.loads(Path(os.path.join(directory, "final", f"{name}.json")).read_text())
+        for name in ("baseline", "best")
+    }
+    summary = Path(os.path.join(directory, "summary.md")).read_text()
     for result in final.values():
         assert f"{result['test_accuracy']:.4f}" in summary
     assert os.path.exists(os.path.join(directory, "best_model.keras"))

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print(f"{PROGRAM}: interrupted; finished work is kept, run the same command again to continue.",
-              file=sys.stderr)
+        print(
+            f"{PROGRAM}: interrupted; finished work is kept, run the same command again to continue.", file=sys.stderr
+        )
         return 130

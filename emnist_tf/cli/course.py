@@ -7,10 +7,15 @@ import sys
 
 def register(subparsers, parents) -> None:
     parser = subparsers.add_parser(
-        "course", parents=parents,
-        help="generate exercises/ from solutions/ (build) or fail if it is out of date (check)")
-    parser.add_argument("action", choices=["build", "check"],
-                        help="build: write exercises/; check: exit 1 naming stale exercise notebooks")
+        "course",
+        parents=parents,
+        help="generate exercises/ from solutions/ (build) or fail if it is out of date (check)",
+    )
+    parser.add_argument(
+        "action",
+        choices=["build", "check"],
+        help="build: write exercises/; check: exit 1 naming stale exercise notebooks",
+    )
     parser.add_argument("--solutions", default="solutions", help="folder of solution notebooks (default: solutions)")
     parser.add_argument("--exercises", default="exercises", help="folder of exercise notebooks (default: exercises)")
     parser.set_defaults(handler=run)

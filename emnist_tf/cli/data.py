@@ -17,7 +17,9 @@ def register(subparsers, parents) -> None:
     def add(name: str, help_text: str, handler) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, parents=parents, help=help_text)
         parser.add_argument("--split", default="balanced", help=f"one of {', '.join(SPLITS)} (default: balanced)")
-        parser.add_argument("--data-dir", help="folder of NIST's gzip files or gzip.zip (default: $EMNIST_TF_DATA, then tfds)")
+        parser.add_argument(
+            "--data-dir", help="folder of NIST's gzip files or gzip.zip (default: $EMNIST_TF_DATA, then tfds)"
+        )
         parser.set_defaults(handler=handler)
         return parser
 
@@ -38,14 +40,20 @@ def format_info(report: dict) -> str:
     for subset in ("train", "test"):
         part = report[subset]
         official = report["official_sizes"][subset]
-        lines.append(f"  {subset}: {part['images']:,} images ({part['classes_present']} classes present; NIST's official file has {official:,})")
+        lines.append(
+            f"  {subset}: {part['images']:,} images ({part['classes_present']} classes present; "
+            f"NIST's official file has {official:,})"
+        )
         lines.append(f"    source: {part['source']}")
         for name, origin in part["files"].items():
             lines.append(f"    {name}: {origin}")
     for name, origin in report.get("mapping", {}).items():
         lines.append(f"  {name}: {origin}")
     if any("not the official" in origin for subset in ("train", "test") for origin in report[subset]["files"].values()):
-        lines.append("  note: files that are not NIST's own may hold fewer or other images: compare with published figures only as an estimate")
+        lines.append(
+            "  note: files that are not NIST's own may hold fewer or other images: "
+            "compare with published figures only as an estimate"
+        )
     return "\n".join(lines)
 
 
@@ -60,7 +68,9 @@ def run_info(args) -> int:
 def run_show(args) -> int:
     from emnist_tf.data import load_arrays, plot_samples
 
-    images, labels = load_arrays(args.split, args.subset, data_dir=args.data_dir, limit=max(args.count, 100), seed=args.seed)
+    images, labels = load_arrays(
+        args.split, args.subset, data_dir=args.data_dir, limit=max(args.count, 100), seed=args.seed
+    )
     figure = plot_samples(images, labels, args.split, count=args.count, seed=args.seed)
     figure.savefig(args.out, dpi=100)
     print(f"wrote {args.out}: {min(args.count, len(images))} {args.split} {args.subset} images")

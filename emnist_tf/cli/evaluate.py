@@ -8,14 +8,17 @@ from pathlib import Path
 def register(subparsers, parents) -> None:
     """Adds the ``evaluate`` subcommand."""
     parser = subparsers.add_parser(
-        "evaluate", parents=parents,
+        "evaluate",
+        parents=parents,
         help="evaluate a saved run on its test images (writes metrics.json and figures)",
         description="Evaluates the model of a run directory (from `emnist-tf train --out DIR`) on the "
-                    "test images of its split and writes metrics.json, curves.png, confusion.png and "
-                    "predictions.png into it.")
+        "test images of its split and writes metrics.json, curves.png, confusion.png and "
+        "predictions.png into it.",
+    )
     parser.add_argument("run_dir", metavar="DIR", type=Path, help="run directory written by `emnist-tf train`")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)"
+    )
     parser.set_defaults(handler=run)
 
 

@@ -11,33 +11,50 @@ from emnist_tf.choices import MODEL_KINDS, STRATEGIES
 def register(subparsers, parents) -> None:
     """Adds the ``tune`` and ``tune-report`` commands."""
     parser = subparsers.add_parser(
-        "tune", parents=parents,
+        "tune",
+        parents=parents,
         help="run (or resume: same command, same --dir) a KerasTuner technique sweep",
         description="Cross-validated technique sweep. Rerun the same command on the same --dir to "
-                    "continue after an interruption. For a distributed joint search set "
-                    "KERASTUNER_TUNER_ID (chief / worker0...), KERASTUNER_ORACLE_IP and "
-                    "KERASTUNER_ORACLE_PORT and run the same command in every process.")
+        "continue after an interruption. For a distributed joint search set "
+        "KERASTUNER_TUNER_ID (chief / worker0...), KERASTUNER_ORACLE_IP and "
+        "KERASTUNER_ORACLE_PORT and run the same command in every process.",
+    )
     parser.add_argument("--model", choices=MODEL_KINDS, default="mlp")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="greedy",
-                        help="greedy: one technique at a time; the others search everything at once")
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="greedy",
+        help="greedy: one technique at a time; the others search everything at once",
+    )
     parser.add_argument("--folds", type=int, default=3, help="stratified folds per trial (default 3)")
-    parser.add_argument("--max-trials", type=int, default=None,
-                        help="greedy: options per stage (default all); others: trial budget "
-                             "(default: as many trials as the greedy sweep)")
+    parser.add_argument(
+        "--max-trials",
+        type=int,
+        default=None,
+        help="greedy: options per stage (default all); others: trial budget "
+        "(default: as many trials as the greedy sweep)",
+    )
     parser.add_argument("--epochs", type=int, default=5, help="epochs per fold (default 5)")
     parser.add_argument("--dir", required=True, help="sweep folder (results, report, resume state)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="balanced", help="EMNIST split (default balanced)")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="use this many training images (stratified sample; default all)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="use this many training images (stratified sample; default all)"
+    )
     parser.add_argument("--data-dir", default=None, help="folder of EMNIST files (else EMNIST_TF_DATA)")
-    parser.add_argument("--recycle-after", type=int, default=20, metavar="N",
-                        help="restart this process after N trials to give back the memory TensorFlow "
-                             "leaks per model (the sweep resumes; 0: never; default 20)")
+    parser.add_argument(
+        "--recycle-after",
+        type=int,
+        default=20,
+        metavar="N",
+        help="restart this process after N trials to give back the memory TensorFlow "
+        "leaks per model (the sweep resumes; 0: never; default 20)",
+    )
     parser.set_defaults(handler=run)
 
-    report = subparsers.add_parser("tune-report", parents=parents,
-                                   help="print a sweep's tables and write its figures and summary")
+    report = subparsers.add_parser(
+        "tune-report", parents=parents, help="print a sweep's tables and write its figures and summary"
+    )
     report.add_argument("dir", help="sweep folder written by `emnist-tf tune`")
     report.set_defaults(handler=run_report)
 
@@ -48,9 +65,19 @@ def run(args) -> int:
 
     recycle = args.recycle_after if _restartable() else None
     try:
-        run_sweep(args.dir, model=args.model, strategy=args.strategy, folds=args.folds,
-                  epochs=args.epochs, max_trials=args.max_trials, seed=args.seed, split=args.split,
-                  limit=args.limit, data_dir=args.data_dir, recycle_after=recycle or None)
+        run_sweep(
+            args.dir,
+            model=args.model,
+            strategy=args.strategy,
+            folds=args.folds,
+            epochs=args.epochs,
+            max_trials=args.max_trials,
+            seed=args.seed,
+            split=args.split,
+            limit=args.limit,
+            data_dir=args.data_dir,
+            recycle_after=recycle or None,
+        )
     except RecycleProcess:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -8,26 +8,34 @@ from pathlib import Path
 def register(subparsers, parents) -> None:
     """Adds the ``visualize`` subcommand."""
     parser = subparsers.add_parser(
-        "visualize", parents=parents,
+        "visualize",
+        parents=parents,
         help="draw the preferred input of units of a saved run (activation maximisation)",
         description="Finds, by gradient ascent on the image, the input each unit of a layer prefers "
-                    "(Erhan et al., 2009) and draws it beside the test images that activate the unit "
-                    "most. Use --layer logits for the output classes (scored by their log-odds, so "
-                    "each picture is also classified as its class).")
+        "(Erhan et al., 2009) and draws it beside the test images that activate the unit "
+        "most. Use --layer logits for the output classes (scored by their log-odds, so "
+        "each picture is also classified as its class).",
+    )
     parser.add_argument("run_dir", metavar="DIR", type=Path, help="run directory written by `emnist-tf train`")
-    parser.add_argument("--layer", required=True,
-                        help="layer name, e.g. logits, conv_2_activation, dense_1_activation")
-    parser.add_argument("--units", default=None, metavar="SPEC",
-                        help="units to draw: a slice like 0:16 or a list like 3,5,9 (default: all)")
+    parser.add_argument("--layer", required=True, help="layer name, e.g. logits, conv_2_activation, dense_1_activation")
+    parser.add_argument(
+        "--units",
+        default=None,
+        metavar="SPEC",
+        help="units to draw: a slice like 0:16 or a list like 3,5,9 (default: all)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="PNG file to write")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)"
+    )
     parser.add_argument("--starts", type=int, default=4, help="random starts per unit (default 4)")
     parser.add_argument("--steps", type=int, default=200, help="ascent steps (default 200; 20 with --fast)")
-    parser.add_argument("--top", type=int, default=3,
-                        help="test images shown beside each preferred input (0: none; default 3)")
-    parser.add_argument("--examples", type=int, default=2000,
-                        help="test images searched for the top images (default 2000)")
+    parser.add_argument(
+        "--top", type=int, default=3, help="test images shown beside each preferred input (0: none; default 3)"
+    )
+    parser.add_argument(
+        "--examples", type=int, default=2000, help="test images searched for the top images (default 2000)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
     parser.set_defaults(handler=run)
 
@@ -49,8 +57,15 @@ def parse_units(spec: str | None):
 
 def run(args) -> int:
     """Computes the preferred inputs and writes the figure to ``args.out``."""
-    from emnist_tf import config, data, runs
-    from emnist_tf.features import Progress, maximize, maximize_classes, plot_preferred_inputs, top_activating_images
+    from emnist_tf import config, data
+    from emnist_tf.interpret.features import (
+        Progress,
+        maximize,
+        maximize_classes,
+        plot_preferred_inputs,
+        top_activating_images,
+    )
+    from emnist_tf.modeling import runs
 
     if args.top < 0 or args.examples < 1:
         raise ValueError(f"--top must be >= 0 and --examples >= 1, got --top {args.top} --examples {args.examples}")
@@ -68,12 +83,14 @@ def run(args) -> int:
     top = None
     if args.top:
         data_dir = args.data_dir if args.data_dir is not None else settings.get("data_dir")
-        images, _ = data.load_arrays(split, "test", data_dir=data_dir,
-                                     limit=config.cap(args.examples, "examples"), seed=args.seed)
+        images, _ = data.load_arrays(
+            split, "test", data_dir=data_dir, limit=config.cap(args.examples, "examples"), seed=args.seed
+        )
         top = top_activating_images(model, layer, images, result.units, count=min(args.top, len(images)))
     labels = data.class_names(split) if classes else None
-    figure = plot_preferred_inputs(result, top, unit_labels=labels,
-                                   title=f"{args.run_dir.name}: layer {args.layer} ({result.steps} steps)")
+    figure = plot_preferred_inputs(
+        result, top, unit_labels=labels, title=f"{args.run_dir.name}: layer {args.layer} ({result.steps} steps)"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(args.out, dpi=100)
     print(f"{len(result.units)} units of {args.layer} in {result.seconds:.1f} s; wrote {args.out}")

@@ -49,8 +49,9 @@ def read_notebook(path: str | Path):
     try:
         return nbformat.read(str(path), as_version=4)
     except (OSError, ValueError, nbformat.reader.NotJSONError) as error:
-        raise ValueError(f"{path} is not a readable notebook ({type(error).__name__}); "
-                         "open it in Jupyter and save it again") from None
+        raise ValueError(
+            f"{path} is not a readable notebook ({type(error).__name__}); open it in Jupyter and save it again"
+        ) from None
 
 
 def exercise_text(solution_path: str | Path) -> str:
@@ -60,8 +61,7 @@ def exercise_text(solution_path: str | Path) -> str:
     return notebooks.notebook_text(notebooks.make_exercise(solution, name=str(path)))
 
 
-def build_exercises(solutions_dir: str | Path = "solutions",
-                    exercises_dir: str | Path = "exercises") -> list[Path]:
+def build_exercises(solutions_dir: str | Path = "solutions", exercises_dir: str | Path = "exercises") -> list[Path]:
     """Writes one exercise notebook per solution notebook and removes orphans.
 
     The output depends only on the solutions, so building twice gives
@@ -93,8 +93,9 @@ def build_exercises(solutions_dir: str | Path = "solutions",
     return written
 
 
-def stale_exercises(solutions_dir: str | Path = "solutions",
-                    exercises_dir: str | Path = "exercises") -> list[Staleness]:
+def stale_exercises(
+    solutions_dir: str | Path = "solutions", exercises_dir: str | Path = "exercises"
+) -> list[Staleness]:
     """Lists the exercise notebooks that ``build_exercises`` would change.
 
     Returns:

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -59,9 +60,12 @@ class CellOutcome:
         """One line: ``'NameError: name x is not defined'``, ``'timed out'``..."""
         if self.status == "error":
             return f"{self.error_name}: {self.error_value}".strip().rstrip(":")
-        return {"ok": "ok", "timeout": "timed out (the cell ran longer than the time limit)",
-                "dead": "the kernel died or stopped responding (exit(), a crash or running out of memory)",
-                "not run": "not run: the kernel had died in an earlier cell"}[self.status]
+        return {
+            "ok": "ok",
+            "timeout": "timed out (the cell ran longer than the time limit)",
+            "dead": "the kernel died or stopped responding (exit(), a crash or running out of memory)",
+            "not run": "not run: the kernel had died in an earlier cell",
+        }[self.status]
 
 
 def strip_ansi(text: str) -> str:
@@ -81,26 +85,38 @@ class KernelSession:
             so ``EMNIST_TF_FAST`` and ``EMNIST_TF_DATA`` pass through).
     """
 
-    def __init__(self, workdir: str | os.PathLike, *, timeout_per_cell: float = 300,
-                 kernel_name: str = "python3", startup_timeout: float = 60,
-                 env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        workdir: str | os.PathLike,
+        *,
+        timeout_per_cell: float = 300,
+        kernel_name: str = "python3",
+        startup_timeout: float = 60,
+        env: dict[str, str] | None = None,
+    ):
         if timeout_per_cell <= 0:
             raise ValueError(f"timeout_per_cell must be positive, got {timeout_per_cell}")
         self.workdir = str(workdir)
         self.timeout = max(1, math.ceil(timeout_per_cell))
         self.notebook = nbformat.v4.new_notebook()
         self.client = NotebookClient(
-            self.notebook, timeout=self.timeout, kernel_name=kernel_name, allow_errors=True,
-            interrupt_on_timeout=False, startup_timeout=int(startup_timeout),
-            resources={"metadata": {"path": self.workdir}}, shutdown_kernel="immediate",
-            iopub_timeout=IOPUB_TIMEOUT, on_cell_executed=self._remember_reply)
+            self.notebook,
+            timeout=self.timeout,
+            kernel_name=kernel_name,
+            allow_errors=True,
+            interrupt_on_timeout=False,
+            startup_timeout=int(startup_timeout),
+            resources={"metadata": {"path": self.workdir}},
+            shutdown_kernel="immediate",
+            iopub_timeout=IOPUB_TIMEOUT,
+            on_cell_executed=self._remember_reply,
+        )
         self._reply: dict = {}
-        self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-                    **(env or {})}
+        self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"), **(env or {})}
         self.dead = False
         self._context = None
 
-    def __enter__(self) -> "KernelSession":
+    def __enter__(self) -> KernelSession:
         # The kernel's own stderr (TensorFlow's start-up logs, transport warnings) is dropped;
         # everything a cell prints or raises still arrives through the Jupyter protocol.
         self._context = self.client.setup_kernel(cwd=self.workdir, env=self.env, stderr=subprocess.DEVNULL)
@@ -108,10 +124,9 @@ class KernelSession:
         return self
 
     def __exit__(self, *exc_info) -> bool:
-        try:
+        # a kernel that died cannot always be shut down cleanly
+        with contextlib.suppress(Exception):
             self._context.__exit__(None, None, None)
-        except Exception:  # a kernel that died cannot always be shut down cleanly
-            pass
         return False
 
     def run(self, source: str, *, store_history: bool = True) -> CellOutcome:
@@ -153,9 +168,17 @@ class KernelSession:
 
 def _outcome(reply: dict, outputs: list) -> CellOutcome:
     """Reads the result from the kernel's execute reply (reliable) or, failing that, the outputs."""
-    error = reply if reply.get("status") == "error" else next(
-        (output for output in outputs if output.get("output_type") == "error"), None)
+    error = (
+        reply
+        if reply.get("status") == "error"
+        else next((output for output in outputs if output.get("output_type") == "error"), None)
+    )
     if error is None:
         return CellOutcome("ok", outputs=list(outputs))
-    return CellOutcome("error", error_name=error.get("ename", ""), error_value=strip_ansi(error.get("evalue", "")),
-                       traceback=strip_ansi("\n".join(error.get("traceback", []))), outputs=list(outputs))
+    return CellOutcome(
+        "error",
+        error_name=error.get("ename", ""),
+        error_value=strip_ansi(error.get("evalue", "")),
+        traceback=strip_ansi("\n".join(error.get("traceback", []))),
+        outputs=list(outputs),
+    )

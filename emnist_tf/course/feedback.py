@@ -26,9 +26,12 @@ def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
         result: from :func:`emnist_tf.course.grade.grade_submission`.
         hidden_sources: the hidden tests' code, to make sure none of it shows.
     """
-    lines = [f"# Feedback for {result.student}: {result.notebook or result.submission.name}", "",
-             f"Submission: `{result.submission.name}`  ",
-             f"Total: **{format_points(result.total)} / {format_points(result.max_points)}** points"]
+    lines = [
+        f"# Feedback for {result.student}: {result.notebook or result.submission.name}",
+        "",
+        f"Submission: `{result.submission.name}`  ",
+        f"Total: **{format_points(result.total)} / {format_points(result.max_points)}** points",
+    ]
     if result.status != "graded":
         lines += ["", f"The notebook could not be graded normally: {result.status}"]
     for exercise in result.exercises:

@@ -146,8 +146,9 @@ def student_name(path: str | Path, root: str | Path | None = None) -> str:
     return path.stem
 
 
-def grade_submission(path: str | Path, solutions: list[SolutionNotebook], *, student: str | None = None,
-                     timeout_per_cell: float = 300) -> GradeResult:
+def grade_submission(
+    path: str | Path, solutions: list[SolutionNotebook], *, student: str | None = None, timeout_per_cell: float = 300
+) -> GradeResult:
     """Grades one submitted notebook in a fresh kernel.
 
     Args:
@@ -168,17 +169,32 @@ def grade_submission(path: str | Path, solutions: list[SolutionNotebook], *, stu
         return GradeResult(student, path, "", [], status=f"unreadable: {error}")
     solution = match_solution(submission, path.name, solutions)
     if solution is None:
-        return GradeResult(student, path, "", [], status="no solution notebook matches it "
-                           "(no known check cell ids and no solution of the same name)")
+        return GradeResult(
+            student,
+            path,
+            "",
+            [],
+            status="no solution notebook matches it (no known check cell ids and no solution of the same name)",
+        )
     try:
         outcomes, problems = _run_submission(submission, solution, timeout_per_cell)
     except Exception as error:  # the kernel could not start: no points, but the run goes on
         problem = f"the notebook could not be run: {type(error).__name__}: {error}"
-        return GradeResult(student, path, solution.name, _grade_exercises(solution, {}, {}, default=problem),
-                           status="not run", cell_problems=[problem])
-    return GradeResult(student, path, solution.name,
-                       _grade_exercises(solution, outcomes["checks"], outcomes["solutions"]),
-                       cell_problems=problems)
+        return GradeResult(
+            student,
+            path,
+            solution.name,
+            _grade_exercises(solution, {}, {}, default=problem),
+            status="not run",
+            cell_problems=[problem],
+        )
+    return GradeResult(
+        student,
+        path,
+        solution.name,
+        _grade_exercises(solution, outcomes["checks"], outcomes["solutions"]),
+        cell_problems=problems,
+    )
 
 
 def _run_submission(submission, solution: SolutionNotebook, timeout_per_cell: float):
@@ -187,21 +203,23 @@ def _run_submission(submission, solution: SolutionNotebook, timeout_per_cell: fl
     check_outcomes: dict[str, list[tuple[str, CellOutcome]]] = {}
     solution_outcomes: dict[str, list[CellOutcome]] = {}
     problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="emnist-tf-grade-") as workdir:
-        with KernelSession(workdir, timeout_per_cell=timeout_per_cell) as session:
-            for index, cell in enumerate(submission.cells):
-                if cell.get("cell_type") != "code":
-                    continue
-                cell_id = cell.get("id")
-                if cell_id in checks:
-                    check_outcomes[cell_id] = _run_check(session, checks[cell_id])
-                    continue
-                outcome = session.run(cell.get("source", ""))
-                exercise = notebooks.cell_info(cell).get("exercise")
-                if notebooks.cell_kind(cell) == "solution" and isinstance(exercise, str):
-                    solution_outcomes.setdefault(exercise, []).append(outcome)
-                elif not outcome.ok and outcome.status != "not run":
-                    problems.append(f"cell {index}: {outcome.summary()}")
+    with (
+        tempfile.TemporaryDirectory(prefix="emnist-tf-grade-") as workdir,
+        KernelSession(workdir, timeout_per_cell=timeout_per_cell) as session,
+    ):
+        for index, cell in enumerate(submission.cells):
+            if cell.get("cell_type") != "code":
+                continue
+            cell_id = cell.get("id")
+            if cell_id in checks:
+                check_outcomes[cell_id] = _run_check(session, checks[cell_id])
+                continue
+            outcome = session.run(cell.get("source", ""))
+            exercise = notebooks.cell_info(cell).get("exercise")
+            if notebooks.cell_kind(cell) == "solution" and isinstance(exercise, str):
+                solution_outcomes.setdefault(exercise, []).append(outcome)
+            elif not outcome.ok and outcome.status != "not run":
+                problems.append(f"cell {index}: {outcome.summary()}")
     return {"checks": check_outcomes, "solutions": solution_outcomes}, problems
 
 
@@ -216,8 +234,9 @@ def _run_check(session: KernelSession, check: notebooks.CheckCell) -> list[tuple
     return results
 
 
-def _grade_exercises(solution: SolutionNotebook, check_outcomes: dict, solution_outcomes: dict,
-                     default: str | None = None):
+def _grade_exercises(
+    solution: SolutionNotebook, check_outcomes: dict, solution_outcomes: dict, default: str | None = None
+):
     grades = []
     for exercise in solution.exercises.values():
         checks = [_grade_check(check, check_outcomes.get(check.cell_id), default) for check in exercise.checks]
@@ -229,9 +248,13 @@ def _grade_exercises(solution: SolutionNotebook, check_outcomes: dict, solution_
 
 def _grade_check(check: notebooks.CheckCell, parts: list | None, default: str | None = None) -> CheckGrade:
     if parts is None:
-        return CheckGrade(check.cell_id, check.points, 0.0,
-                          default or f"check cell {check.cell_id!r} is missing from the notebook; "
-                          "copy it back from the exercise notebook")
+        return CheckGrade(
+            check.cell_id,
+            check.points,
+            0.0,
+            default
+            or f"check cell {check.cell_id!r} is missing from the notebook; copy it back from the exercise notebook",
+        )
     for part, outcome in parts:
         if not outcome.ok:
             message = HIDDEN_FAILED if part == "hidden" else f"failed: {outcome.summary()}"
@@ -244,8 +267,10 @@ def _solution_note(outcomes: list[CellOutcome] | None, check_outcomes: list[Cell
     if outcomes is None:
         return "no solution cell of this exercise was found in the notebook"
     if any(outcome.error_name == "NotImplementedError" for outcome in [*outcomes, *check_outcomes]):
-        return ("not attempted: the solution still raises NotImplementedError; "
-                "replace '# YOUR CODE HERE' and the raise with your code")
+        return (
+            "not attempted: the solution still raises NotImplementedError; "
+            "replace '# YOUR CODE HERE' and the raise with your code"
+        )
     for outcome in outcomes:
         if not outcome.ok:
             return f"your solution cell did not finish: {outcome.summary()}"

@@ -9,8 +9,8 @@ Example:
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from emnist_tf.course import feedback, grade
 
@@ -33,8 +33,7 @@ def collect_submissions(paths: list[str | Path]) -> list[tuple[Path, str]]:
                 if ".ipynb_checkpoints" not in notebook.parts:
                     found.append((notebook, grade.student_name(notebook, path)))
         elif path.is_file():
-            found.append((path, path.parent.name if path.parent.name and _looks_like_course_file(path)
-                          else path.stem))
+            found.append((path, path.parent.name if path.parent.name and _looks_like_course_file(path) else path.stem))
         else:
             raise FileNotFoundError(f"submission {path} does not exist; pass notebook files or folders")
     if not found:
@@ -59,17 +58,29 @@ def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns:
         writer.writerow(["student", "notebook", "submission", *columns, "total", "max_points", "status"])
         for result in results:
             earned = {exercise.name: grade.format_points(exercise.earned) for exercise in result.exercises}
-            writer.writerow([result.student, result.notebook, str(result.submission),
-                             *[earned.get(column, "") for column in columns],
-                             grade.format_points(result.total), grade.format_points(result.max_points),
-                             result.status])
+            writer.writerow(
+                [
+                    result.student,
+                    result.notebook,
+                    str(result.submission),
+                    *[earned.get(column, "") for column in columns],
+                    grade.format_points(result.total),
+                    grade.format_points(result.max_points),
+                    result.status,
+                ]
+            )
     return path
 
 
-def grade_all(submissions: list[str | Path], *, solutions_dir: str | Path = "solutions",
-              out: str | Path = "gradebook.csv", feedback_dir: str | Path | None = None,
-              timeout_per_cell: float = 300,
-              progress: Callable[[str], None] | None = print) -> list[grade.GradeResult]:
+def grade_all(
+    submissions: list[str | Path],
+    *,
+    solutions_dir: str | Path = "solutions",
+    out: str | Path = "gradebook.csv",
+    feedback_dir: str | Path | None = None,
+    timeout_per_cell: float = 300,
+    progress: Callable[[str], None] | None = print,
+) -> list[grade.GradeResult]:
     """Grades every submission, one fresh kernel each, and writes gradebook and feedback.
 
     Args:
@@ -94,8 +105,10 @@ def grade_all(submissions: list[str | Path], *, solutions_dir: str | Path = "sol
         results.append(result)
         written = feedback.write(result, feedback_dir, hidden_sources=hidden.get(result.notebook, []))
         if progress:
-            progress(f"[{number}/{len(pairs)}] {student} {path.name}: "
-                     f"{grade.format_points(result.total)}/{grade.format_points(result.max_points)} "
-                     f"({result.status}); feedback in {written}")
+            progress(
+                f"[{number}/{len(pairs)}] {student} {path.name}: "
+                f"{grade.format_points(result.total)}/{grade.format_points(result.max_points)} "
+                f"({result.status}); feedback in {written}"
+            )
     write_gradebook(results, out, grade.exercise_columns(solutions))
     return results

@@ -209,15 +209,18 @@ def _check_markers(cell, where: str) -> None:
     hidden_regions = _marker_regions(source, BEGIN_HIDDEN, END_HIDDEN, where)
     kind = cell_kind(cell)
     if hidden_regions and kind != "check":
-        raise ValueError(f"{where}: hidden tests are only allowed in check cells; "
-                         f"set metadata {METADATA_KEY}.kind to 'check'")
+        raise ValueError(
+            f"{where}: hidden tests are only allowed in check cells; set metadata {METADATA_KEY}.kind to 'check'"
+        )
     if solution_regions and kind == "check":
         raise ValueError(f"{where}: a check cell cannot hold a solution region; move it to a solution cell")
     if kind == "solution" and not solution_regions:
         raise ValueError(f"{where}: solution cell without '{BEGIN_SOLUTION}'/'{END_SOLUTION}'; mark the answer")
     if kind is None and solution_regions and cell.get("cell_type") == "code":
-        raise ValueError(f"{where}: solution markers in an unmarked cell; "
-                         f"add metadata {METADATA_KEY}: {{'exercise': ..., 'kind': 'solution'}}")
+        raise ValueError(
+            f"{where}: solution markers in an unmarked cell; "
+            f"add metadata {METADATA_KEY}: {{'exercise': ..., 'kind': 'solution'}}"
+        )
 
 
 def _exercise_name(cell, kind: str, where: str) -> str:
@@ -235,8 +238,9 @@ def _exercise_name(cell, kind: str, where: str) -> str:
 def _check_cell(cell, exercise: str, entry: Exercise, where: str) -> CheckCell:
     cell_id = cell.get("id")
     if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id):
-        raise ValueError(f"{where}: a check cell needs an id of 1-64 letters, digits, '-' or '_' "
-                         "(save it with nbformat >= 4.5)")
+        raise ValueError(
+            f"{where}: a check cell needs an id of 1-64 letters, digits, '-' or '_' (save it with nbformat >= 4.5)"
+        )
     points = cell_info(cell).get("points")
     if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
         raise ValueError(f"{where}: check cell needs {METADATA_KEY}.points, a positive number")

@@ -38,7 +38,9 @@ def class_count_table(labels: np.ndarray, split: str, columns: int = 4) -> str:
     return "\n".join(lines)
 
 
-def plot_samples(images: np.ndarray, labels: np.ndarray, split: str, *, count: int = 36, columns: int = 9, seed: int | None = None):
+def plot_samples(
+    images: np.ndarray, labels: np.ndarray, split: str, *, count: int = 36, columns: int = 9, seed: int | None = None
+):
     """Draws a grid of sample images, each titled with its characters.
 
     Args:

@@ -28,7 +28,9 @@ def upright_images(stored: np.ndarray) -> np.ndarray:
     return (upright[..., np.newaxis].astype(np.float32)) / np.float32(255.0)
 
 
-def choose_indices(labels: np.ndarray, subset: str, *, limit: int | None, per_class: int | None, seed: int) -> np.ndarray | None:
+def choose_indices(
+    labels: np.ndarray, subset: str, *, limit: int | None, per_class: int | None, seed: int
+) -> np.ndarray | None:
     """Indices to keep after ``per_class``, ``limit`` and the fast-mode cap (None keeps all)."""
     keep = None
     if per_class is not None:
@@ -125,7 +127,11 @@ def describe_split(split: str, data_dir: str | os.PathLike | None = None) -> dic
     Nothing is subsampled: counts are what the files hold (checked against their length).
     """
     info = split_info(split)
-    report = {"split": split, "num_classes": info.num_classes, "official_sizes": {"train": info.train_size, "test": info.test_size}}
+    report = {
+        "split": split,
+        "num_classes": info.num_classes,
+        "official_sizes": {"train": info.train_size, "test": info.test_size},
+    }
     for subset in ("train", "test"):
         raw = sources.read_raw_subset(split, subset, data_dir)
         labels = to_class_indices(raw.raw_labels, split, f"{split} {subset} labels from {raw.source}")

@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -54,7 +54,8 @@ def make_dataset(
         indices = indices.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     arrays = tf.data.Dataset.from_tensors((images, labels)).repeat()
     dataset = tf.data.Dataset.zip(indices.batch(batch_size), arrays).map(
-        _gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        _gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
     if augment is not None:
         dataset = dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

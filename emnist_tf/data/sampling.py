@@ -28,8 +28,7 @@ def stratified_subsample(labels: np.ndarray, size: int, *, seed: int = 0) -> np.
     quotas[np.argsort(quotas - exact, kind="stable")[:remainder]] += 1
     rng = np.random.default_rng(seed)
     chosen = [
-        rng.choice(np.flatnonzero(labels == label), quota, replace=False)
-        for label, quota in zip(classes, quotas)
+        rng.choice(np.flatnonzero(labels == label), quota, replace=False) for label, quota in zip(classes, quotas)
     ]
     return np.sort(np.concatenate(chosen))
 

@@ -101,10 +101,14 @@ class _LocalArchive:
             with zipfile.ZipFile(self.zip_path) as archive:
                 members = {Path(member).name: member for member in archive.namelist()}
                 if name not in members:
-                    raise DataNotFoundError(f"{name} is missing from {self.zip_path} (from {self.named_by}); {SOURCES_HELP}")
+                    raise DataNotFoundError(
+                        f"{name} is missing from {self.zip_path} (from {self.named_by}); {SOURCES_HELP}"
+                    )
                 return archive.read(members[name])
         except zipfile.BadZipFile as error:
-            raise DataError(f"{self.zip_path} is not a valid zip file ({error}); download NIST's gzip.zip again") from None
+            raise DataError(
+                f"{self.zip_path} is not a valid zip file ({error}); download NIST's gzip.zip again"
+            ) from None
 
     def __str__(self) -> str:
         return str((self.zip_path or self.location).resolve())

@@ -66,9 +66,7 @@ def split_info(split: str) -> SplitInfo:
     try:
         return SPLITS[split]
     except KeyError:
-        raise DataError(
-            f"unknown EMNIST split {split!r}: choose one of {', '.join(SPLITS)}"
-        ) from None
+        raise DataError(f"unknown EMNIST split {split!r}: choose one of {', '.join(SPLITS)}") from None
 
 
 def check_subset(subset: str) -> str:

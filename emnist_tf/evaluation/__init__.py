@@ -13,22 +13,63 @@ Example:
     >>> print(format_headline(evaluate_run("runs/cnn")))   # doctest: +SKIP
 """
 
-from emnist_tf.evaluation.comparison import (COMPARISON_COLUMNS, comparison_table, format_comparison,
-                                             plot_comparison)
-from emnist_tf.evaluation.figures import (figure_to_png, plot_confusion_matrix, plot_history,
-                                          plot_per_class_f1, plot_predictions, save_figure)
-from emnist_tf.evaluation.metrics import (classification_metrics, classification_report_text,
-                                          confusion_matrix, cross_entropy, format_confused_pairs,
-                                          most_confused_pairs, per_class_report)
-from emnist_tf.evaluation.run_evaluation import (RESULT_FILES, RUN_FILES, IncompleteRunError, check_run_dir,
-                                                 evaluate_model, evaluate_predictions, evaluate_run,
-                                                 format_headline, load_metrics, write_figures)
+from emnist_tf.evaluation.comparison import COMPARISON_COLUMNS, comparison_table, format_comparison, plot_comparison
+from emnist_tf.evaluation.figures import (
+    figure_to_png,
+    plot_confusion_matrix,
+    plot_history,
+    plot_per_class_f1,
+    plot_predictions,
+    save_figure,
+)
+from emnist_tf.evaluation.metrics import (
+    classification_metrics,
+    classification_report_text,
+    confusion_matrix,
+    cross_entropy,
+    format_confused_pairs,
+    most_confused_pairs,
+    per_class_report,
+)
+from emnist_tf.evaluation.run_evaluation import (
+    RESULT_FILES,
+    RUN_FILES,
+    IncompleteRunError,
+    check_run_dir,
+    evaluate_model,
+    evaluate_predictions,
+    evaluate_run,
+    format_headline,
+    load_metrics,
+    write_figures,
+)
 
 __all__ = [
-    "COMPARISON_COLUMNS", "RESULT_FILES", "RUN_FILES", "IncompleteRunError", "check_run_dir",
-    "classification_metrics", "classification_report_text", "comparison_table", "confusion_matrix",
-    "cross_entropy", "evaluate_model", "evaluate_predictions", "evaluate_run", "figure_to_png",
-    "format_comparison", "format_confused_pairs", "format_headline", "load_metrics",
-    "most_confused_pairs", "per_class_report", "plot_comparison", "plot_confusion_matrix",
-    "plot_history", "plot_per_class_f1", "plot_predictions", "save_figure", "write_figures",
+    "COMPARISON_COLUMNS",
+    "RESULT_FILES",
+    "RUN_FILES",
+    "IncompleteRunError",
+    "check_run_dir",
+    "classification_metrics",
+    "classification_report_text",
+    "comparison_table",
+    "confusion_matrix",
+    "cross_entropy",
+    "evaluate_model",
+    "evaluate_predictions",
+    "evaluate_run",
+    "figure_to_png",
+    "format_comparison",
+    "format_confused_pairs",
+    "format_headline",
+    "load_metrics",
+    "most_confused_pairs",
+    "per_class_report",
+    "plot_comparison",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_per_class_f1",
+    "plot_predictions",
+    "save_figure",
+    "write_figures",
 ]

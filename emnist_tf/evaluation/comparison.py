@@ -75,8 +75,7 @@ def format_comparison(rows: list[dict]) -> str:
     headings = [heading for _, heading in COMPARISON_COLUMNS]
     cells = [[format_value(key, row.get(key)) for key, _ in COMPARISON_COLUMNS] for row in rows]
     widths = [max(len(text) for text in column) for column in zip(headings, *cells)]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths))
-             for line in [headings, *cells]]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths)) for line in [headings, *cells]]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -104,15 +103,15 @@ def plot_comparison(metrics_by_run: Mapping[str, Mapping], *, title: str | None 
     rows = comparison_table(metrics_by_run)
     labels = [row["run"] for row in rows]
     figure = Figure(figsize=(max(12.0, 2.6 * len(rows) + 8.0), 4.2), layout="constrained")
-    score_axes, parameter_axes, time_axes = figure.subplots(
-        1, 3, gridspec_kw={"width_ratios": [2, 1, 1]})
+    score_axes, parameter_axes, time_axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": [2, 1, 1]})
     width = 0.8 / len(SCORE_KEYS)
     positions = np.arange(len(rows))
     lowest = 1.0
     for offset, key in enumerate(SCORE_KEYS):
         values = np.array([np.nan if row[key] is None else float(row[key]) for row in rows])
-        bars = score_axes.bar(positions + (offset - 1.5) * width, np.nan_to_num(values), width,
-                              label=dict(COMPARISON_COLUMNS)[key])
+        bars = score_axes.bar(
+            positions + (offset - 1.5) * width, np.nan_to_num(values), width, label=dict(COMPARISON_COLUMNS)[key]
+        )
         score_axes.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
         if not np.all(np.isnan(values)):
             lowest = min(lowest, float(np.nanmin(values)))
@@ -122,12 +121,14 @@ def plot_comparison(metrics_by_run: Mapping[str, Mapping], *, title: str | None 
     score_axes.set_title("Accuracy, precision, recall, F1")
     score_axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=len(SCORE_KEYS), fontsize=8)
     score_axes.grid(axis="y", alpha=0.3)
-    _bar_panel(parameter_axes, labels, [row["parameters"] for row in rows],
-               "Parameters", "parameters", "{:,.0f}")
+    _bar_panel(parameter_axes, labels, [row["parameters"] for row in rows], "Parameters", "parameters", "{:,.0f}")
     parameter_axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    time_labels = [row["run"] if row["seconds_per_epoch"] is None
-                   else f"{row['run']}\n{float(row['seconds_per_epoch']):.1f} s/epoch" for row in rows]
-    _bar_panel(time_axes, time_labels, [row["train_seconds"] for row in rows],
-               "Training time", "seconds", "{:,.1f} s")
+    time_labels = [
+        row["run"]
+        if row["seconds_per_epoch"] is None
+        else f"{row['run']}\n{float(row['seconds_per_epoch']):.1f} s/epoch"
+        for row in rows
+    ]
+    _bar_panel(time_axes, time_labels, [row["train_seconds"] for row in rows], "Training time", "seconds", "{:,.1f} s")
     figure.suptitle(title or "Comparison of " + " vs ".join(labels))
     return figure

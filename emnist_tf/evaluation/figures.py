@@ -55,12 +55,14 @@ def _annotate_cells(axes, values: np.ndarray, rates: np.ndarray, normalize: bool
         value = values[row, column]
         text = f"{100 * value:.0f}" if normalize else f"{int(value)}"
         color = "white" if value > 0.6 * vmax else "black"
-        axes.text(column, row, text, ha="center", va="center", fontsize=font_size, color=color,
-                  in_layout=False)  # inside the cells: keeps the layout pass fast
+        axes.text(
+            column, row, text, ha="center", va="center", fontsize=font_size, color=color, in_layout=False
+        )  # inside the cells: keeps the layout pass fast
 
 
-def plot_confusion_matrix(counts, class_names: Sequence[str], *, normalize: bool = True,
-                          title: str | None = None) -> Figure:
+def plot_confusion_matrix(
+    counts, class_names: Sequence[str], *, normalize: bool = True, title: str | None = None
+) -> Figure:
     """Draws a confusion matrix that stays readable at 47 classes.
 
     Characters label both axes (predicted across the top and bottom, true down
@@ -82,16 +84,16 @@ def plot_confusion_matrix(counts, class_names: Sequence[str], *, normalize: bool
     counts = np.asarray(counts)
     size = counts.shape[0]
     if counts.ndim != 2 or counts.shape[1] != size or len(class_names) != size:
-        raise ValueError(f"need a square matrix with one class name per row; got shape {counts.shape} "
-                         f"and {len(class_names)} names")
+        raise ValueError(
+            f"need a square matrix with one class name per row; got shape {counts.shape} and {len(class_names)} names"
+        )
     rates = _row_rates(counts)
     values = rates if normalize else counts
     vmax = float(values.max()) or 1.0
     inches = max(5.0, 0.26 * size + 2.5)
     figure = Figure(figsize=(inches + 1.2, inches), layout="constrained")
     axes = figure.add_subplot()
-    image = axes.imshow(values, cmap="Blues", norm=PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax),
-                        interpolation="nearest")
+    image = axes.imshow(values, cmap="Blues", norm=PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax), interpolation="nearest")
     tick_font = 10 if size <= 15 else 8
     positions = np.arange(size)
     axes.set_xticks(positions, labels=list(class_names), fontsize=tick_font)
@@ -121,8 +123,16 @@ def _as_image_stack(images) -> np.ndarray:
     return array
 
 
-def plot_predictions(images, true_labels, probabilities, class_names: Sequence[str], *,
-                     count: int = 6, columns: int = 3, title: str | None = None) -> Figure:
+def plot_predictions(
+    images,
+    true_labels,
+    probabilities,
+    class_names: Sequence[str],
+    *,
+    count: int = 6,
+    columns: int = 3,
+    title: str | None = None,
+) -> Figure:
     """Shows the first ``count`` images with predicted and true character and probability.
 
     A correct prediction has a green title; a wrong one a red title and a red frame.
@@ -161,8 +171,12 @@ def plot_predictions(images, true_labels, probabilities, class_names: Sequence[s
         axes.set_xticks([])
         axes.set_yticks([])
         mark = "" if correct else "  WRONG"
-        axes.set_title(f"predicted {class_names[predicted]} ({probability_array[index, predicted]:.0%})\n"
-                       f"true {class_names[true]}{mark}", color=color, fontsize=10)
+        axes.set_title(
+            f"predicted {class_names[predicted]} ({probability_array[index, predicted]:.0%})\n"
+            f"true {class_names[true]}{mark}",
+            color=color,
+            fontsize=10,
+        )
         for spine in axes.spines.values():
             spine.set_edgecolor(color)
             spine.set_linewidth(1 if correct else 3)
@@ -188,8 +202,7 @@ def _plot_pair(axes, history: Mapping, key: str, label: str) -> None:
         if values is None or len(values) == 0:
             continue
         epochs = np.arange(1, len(values) + 1)
-        axes.plot(epochs, values, style, markersize=4,
-                  label="validation" if name.startswith("val_") else "training")
+        axes.plot(epochs, values, style, markersize=4, label="validation" if name.startswith("val_") else "training")
     _epoch_axis(axes, max((len(line.get_xdata()) for line in axes.lines), default=1))
     axes.set_ylabel(label)
     axes.set_title(label.capitalize() + " per epoch")
@@ -213,8 +226,10 @@ def plot_history(history: Mapping[str, Sequence[float]], *, title: str | None = 
         ValueError: if the history has neither ``loss`` nor ``accuracy``.
     """
     if not any(len(history.get(key) or []) for key in ("loss", "accuracy", "val_loss", "val_accuracy")):
-        raise ValueError(f"history has no loss or accuracy values (keys: {sorted(history)}); "
-                         "pass the per-epoch dict recorded by training")
+        raise ValueError(
+            f"history has no loss or accuracy values (keys: {sorted(history)}); "
+            "pass the per-epoch dict recorded by training"
+        )
     rate_key = next((key for key in ("learning_rate", "lr") if len(history.get(key) or [])), None)
     panels = 3 if rate_key else 2
     figure = Figure(figsize=(4.6 * panels, 3.8), layout="constrained")
@@ -250,8 +265,7 @@ def plot_per_class_f1(per_class: Sequence[Mapping], *, title: str | None = None)
     figure = Figure(figsize=(max(6.0, 0.22 * len(names) + 2.0), 3.4), layout="constrained")
     axes = figure.add_subplot()
     axes.bar(np.arange(len(names)), scores, color=colors)
-    axes.axhline(scores.mean(), color="black", linewidth=1, linestyle="--",
-                 label=f"macro F1 {scores.mean():.3f}")
+    axes.axhline(scores.mean(), color="black", linewidth=1, linestyle="--", label=f"macro F1 {scores.mean():.3f}")
     axes.set_xticks(np.arange(len(names)), labels=names, fontsize=8)
     axes.set_xlim(-0.6, len(names) - 0.4)
     axes.set_ylim(0, 1.0)

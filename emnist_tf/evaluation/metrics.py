@@ -27,8 +27,9 @@ def _as_labels(values, name: str) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of class indices, got shape {array.shape}")
     if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer class indices, got dtype {array.dtype}; "
-                         "take argmax of probabilities first")
+        raise ValueError(
+            f"{name} must hold integer class indices, got dtype {array.dtype}; take argmax of probabilities first"
+        )
     return array.astype(np.int64)
 
 
@@ -36,16 +37,20 @@ def _check_pair(true_labels, predicted_labels, num_classes: int | None):
     true_array = _as_labels(true_labels, "true_labels")
     predicted_array = _as_labels(predicted_labels, "predicted_labels")
     if true_array.shape != predicted_array.shape:
-        raise ValueError(f"true_labels has {true_array.size} entries but predicted_labels has "
-                         f"{predicted_array.size}; pass the predictions of the same examples")
+        raise ValueError(
+            f"true_labels has {true_array.size} entries but predicted_labels has "
+            f"{predicted_array.size}; pass the predictions of the same examples"
+        )
     if true_array.size == 0:
         raise ValueError("no predictions to evaluate: the label arrays are empty")
     largest = int(max(true_array.max(), predicted_array.max()))
     if num_classes is None:
         num_classes = largest + 1
     elif largest >= num_classes or min(true_array.min(), predicted_array.min()) < 0:
-        raise ValueError(f"class indices must lie in 0..{num_classes - 1}, found {largest}; "
-                         "check num_classes or the label offset of the split")
+        raise ValueError(
+            f"class indices must lie in 0..{num_classes - 1}, found {largest}; "
+            "check num_classes or the label offset of the split"
+        )
     return true_array, predicted_array, num_classes
 
 
@@ -76,7 +81,8 @@ def classification_metrics(true_labels, predicted_labels, *, num_classes: int | 
     result = {"accuracy": float(metrics.accuracy_score(true_array, predicted_array))}
     for average in ("macro", "weighted"):
         precision, recall, f1, _ = metrics.precision_recall_fscore_support(
-            true_array, predicted_array, labels=labels, average=average, zero_division=0)
+            true_array, predicted_array, labels=labels, average=average, zero_division=0
+        )
         result[f"precision_{average}"] = float(precision)
         result[f"recall_{average}"] = float(recall)
         result[f"f1_{average}"] = float(f1)
@@ -99,19 +105,24 @@ def per_class_report(true_labels, predicted_labels, class_names: Sequence[str]) 
     """
     from sklearn import metrics
 
-    true_array, predicted_array, num_classes = _check_pair(
-        true_labels, predicted_labels, len(class_names))
+    true_array, predicted_array, num_classes = _check_pair(true_labels, predicted_labels, len(class_names))
     precision, recall, f1, support = metrics.precision_recall_fscore_support(
-        true_array, predicted_array, labels=np.arange(num_classes), average=None, zero_division=0)
+        true_array, predicted_array, labels=np.arange(num_classes), average=None, zero_division=0
+    )
     return [
-        {"index": index, "name": str(class_names[index]), "precision": float(precision[index]),
-         "recall": float(recall[index]), "f1": float(f1[index]), "support": int(support[index])}
+        {
+            "index": index,
+            "name": str(class_names[index]),
+            "precision": float(precision[index]),
+            "recall": float(recall[index]),
+            "f1": float(f1[index]),
+            "support": int(support[index]),
+        }
         for index in range(num_classes)
     ]
 
 
-def classification_report_text(true_labels, predicted_labels, class_names: Sequence[str], *,
-                               digits: int = 3) -> str:
+def classification_report_text(true_labels, predicted_labels, class_names: Sequence[str], *, digits: int = 3) -> str:
     """scikit-learn's per-class report as text (precision, recall, F1, support per class).
 
     Example:
@@ -119,15 +130,20 @@ def classification_report_text(true_labels, predicted_labels, class_names: Seque
     """
     from sklearn import metrics
 
-    true_array, predicted_array, num_classes = _check_pair(
-        true_labels, predicted_labels, len(class_names))
-    return metrics.classification_report(true_array, predicted_array, labels=np.arange(num_classes),
-                                         target_names=[str(name) for name in class_names],
-                                         digits=digits, zero_division=0)
+    true_array, predicted_array, num_classes = _check_pair(true_labels, predicted_labels, len(class_names))
+    return metrics.classification_report(
+        true_array,
+        predicted_array,
+        labels=np.arange(num_classes),
+        target_names=[str(name) for name in class_names],
+        digits=digits,
+        zero_division=0,
+    )
 
 
-def confusion_matrix(true_labels, predicted_labels, *, num_classes: int | None = None,
-                     normalize: str | None = None) -> np.ndarray:
+def confusion_matrix(
+    true_labels, predicted_labels, *, num_classes: int | None = None, normalize: str | None = None
+) -> np.ndarray:
     """The confusion matrix: rows are true classes, columns predicted classes.
 
     Args:
@@ -146,8 +162,7 @@ def confusion_matrix(true_labels, predicted_labels, *, num_classes: int | None =
     if normalize not in NORMALIZE_CHOICES:
         raise ValueError(f"normalize must be one of {NORMALIZE_CHOICES}, got {normalize!r}")
     true_array, predicted_array, num_classes = _check_pair(true_labels, predicted_labels, num_classes)
-    return metrics.confusion_matrix(true_array, predicted_array, labels=np.arange(num_classes),
-                                    normalize=normalize)
+    return metrics.confusion_matrix(true_array, predicted_array, labels=np.arange(num_classes), normalize=normalize)
 
 
 def most_confused_pairs(counts: np.ndarray, class_names: Sequence[str], *, top: int = 10) -> list[dict]:
@@ -172,8 +187,9 @@ def most_confused_pairs(counts: np.ndarray, class_names: Sequence[str], *, top: 
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"counts must be a square confusion matrix, got shape {matrix.shape}")
     if len(class_names) != matrix.shape[0]:
-        raise ValueError(f"{len(class_names)} class names for a {matrix.shape[0]}-class matrix; "
-                         "pass class_names of the same split")
+        raise ValueError(
+            f"{len(class_names)} class names for a {matrix.shape[0]}-class matrix; pass class_names of the same split"
+        )
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")
     row_totals = matrix.sum(axis=1)
@@ -182,11 +198,16 @@ def most_confused_pairs(counts: np.ndarray, class_names: Sequence[str], *, top: 
         if true_index == predicted_index:
             continue
         count = int(matrix[true_index, predicted_index])
-        pairs.append({
-            "true": str(class_names[true_index]), "predicted": str(class_names[predicted_index]),
-            "true_index": int(true_index), "predicted_index": int(predicted_index),
-            "count": count, "rate": float(count / row_totals[true_index]),
-        })
+        pairs.append(
+            {
+                "true": str(class_names[true_index]),
+                "predicted": str(class_names[predicted_index]),
+                "true_index": int(true_index),
+                "predicted_index": int(predicted_index),
+                "count": count,
+                "rate": float(count / row_totals[true_index]),
+            }
+        )
     pairs.sort(key=lambda pair: (-pair["count"], -pair["rate"], pair["true_index"], pair["predicted_index"]))
     return pairs[:top]
 
@@ -201,8 +222,7 @@ def cross_entropy(true_labels, probabilities) -> float:
     true_array = _as_labels(true_labels, "true_labels")
     probability_array = np.asarray(probabilities, dtype=np.float64)
     if probability_array.ndim != 2 or probability_array.shape[0] != true_array.size:
-        raise ValueError(f"probabilities must have shape ({true_array.size}, classes), "
-                         f"got {probability_array.shape}")
+        raise ValueError(f"probabilities must have shape ({true_array.size}, classes), got {probability_array.shape}")
     picked = probability_array[np.arange(true_array.size), true_array]
     return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
 
@@ -210,6 +230,7 @@ def cross_entropy(true_labels, probabilities) -> float:
 def format_confused_pairs(pairs: Sequence[dict]) -> str:
     """The most-confused pairs as an aligned text table (true, predicted as, images, % of true class)."""
     lines = [f"{'true':<6}{'predicted as':<14}{'images':>7}{'% of true':>11}"]
-    lines += [f"{pair['true']:<6}{pair['predicted']:<14}{pair['count']:>7}{100 * pair['rate']:>10.1f}%"
-              for pair in pairs]
+    lines += [
+        f"{pair['true']:<6}{pair['predicted']:<14}{pair['count']:>7}{100 * pair['rate']:>10.1f}%" for pair in pairs
+    ]
     return "\n".join(lines)

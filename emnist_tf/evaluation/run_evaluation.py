@@ -22,8 +22,13 @@ import numpy as np
 from emnist_tf import config
 from emnist_tf.errors import EmnistTfError
 from emnist_tf.evaluation import figures
-from emnist_tf.evaluation.metrics import (classification_metrics, confusion_matrix, cross_entropy,
-                                          most_confused_pairs, per_class_report)
+from emnist_tf.evaluation.metrics import (
+    classification_metrics,
+    confusion_matrix,
+    cross_entropy,
+    most_confused_pairs,
+    per_class_report,
+)
 
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"
@@ -65,8 +70,7 @@ def check_run_dir(run_dir, required: Sequence[str] = RUN_FILES) -> Path:
     return path
 
 
-def evaluate_predictions(true_labels, probabilities, class_names: Sequence[str], *,
-                         top_pairs: int = 10) -> dict:
+def evaluate_predictions(true_labels, probabilities, class_names: Sequence[str], *, top_pairs: int = 10) -> dict:
     """Every test-set metric of predicted probabilities, as one JSON-friendly dict.
 
     Args:
@@ -82,8 +86,10 @@ def evaluate_predictions(true_labels, probabilities, class_names: Sequence[str],
     """
     probability_array = np.asarray(probabilities)
     if probability_array.ndim != 2 or probability_array.shape[1] != len(class_names):
-        raise ValueError(f"probabilities have shape {probability_array.shape} but the split has "
-                         f"{len(class_names)} classes; evaluate the model on the split it was trained on")
+        raise ValueError(
+            f"probabilities have shape {probability_array.shape} but the split has "
+            f"{len(class_names)} classes; evaluate the model on the split it was trained on"
+        )
     predicted = probability_array.argmax(axis=1)
     metrics = classification_metrics(true_labels, predicted, num_classes=len(class_names))
     metrics["loss"] = cross_entropy(true_labels, probability_array)
@@ -94,8 +100,7 @@ def evaluate_predictions(true_labels, probabilities, class_names: Sequence[str],
     return metrics
 
 
-def evaluate_model(model, images, labels, class_names: Sequence[str], *, training=None,
-                   batch_size: int = 512) -> dict:
+def evaluate_model(model, images, labels, class_names: Sequence[str], *, training=None, batch_size: int = 512) -> dict:
     """Evaluates an in-memory model on test images (for notebooks; no run directory needed).
 
     Args:
@@ -103,7 +108,7 @@ def evaluate_model(model, images, labels, class_names: Sequence[str], *, trainin
         images: test images, e.g. from ``load_arrays(split, "test")``.
         labels: their class indices.
         class_names: character(s) of each class index.
-        training: optionally the :class:`~emnist_tf.training.TrainingResult` of the model,
+        training: optionally the :class:`~emnist_tf.modeling.training.TrainingResult` of the model,
             whose ``train_seconds``, ``seconds_per_epoch``, ``device`` and ``epochs_run``
             are copied in so that :func:`comparison_table` can use the result.
         batch_size: prediction batch size.
@@ -116,8 +121,7 @@ def evaluate_model(model, images, labels, class_names: Sequence[str], *, trainin
         ...                          training=result)  # doctest: +SKIP
     """
     probabilities = model.predict(images, batch_size=batch_size, verbose=0)
-    metrics = {"parameters": int(model.count_params()),
-               **evaluate_predictions(labels, probabilities, class_names)}
+    metrics = {"parameters": int(model.count_params()), **evaluate_predictions(labels, probabilities, class_names)}
     if training is not None:
         for name in ("train_seconds", "seconds_per_epoch", "device", "epochs_run"):
             metrics[name] = getattr(training, name, None)
@@ -165,12 +169,15 @@ def _data_provenance(split: str, data_dir, images: np.ndarray) -> dict:
 
 def _check_history(run_dir: Path, history: Mapping) -> None:
     if not any(len(values) for values in history.values()):
-        raise IncompleteRunError(f"{run_dir / HISTORY_FILE} is missing or records no epochs; "
-                                 f"the training did not finish; {_train_hint(run_dir)}")
+        raise IncompleteRunError(
+            f"{run_dir / HISTORY_FILE} is missing or records no epochs; "
+            f"the training did not finish; {_train_hint(run_dir)}"
+        )
 
 
-def write_figures(run_dir, *, history: Mapping, images, true_labels, probabilities,
-                  counts, class_names: Sequence[str], title: str) -> dict[str, Path]:
+def write_figures(
+    run_dir, *, history: Mapping, images, true_labels, probabilities, counts, class_names: Sequence[str], title: str
+) -> dict[str, Path]:
     """Saves ``curves.png``, ``confusion.png`` and ``predictions.png`` into ``run_dir``.
 
     Returns:
@@ -180,12 +187,15 @@ def write_figures(run_dir, *, history: Mapping, images, true_labels, probabiliti
     _check_history(run_dir, history)
     drawn = {
         CURVES_FILE: figures.plot_history(history, title=f"{title}: training curves"),
-        CONFUSION_FILE: figures.plot_confusion_matrix(counts, class_names, normalize=True,
-                                                      title=f"{title}: confusion matrix (% of true class)"),
+        CONFUSION_FILE: figures.plot_confusion_matrix(
+            counts, class_names, normalize=True, title=f"{title}: confusion matrix (% of true class)"
+        ),
         PREDICTIONS_FILE: figures.plot_predictions(images, true_labels, probabilities, class_names),
     }
-    return {name: figures.save_figure(figure, run_dir / name, dpi=110 if name == CONFUSION_FILE else 100)
-            for name, figure in drawn.items()}
+    return {
+        name: figures.save_figure(figure, run_dir / name, dpi=110 if name == CONFUSION_FILE else 100)
+        for name, figure in drawn.items()
+    }
 
 
 def evaluate_run(run_dir, data_dir=None, *, limit: int | None = None, batch_size: int = 512) -> dict:
@@ -212,7 +222,8 @@ def evaluate_run(run_dir, data_dir=None, *, limit: int | None = None, batch_size
     Raises:
         IncompleteRunError: if ``run_dir`` lacks ``model.keras`` or ``run.json``.
     """
-    from emnist_tf import data, runs
+    from emnist_tf import data
+    from emnist_tf.modeling import runs
 
     run_dir = check_run_dir(run_dir)
     run = runs.load_run(run_dir)
@@ -223,21 +234,28 @@ def evaluate_run(run_dir, data_dir=None, *, limit: int | None = None, batch_size
     class_names = data.class_names(split)
     outputs = run.model.output_shape[-1]
     if outputs != len(class_names):
-        raise ValueError(f"the model in {run_dir} has {outputs} outputs but its run.json names split "
-                         f"{split!r} with {len(class_names)} classes; fix 'split' in {run_dir / RUN_FILE}")
-    images, labels = data.load_arrays(split, "test", data_dir=data_dir,
-                                      limit=config.cap(limit, "test_examples"))
+        raise ValueError(
+            f"the model in {run_dir} has {outputs} outputs but its run.json names split "
+            f"{split!r} with {len(class_names)} classes; fix 'split' in {run_dir / RUN_FILE}"
+        )
+    images, labels = data.load_arrays(split, "test", data_dir=data_dir, limit=config.cap(limit, "test_examples"))
     probabilities = run.model.predict(images, batch_size=batch_size, verbose=0)
-    metrics = {**_run_facts(run_dir, settings, run.model),
-               **evaluate_predictions(labels, probabilities, class_names)}
+    metrics = {**_run_facts(run_dir, settings, run.model), **evaluate_predictions(labels, probabilities, class_names)}
     metrics["test_examples"] = metrics.pop("examples")
     metrics["data"] = _data_provenance(split, data_dir, images)
     metrics["evaluated_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     kind = metrics["model"]
     title = f"{run_dir.name} ({split})" if kind in (None, run_dir.name) else f"{run_dir.name} ({kind}, {split})"
-    write_figures(run_dir, history=run.history, images=images[:6], true_labels=labels[:6],
-                  probabilities=probabilities[:6], counts=np.asarray(metrics["confusion_matrix"]),
-                  class_names=class_names, title=title)
+    write_figures(
+        run_dir,
+        history=run.history,
+        images=images[:6],
+        true_labels=labels[:6],
+        probabilities=probabilities[:6],
+        counts=np.asarray(metrics["confusion_matrix"]),
+        class_names=class_names,
+        title=title,
+    )
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics
 
@@ -252,12 +270,15 @@ def load_metrics(run_dir) -> dict:
     try:
         return json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise IncompleteRunError(f"{path / METRICS_FILE} is not valid JSON ({error.msg}); "
-                                 f"evaluate the run again with `emnist-tf evaluate {path}`") from None
+        raise IncompleteRunError(
+            f"{path / METRICS_FILE} is not valid JSON ({error.msg}); "
+            f"evaluate the run again with `emnist-tf evaluate {path}`"
+        ) from None
 
 
 def format_headline(metrics: Mapping) -> str:
     """A few lines with the headline numbers of an evaluation (for the terminal)."""
+
     def seconds(value):
         return "-" if value is None else f"{float(value):.1f} s"
 
@@ -275,6 +296,8 @@ def format_headline(metrics: Mapping) -> str:
     ]
     pairs = metrics.get("most_confused") or []
     if pairs:
-        lines.append("  most confused: " + ", ".join(
-            f"{pair['true']}->{pair['predicted']} ({pair['count']})" for pair in pairs[:5]))
+        lines.append(
+            "  most confused: "
+            + ", ".join(f"{pair['true']}->{pair['predicted']} ({pair['count']})" for pair in pairs[:5])
+        )
     return "\n".join(lines)

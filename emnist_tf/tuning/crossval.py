@@ -52,8 +52,18 @@ class CrossValidationTuner(keras_tuner.Tuner):
         **kwargs: ``directory``, ``project_name``, ``overwrite`` for KerasTuner.
     """
 
-    def __init__(self, oracle, hypermodel, *, folds: int = 3, epochs: int = 1, seed: int = 0,
-                 progress=None, stage: str = "search", **kwargs):
+    def __init__(
+        self,
+        oracle,
+        hypermodel,
+        *,
+        folds: int = 3,
+        epochs: int = 1,
+        seed: int = 0,
+        progress=None,
+        stage: str = "search",
+        **kwargs,
+    ):
         if folds < 2:
             raise ValueError(f"cross-validation needs at least 2 folds, got {folds}; pass folds=2 or more")
         _make_reload_possible(kwargs.get("directory"), kwargs.get("project_name"))
@@ -76,10 +86,17 @@ class CrossValidationTuner(keras_tuner.Tuner):
             metrics = {}
             scores = []
             for fold, (train_index, validation_index) in enumerate(
-                    data.stratified_folds(labels, folds=self.folds, seed=self.seed)):
+                data.stratified_folds(labels, folds=self.folds, seed=self.seed)
+            ):
                 score, epochs_run, seconds = self._run_fold(
-                    hp, fold, images[train_index], labels[train_index],
-                    images[validation_index], labels[validation_index], epochs)
+                    hp,
+                    fold,
+                    images[train_index],
+                    labels[train_index],
+                    images[validation_index],
+                    labels[validation_index],
+                    epochs,
+                )
                 scores.append(score)
                 metrics[fold_metric(fold, "val_accuracy")] = score
                 metrics[fold_metric(fold, "epochs")] = float(epochs_run)
@@ -104,9 +121,15 @@ class CrossValidationTuner(keras_tuner.Tuner):
         keras.utils.set_random_seed(self.seed + fold)
         started = time.perf_counter()
         model = self.hypermodel.build(hp)
-        history = self.hypermodel.fit(hp, model, train_images, train_labels,
-                                      validation_data=(validation_images, validation_labels),
-                                      epochs=epochs, callbacks=[keras.callbacks.TerminateOnNaN()])
+        history = self.hypermodel.fit(
+            hp,
+            model,
+            train_images,
+            train_labels,
+            validation_data=(validation_images, validation_labels),
+            epochs=epochs,
+            callbacks=[keras.callbacks.TerminateOnNaN()],
+        )
         seconds = time.perf_counter() - started
         losses = history.history.get("loss", [])
         accuracies = history.history.get("val_accuracy", [])

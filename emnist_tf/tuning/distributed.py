@@ -38,8 +38,9 @@ def role() -> str:
         return "single"
     missing = [name for name in (ORACLE_PORT_ENV, TUNER_ID_ENV) if not os.environ.get(name)]
     if missing:
-        raise ValueError(f"{ORACLE_IP_ENV} is set but {' and '.join(missing)} is not; "
-                         "set all three KerasTuner variables or none")
+        raise ValueError(
+            f"{ORACLE_IP_ENV} is set but {' and '.join(missing)} is not; set all three KerasTuner variables or none"
+        )
     return "chief" if "chief" in os.environ[TUNER_ID_ENV] else "worker"
 
 

@@ -56,15 +56,21 @@ def train_and_test(hypermodel, values: dict, train, test, *, epochs: int, seed: 
     hypermodel.fit(hp, model, *train, epochs=epochs)
     seconds = time.perf_counter() - started
     scores = model.evaluate(*test, batch_size=512, verbose=0, return_dict=True)
-    result = {"test_accuracy": float(scores.get("accuracy", scores.get("compile_metrics", float("nan")))),
-              "test_loss": float(scores["loss"]), "train_seconds": round(seconds, 2), "epochs": epochs,
-              "train_examples": int(len(train[1])), "test_examples": int(len(test[1])),
-              "values": hp.values}
+    result = {
+        "test_accuracy": float(scores.get("accuracy", scores.get("compile_metrics", float("nan")))),
+        "test_loss": float(scores["loss"]),
+        "train_seconds": round(seconds, 2),
+        "epochs": epochs,
+        "train_examples": int(len(train[1])),
+        "test_examples": int(len(test[1])),
+        "values": hp.values,
+    }
     return model, result
 
 
-def final_results(directory, hypermodel, configurations: dict, train, test, *, epochs: int,
-                  seed: int = 0, progress=None) -> dict:
+def final_results(
+    directory, hypermodel, configurations: dict, train, test, *, epochs: int, seed: int = 0, progress=None
+) -> dict:
     """Trains and tests every named configuration not tested yet; saves the best model.
 
     Args:
@@ -89,8 +95,10 @@ def final_results(directory, hypermodel, configurations: dict, train, test, *, e
                 outcome[name] = json.load(stream)
             continue
         if progress is not None:
-            progress.message(f"final: training the {name} configuration on all "
-                             f"{len(train[1])} training images, testing on {len(test[1])}")
+            progress.message(
+                f"final: training the {name} configuration on all "
+                f"{len(train[1])} training images, testing on {len(test[1])}"
+            )
         model, result = train_and_test(hypermodel, values, train, test, epochs=epochs, seed=seed)
         if name == "best":
             model.save(os.path.join(str(directory), BEST_MODEL))

@@ -105,8 +105,18 @@ def replay(directory, kind: str) -> list[StageOutcome]:
     return outcomes
 
 
-def run_greedy(directory, hypermodel, images, labels, *, folds: int, epochs: int, seed: int = 0,
-               trials_per_stage: int | None = None, progress=None) -> GreedyOutcome:
+def run_greedy(
+    directory,
+    hypermodel,
+    images,
+    labels,
+    *,
+    folds: int,
+    epochs: int,
+    seed: int = 0,
+    trials_per_stage: int | None = None,
+    progress=None,
+) -> GreedyOutcome:
     """Runs (or resumes) every stage in order and returns the outcome.
 
     Args:
@@ -132,10 +142,17 @@ def run_greedy(directory, hypermodel, images, labels, *, folds: int, epochs: int
             progress.stage_count = len(all_stages)
         candidates = stage_candidates(stage, current, trials_per_stage)
         oracle = CandidateOracle(current, candidates, seed=seed)
-        tuner = CrossValidationTuner(oracle, hypermodel, folds=folds, epochs=epochs, seed=seed,
-                                     progress=progress, stage=stage.name,
-                                     directory=os.path.join(str(directory), results.PROJECTS),
-                                     project_name=project_name(number, stage.name))
+        tuner = CrossValidationTuner(
+            oracle,
+            hypermodel,
+            folds=folds,
+            epochs=epochs,
+            seed=seed,
+            progress=progress,
+            stage=stage.name,
+            directory=os.path.join(str(directory), results.PROJECTS),
+            project_name=project_name(number, stage.name),
+        )
         tuner.search(images, labels)
         records = results.load_project(tuner.project_dir)
         winner = choose_winner(carried, records)
@@ -145,8 +162,9 @@ def run_greedy(directory, hypermodel, images, labels, *, folds: int, epochs: int
             current = dict(baseline)
             current.update(winner.values)
         if progress is not None and winner is not None:
-            progress.message(f"stage {stage.name} done: keeps {_describe(stage, current)} "
-                             f"(val_accuracy {winner.mean:.4f})")
+            progress.message(
+                f"stage {stage.name} done: keeps {_describe(stage, current)} (val_accuracy {winner.mean:.4f})"
+            )
     return GreedyOutcome(stages=outcomes, baseline_values=baseline, best_values=current, best=carried)
 
 

@@ -29,8 +29,6 @@ import keras_tuner
 from keras_tuner.src.engine import metrics_tracking
 from keras_tuner.src.engine import trial as trial_module
 
-from emnist_tf.choices import STRATEGIES
-
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
 _FINISHED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
@@ -102,10 +100,13 @@ class CandidateOracle(ResumableOracleMixin, keras_tuner.Oracle):
         seed: kept for KerasTuner; the order is fixed.
     """
 
-    def __init__(self, base_values: dict, candidates: list[dict], seed: int = 0,
-                 max_consecutive_failed_trials=None):
-        super().__init__(objective=OBJECTIVE, max_trials=max(1, len(candidates)), seed=seed + 1,
-                         max_consecutive_failed_trials=max_consecutive_failed_trials)
+    def __init__(self, base_values: dict, candidates: list[dict], seed: int = 0, max_consecutive_failed_trials=None):
+        super().__init__(
+            objective=OBJECTIVE,
+            max_trials=max(1, len(candidates)),
+            seed=seed + 1,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
         self.base_values = dict(base_values)
         self.candidates = [dict(candidate) for candidate in candidates]
 
@@ -150,10 +151,10 @@ def make_oracle(strategy: str, *, max_trials: int, epochs: int = 1, seed: int = 
     if strategy == "random":
         return RandomSearchOracle(max_trials=max_trials, **common)
     if strategy == "bayesian":
-        return BayesianOptimizationOracle(max_trials=max_trials,
-                                          num_initial_points=min(max_trials, 3), **common)
+        return BayesianOptimizationOracle(max_trials=max_trials, num_initial_points=min(max_trials, 3), **common)
     if strategy == "hyperband":
         # Hyperband's own length depends on max_epochs; iterate until the budget is spent.
-        return HyperbandOracle(max_trials=max_trials, max_epochs=max(1, epochs), factor=3,
-                               hyperband_iterations=max_trials, **common)
+        return HyperbandOracle(
+            max_trials=max_trials, max_epochs=max(1, epochs), factor=3, hyperband_iterations=max_trials, **common
+        )
     raise ValueError(f"unknown strategy {strategy!r} for a joint search; choose random, bayesian or hyperband")

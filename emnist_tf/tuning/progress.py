@@ -32,8 +32,7 @@ class Progress:
             (the memory benchmark uses this).
     """
 
-    def __init__(self, total: int, finished: int = 0, best: float | None = None, stream=None,
-                 listeners=None):
+    def __init__(self, total: int, finished: int = 0, best: float | None = None, stream=None, listeners=None):
         self.total = total
         self.finished = finished
         self.best = best
@@ -52,14 +51,15 @@ class Progress:
     def trial_started(self, trial, stage: str, tuner_id: str = "tuner0") -> None:
         """Reports that ``trial`` starts (called by the tuner)."""
         self._trial_started[trial.trial_id] = time.perf_counter()
-        values = {name: value for name, value in trial.hyperparameters.values.items()
-                  if not name.startswith("tuner/")}
+        values = {name: value for name, value in trial.hyperparameters.values.items() if not name.startswith("tuner/")}
         shown = ", ".join(f"{name}={_short(value)}" for name, value in sorted(values.items()))
         stage_text = stage
         if stage in self.stage_numbers:
             stage_text = f"{stage} ({self.stage_numbers[stage]}/{self.stage_count})"
-        self._print(f"trial {self.finished + 1}/{self.total} | stage {stage_text} | {tuner_id} "
-                    f"runs trial_{trial.trial_id}: {shown}")
+        self._print(
+            f"trial {self.finished + 1}/{self.total} | stage {stage_text} | {tuner_id} "
+            f"runs trial_{trial.trial_id}: {shown}"
+        )
 
     def trial_finished(self, trial, stage: str, metrics: dict | None = None) -> None:
         """Reports the end of ``trial``: score, best so far and estimated time left."""
@@ -76,8 +76,10 @@ class Progress:
         else:
             outcome = f"FAILED ({trial.status})"
         best = "none yet" if self.best is None else f"{self.best:.4f}"
-        self._print(f"trial {self.finished}/{self.total} done | stage {stage} | trial_{trial.trial_id} | "
-                    f"{outcome} | best so far {best} | {seconds:.1f} s | ETA {format_duration(self.eta())}")
+        self._print(
+            f"trial {self.finished}/{self.total} done | stage {stage} | trial_{trial.trial_id} | "
+            f"{outcome} | best so far {best} | {seconds:.1f} s | ETA {format_duration(self.eta())}"
+        )
         for listener in self.listeners:
             listener(self)
 

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -54,15 +55,20 @@ def _rows(outcome: greedy.StageOutcome):
 
 def stage_table(outcome: greedy.StageOutcome, keys) -> str:
     """A Markdown table: one row per option with mean, spread and every fold's accuracy."""
-    lines = [f"### Stage {outcome.number}: {outcome.name}", "",
-             "| option | trial | status | mean val acc | std | folds | |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"### Stage {outcome.number}: {outcome.name}",
+        "",
+        "| option | trial | status | mean val acc | std | folds | |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for record, note in _rows(outcome):
         label = "baseline" if keys == ("(baseline)",) else option_label(record, keys)
         mark = "**winner**" if outcome.winner is record else ""
         folds = " ".join(f"{fold.score:.4f}" for fold in record.folds) if record.completed else record.reason
-        lines.append(f"| {label} | {record.stage}/{record.trial_id} | {record.status.lower()} "
-                     f"| {_fmt(record.mean)} | {_fmt(record.std)} | {folds} | {' '.join(filter(None, [note, mark]))} |")
+        lines.append(
+            f"| {label} | {record.stage}/{record.trial_id} | {record.status.lower()} "
+            f"| {_fmt(record.mean)} | {_fmt(record.std)} | {folds} | {' '.join(filter(None, [note, mark]))} |"
+        )
     return "\n".join(lines)
 
 
@@ -89,8 +95,7 @@ def stage_figure(outcome: greedy.StageOutcome, keys) -> Figure:
     axes.set_xticks(range(len(rows)), labels, fontsize=7)
     axes.set_xlim(-0.6, max(0.6, len(rows) - 0.4))
     axes.set_ylabel("validation accuracy")
-    axes.set_title(f"Stage {outcome.number}: {outcome.name} (mean ± std over folds; green = winner)",
-                   fontsize=9)
+    axes.set_title(f"Stage {outcome.number}: {outcome.name} (mean ± std over folds; green = winner)", fontsize=9)
     axes.grid(axis="y", alpha=0.3)
     return figure
 
@@ -124,8 +129,7 @@ def write_hparams_logs(directory, records: list[results.TrialRecord]) -> int:
         folder = os.path.join(str(directory), TENSORBOARD_DIR, f"{record.stage}-trial_{record.trial_id}")
         if os.path.isdir(folder):
             continue
-        values = {name: value for name, value in record.values.items()
-                  if isinstance(value, (bool, int, float, str))}
+        values = {name: value for name, value in record.values.items() if isinstance(value, (bool, int, float, str))}
         with tf.summary.create_file_writer(folder).as_default():
             hparams_api.hparams(values, trial_id=f"{record.stage}/{record.trial_id}")
             tf.summary.scalar("val_accuracy", record.mean, step=0)
@@ -142,13 +146,19 @@ def summary_markdown(directory, settings, outcomes, records, final) -> str:
     failed = [record for record in records if record.status == "FAILED"]
     done = [record for record in records if record.status in ("COMPLETED", "FAILED")]
     best = outcomes[-1].winner if outcomes else None
-    lines = [f"# {settings.strategy} sweep of the {settings.model}", "",
-             f"{len(done)} of {settings.trial_budget()} trials finished ({len(failed)} failed); "
-             f"{settings.folds}-fold stratified cross-validation, {settings.epochs} epoch(s) per fold, "
-             f"split {settings.split}, seed {settings.seed}"
-             f"{', fast mode' if settings.fast else ''}.", "",
-             "## Stages", "", "| stage | trials | winner | mean val acc | std |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        f"# {settings.strategy} sweep of the {settings.model}",
+        "",
+        f"{len(done)} of {settings.trial_budget()} trials finished ({len(failed)} failed); "
+        f"{settings.folds}-fold stratified cross-validation, {settings.epochs} epoch(s) per fold, "
+        f"split {settings.split}, seed {settings.seed}"
+        f"{', fast mode' if settings.fast else ''}.",
+        "",
+        "## Stages",
+        "",
+        "| stage | trials | winner | mean val acc | std |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for outcome in outcomes:
         winner = outcome.winner
         keys = _stage_keys(settings, outcome.name)
@@ -158,32 +168,47 @@ def summary_markdown(directory, settings, outcomes, records, final) -> str:
             label = option_label(winner, keys)
         else:
             label = f"{winner.stage}/{winner.trial_id}"
-        lines.append(f"| {outcome.name} | {len(outcome.records)} | {label} | "
-                     f"{_fmt(None if winner is None else winner.mean)} | "
-                     f"{_fmt(None if winner is None else winner.std)} |")
+        lines.append(
+            f"| {outcome.name} | {len(outcome.records)} | {label} | "
+            f"{_fmt(None if winner is None else winner.mean)} | "
+            f"{_fmt(None if winner is None else winner.std)} |"
+        )
     lines += ["", "## Final configuration", ""]
     if best is None:
         lines.append("No trial has completed yet.")
     else:
-        lines.append(f"Best cross-validated trial: {best.stage}/{best.trial_id}, "
-                     f"mean validation accuracy {best.mean:.4f} ± {best.std:.4f}.")
+        lines.append(
+            f"Best cross-validated trial: {best.stage}/{best.trial_id}, "
+            f"mean validation accuracy {best.mean:.4f} ± {best.std:.4f}."
+        )
         lines += ["", "| hyperparameter | value |", "| --- | --- |"]
         lines += [f"| {name} | {_short(value)} |" for name, value in sorted(best.values.items())]
     if final:
-        lines += ["", "## Test set: baseline vs final", "",
-                  "| configuration | test accuracy | test loss | train seconds |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Test set: baseline vs final",
+            "",
+            "| configuration | test accuracy | test loss | train seconds |",
+            "| --- | --- | --- | --- |",
+        ]
         for name in ("baseline", "best"):
             if name in final:
                 result = final[name]
-                lines.append(f"| {name} | {result['test_accuracy']:.4f} | {result['test_loss']:.4f} "
-                             f"| {result['train_seconds']} |")
+                lines.append(
+                    f"| {name} | {result['test_accuracy']:.4f} | {result['test_loss']:.4f} "
+                    f"| {result['train_seconds']} |"
+                )
         if os.path.exists(os.path.join(str(directory), BEST_MODEL)):
             lines += ["", f"The final model is saved as `{BEST_MODEL}`."]
     if failed:
         lines += ["", "## Failed trials", ""]
         lines += [f"- {record.stage}/{record.trial_id}: {record.reason}" for record in failed]
-    lines += ["", "Files: `results.csv` (one row per trial and fold), `stages/` (a table and a figure "
-              "per stage), `tensorboard/` (hparams: `tensorboard --logdir tensorboard`).", ""]
+    lines += [
+        "",
+        "Files: `results.csv` (one row per trial and fold), `stages/` (a table and a figure "
+        "per stage), `tensorboard/` (hparams: `tensorboard --logdir tensorboard`).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -204,8 +229,12 @@ def write_report(directory) -> dict:
     final = load_final(directory)
     stages_dir = os.path.join(str(directory), STAGES_DIR)
     os.makedirs(stages_dir, exist_ok=True)
-    paths = {"results": results.write_results_csv(records, os.path.join(str(directory), "results.csv")),
-             "tables": [], "figures": [], "comparison": None}
+    paths = {
+        "results": results.write_results_csv(records, os.path.join(str(directory), "results.csv")),
+        "tables": [],
+        "figures": [],
+        "comparison": None,
+    }
     for outcome in outcomes:
         keys = _stage_keys(settings, outcome.name)
         stem = os.path.join(stages_dir, greedy.project_name(outcome.number, outcome.name))
@@ -233,7 +262,7 @@ def format_report(directory) -> str:
     outcomes = report_stages(directory, settings)
     tables = [stage_table(outcome, _stage_keys(settings, outcome.name)) for outcome in outcomes]
     summary_path = os.path.join(str(directory), "summary.md")
-    summary = open(summary_path).read() if os.path.exists(summary_path) else ""
+    summary = Path(summary_path).read_text() if os.path.exists(summary_path) else ""
     return "\n\n".join(tables + [summary])
 
 

@@ -23,8 +23,18 @@ from keras_tuner.src.engine import trial as trial_module
 from emnist_tf.tuning.crossval import failure_reason, fold_metric
 
 PROJECTS = "projects"
-FIXED_COLUMNS = ("stage", "trial_id", "fold", "status", "val_accuracy", "mean_val_accuracy",
-                 "std_val_accuracy", "epochs", "seconds", "reason")
+FIXED_COLUMNS = (
+    "stage",
+    "trial_id",
+    "fold",
+    "status",
+    "val_accuracy",
+    "mean_val_accuracy",
+    "std_val_accuracy",
+    "epochs",
+    "seconds",
+    "reason",
+)
 
 
 @dataclasses.dataclass
@@ -67,8 +77,7 @@ class TrialRecord:
 
 def project_dirs(directory) -> list[str]:
     """The KerasTuner project folders of a sweep, in stage order."""
-    return sorted(path for path in glob.glob(os.path.join(str(directory), PROJECTS, "*"))
-                  if os.path.isdir(path))
+    return sorted(path for path in glob.glob(os.path.join(str(directory), PROJECTS, "*")) if os.path.isdir(path))
 
 
 def stage_of(project_dir: str) -> str:
@@ -98,22 +107,33 @@ def _metric(trial, name):
 
 
 def _record(stage: str, trial, trial_dir: str) -> TrialRecord:
-    values = {name: value for name, value in trial.hyperparameters.values.items()
-              if not name.startswith("tuner/")}
+    values = {name: value for name, value in trial.hyperparameters.values.items() if not name.startswith("tuner/")}
     folds = []
     count = int(_metric(trial, "folds") or 0)
     for fold in range(count):
-        folds.append(FoldRecord(score=float(_metric(trial, fold_metric(fold, "val_accuracy"))),
-                                epochs=int(_metric(trial, fold_metric(fold, "epochs")) or 0),
-                                seconds=float(_metric(trial, fold_metric(fold, "seconds")) or 0.0)))
+        folds.append(
+            FoldRecord(
+                score=float(_metric(trial, fold_metric(fold, "val_accuracy"))),
+                epochs=int(_metric(trial, fold_metric(fold, "epochs")) or 0),
+                seconds=float(_metric(trial, fold_metric(fold, "seconds")) or 0.0),
+            )
+        )
     status = trial.status
     reason = ""
     if status == trial_module.TrialStatus.FAILED:
         reason = failure_reason(trial_dir, trial.message)
     mean = _metric(trial, "val_accuracy") if status == trial_module.TrialStatus.COMPLETED else None
     std = _metric(trial, "val_accuracy_std") if mean is not None else None
-    return TrialRecord(stage=stage, trial_id=trial.trial_id, status=status, values=values,
-                       mean=mean, std=std, folds=folds, reason=reason)
+    return TrialRecord(
+        stage=stage,
+        trial_id=trial.trial_id,
+        status=status,
+        values=values,
+        mean=mean,
+        std=std,
+        folds=folds,
+        reason=reason,
+    )
 
 
 def best_record(records: list[TrialRecord]) -> TrialRecord | None:
@@ -132,16 +152,28 @@ def result_rows(records: list[TrialRecord]) -> list[dict]:
     names = hyperparameter_names(records)
     rows = []
     for record in records:
-        common = {"stage": record.stage, "trial_id": record.trial_id, "status": record.status,
-                  "mean_val_accuracy": _fmt(record.mean), "std_val_accuracy": _fmt(record.std),
-                  "reason": record.reason}
+        common = {
+            "stage": record.stage,
+            "trial_id": record.trial_id,
+            "status": record.status,
+            "mean_val_accuracy": _fmt(record.mean),
+            "std_val_accuracy": _fmt(record.std),
+            "reason": record.reason,
+        }
         common.update({name: record.values.get(name, "") for name in names})
         folds = record.folds if record.completed else []
         if not folds:
             rows.append({**common, "fold": "", "val_accuracy": "", "epochs": "", "seconds": ""})
         for index, fold in enumerate(folds):
-            rows.append({**common, "fold": index, "val_accuracy": _fmt(fold.score),
-                         "epochs": fold.epochs, "seconds": f"{fold.seconds:.2f}"})
+            rows.append(
+                {
+                    **common,
+                    "fold": index,
+                    "val_accuracy": _fmt(fold.score),
+                    "epochs": fold.epochs,
+                    "seconds": f"{fold.seconds:.2f}",
+                }
+            )
     return rows
 
 

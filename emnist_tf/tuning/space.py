@@ -89,12 +89,19 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
         Returns:
             The Keras ``History`` object.
         """
-        from emnist_tf import config, data, devices, schedules, training
+        from emnist_tf import config, data, devices
+        from emnist_tf.modeling import schedules, training
 
         batch_size, optimizer, learning_rate, schedule = self._declare_training(hp)
         steps_per_epoch = max(1, math.ceil(len(x) / batch_size))
-        training.compile_model(model, optimizer=optimizer, learning_rate=learning_rate,
-                               schedule=schedule, steps_per_epoch=steps_per_epoch, epochs=epochs)
+        training.compile_model(
+            model,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            schedule=schedule,
+            steps_per_epoch=steps_per_epoch,
+            epochs=epochs,
+        )
         if not devices.gpu_names():
             # XLA compilation costs seconds per model on a CPU: more than a short trial trains.
             model.jit_compile = False
@@ -107,8 +114,9 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
             validation_set = data.make_dataset(*validation_data, batch_size=512, shuffle=False)
         monitor = "val_loss" if validation_set is not None else "loss"
         callbacks = list(callbacks or []) + schedules.schedule_callbacks(schedule, monitor=monitor)
-        return model.fit(train_set, validation_data=validation_set, epochs=epochs, shuffle=False,
-                         callbacks=callbacks, verbose=0)
+        return model.fit(
+            train_set, validation_data=validation_set, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0
+        )
 
     @staticmethod
     def _declare_training(hp):
@@ -127,8 +135,7 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
             batch_norm=hp.Boolean("batch_norm", default=False),
             dropout_rate=hp.Choice("dropout_rate", list(DROPOUT_RATES), default=0.0),
             regularizer=None if regularizer == "none" else regularizer,
-            regularization_strength=hp.Float("regularization_strength", *STRENGTH_RANGE,
-                                             sampling="log", default=1e-4),
+            regularization_strength=hp.Float("regularization_strength", *STRENGTH_RANGE, sampling="log", default=1e-4),
         )
 
 
@@ -148,12 +155,11 @@ class MlpHyperModel(_EmnistHyperModel):
         return hidden_layers, units, self._declare_layers(hp)
 
     def _build_model(self, hp):
-        from emnist_tf import models
+        from emnist_tf.modeling import models
 
         hidden_layers, units, layers = self._declare_model(hp)
         hidden_units = tuple(max(16, units // 2**index) for index in range(hidden_layers))
-        return models.build_mlp(num_classes=self.num_classes, hidden_units=hidden_units,
-                                seed=self.seed, **layers)
+        return models.build_mlp(num_classes=self.num_classes, hidden_units=hidden_units, seed=self.seed, **layers)
 
 
 class CnnHyperModel(_EmnistHyperModel):
@@ -173,13 +179,19 @@ class CnnHyperModel(_EmnistHyperModel):
         return conv_blocks, filters, dense_units, self._declare_layers(hp)
 
     def _build_model(self, hp):
-        from emnist_tf import models
+        from emnist_tf.modeling import models
 
         conv_blocks, filters, dense_units, layers = self._declare_model(hp)
         block_filters = tuple(filters * 2**index for index in range(conv_blocks))
         # One convolution per block keeps a sweep's many trials affordable on a CPU.
-        return models.build_cnn(num_classes=self.num_classes, filters=block_filters, convs_per_block=1,
-                                dense_units=dense_units, seed=self.seed, **layers)
+        return models.build_cnn(
+            num_classes=self.num_classes,
+            filters=block_filters,
+            convs_per_block=1,
+            dense_units=dense_units,
+            seed=self.seed,
+            **layers,
+        )
 
 
 def make_hypermodel(kind: str, num_classes: int = 47, seed: int = 0) -> _EmnistHyperModel:
@@ -207,8 +219,7 @@ def _architecture_candidates(kind: str) -> tuple[dict, ...]:
         shapes = [(1, 128), (1, 512), (2, 128), (2, 512), (3, 256), (3, 512)]
         return tuple({"hidden_layers": layers, "units": units} for layers, units in shapes)
     shapes = [(1, 32, 128), (2, 16, 128), (2, 64, 128), (3, 32, 128), (2, 32, 256), (2, 32, 64)]
-    return tuple({"conv_blocks": blocks, "filters": filters, "dense_units": dense}
-                 for blocks, filters, dense in shapes)
+    return tuple({"conv_blocks": blocks, "filters": filters, "dense_units": dense} for blocks, filters, dense in shapes)
 
 
 def stages(kind: str) -> tuple[Stage, ...]:
@@ -217,6 +228,7 @@ def stages(kind: str) -> tuple[Stage, ...]:
     The baseline stage (one candidate: :func:`baseline_values`) comes first; every
     later stage lists the options of one technique.
     """
+
     def one(name, values):
         return tuple({name: value} for value in values)
 
@@ -228,9 +240,14 @@ def stages(kind: str) -> tuple[Stage, ...]:
         Stage("learning_rate", one("learning_rate", (3e-4, 1e-3, 3e-3, 1e-2))),
         Stage("schedule", one("schedule", SCHEDULES)),
         Stage("batch_norm", one("batch_norm", (False, True))),
-        Stage("regularization", ({"regularizer": "none"},
-                                 {"regularizer": "l1", "regularization_strength": 1e-5},
-                                 {"regularizer": "l2", "regularization_strength": 1e-4})),
+        Stage(
+            "regularization",
+            (
+                {"regularizer": "none"},
+                {"regularizer": "l1", "regularization_strength": 1e-5},
+                {"regularizer": "l2", "regularization_strength": 1e-4},
+            ),
+        ),
         Stage("dropout", one("dropout_rate", DROPOUT_RATES)),
         Stage("batch_size", one("batch_size", BATCH_SIZES)),
     )

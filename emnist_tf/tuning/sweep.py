@@ -17,10 +17,11 @@ import json
 import os
 
 from emnist_tf import config
+from emnist_tf.choices import STRATEGIES
 from emnist_tf.tuning import distributed, greedy, results, space
 from emnist_tf.tuning.crossval import CrossValidationTuner
 from emnist_tf.tuning.final import final_results
-from emnist_tf.tuning.oracles import STRATEGIES, atomic_write_json, make_oracle
+from emnist_tf.tuning.oracles import atomic_write_json, make_oracle
 from emnist_tf.tuning.progress import Progress
 
 SETTINGS_FILE = "sweep.json"
@@ -60,8 +61,9 @@ class SweepSettings:
         return self.max_trials
 
 
-def make_settings(*, model="mlp", strategy="greedy", folds=3, epochs=5, max_trials=None, seed=0,
-                  split="balanced", limit=None) -> SweepSettings:
+def make_settings(
+    *, model="mlp", strategy="greedy", folds=3, epochs=5, max_trials=None, seed=0, split="balanced", limit=None
+) -> SweepSettings:
     """Validates the options and applies the fast-mode caps.
 
     Raises:
@@ -82,9 +84,17 @@ def make_settings(*, model="mlp", strategy="greedy", folds=3, epochs=5, max_tria
         if max_trials is None:
             max_trials = greedy.planned_trials(model, config.cap(None, "trials"))
         max_trials = config.cap(max_trials, "trials")
-    return SweepSettings(model=model, strategy=strategy, folds=config.cap(folds, "folds"),
-                         epochs=config.cap(epochs, "epochs"), max_trials=max_trials, seed=seed,
-                         split=split, limit=limit, fast=config.fast_mode())
+    return SweepSettings(
+        model=model,
+        strategy=strategy,
+        folds=config.cap(folds, "folds"),
+        epochs=config.cap(epochs, "epochs"),
+        max_trials=max_trials,
+        seed=seed,
+        split=split,
+        limit=limit,
+        fast=config.fast_mode(),
+    )
 
 
 def check_settings(directory, settings: SweepSettings) -> None:
@@ -101,8 +111,10 @@ def check_settings(directory, settings: SweepSettings) -> None:
         different = sorted(name for name in wanted if stored.get(name) != wanted[name])
         if different:
             changes = ", ".join(f"{name} {stored.get(name)!r} -> {wanted[name]!r}" for name in different)
-            raise ValueError(f"{directory} holds a sweep with other settings ({changes}); "
-                             "rerun it with the same options or choose another --dir")
+            raise ValueError(
+                f"{directory} holds a sweep with other settings ({changes}); "
+                "rerun it with the same options or choose another --dir"
+            )
         return
     atomic_write_json(path, wanted)
 
@@ -115,22 +127,26 @@ def load_settings(directory) -> SweepSettings:
     """
     path = os.path.join(str(directory), SETTINGS_FILE)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{directory} is not a sweep folder (no {SETTINGS_FILE}); "
-                                "run `emnist-tf tune --dir` first")
+        raise FileNotFoundError(
+            f"{directory} is not a sweep folder (no {SETTINGS_FILE}); run `emnist-tf tune --dir` first"
+        )
     with open(path) as stream:
         return SweepSettings(**json.load(stream))
 
 
-class RecycleProcess(Exception):
+class RecycleProcess(Exception):  # noqa: N818 (a signal to restart, not an error)
     """Raised between trials when the process should restart to give memory back."""
 
 
 def _recycler(limit: int):
     def listener(progress):
         if progress.session_finished >= limit and progress.finished < progress.total:
-            progress.message(f"restarting the process after {progress.session_finished} trials "
-                             "to free TensorFlow's memory; the sweep resumes")
+            progress.message(
+                f"restarting the process after {progress.session_finished} trials "
+                "to free TensorFlow's memory; the sweep resumes"
+            )
             raise RecycleProcess(progress.session_finished)
+
     return listener
 
 
@@ -153,13 +169,31 @@ def _load(settings: SweepSettings, subset: str, data_dir, limit):
 def _progress(directory, settings, stream, listeners) -> Progress:
     done = [record for record in results.load_trials(directory) if record.status in ("COMPLETED", "FAILED")]
     best = results.best_record(done)
-    return Progress(total=settings.trial_budget(), finished=len(done),
-                    best=None if best is None else best.mean, stream=stream, listeners=listeners)
+    return Progress(
+        total=settings.trial_budget(),
+        finished=len(done),
+        best=None if best is None else best.mean,
+        stream=stream,
+        listeners=listeners,
+    )
 
 
-def run_sweep(directory, *, model="mlp", strategy="greedy", folds=3, epochs=5, max_trials=None,
-              seed=0, split="balanced", limit=None, data_dir=None, stream=None,
-              listeners=None, recycle_after: int | None = None) -> SweepOutcome:
+def run_sweep(
+    directory,
+    *,
+    model="mlp",
+    strategy="greedy",
+    folds=3,
+    epochs=5,
+    max_trials=None,
+    seed=0,
+    split="balanced",
+    limit=None,
+    data_dir=None,
+    stream=None,
+    listeners=None,
+    recycle_after: int | None = None,
+) -> SweepOutcome:
     """Runs, resumes or (as a distributed worker) helps with a sweep.
 
     Args:
@@ -185,23 +219,34 @@ def run_sweep(directory, *, model="mlp", strategy="greedy", folds=3, epochs=5, m
     from emnist_tf import data
     from emnist_tf.tuning import report
 
-    settings = make_settings(model=model, strategy=strategy, folds=folds, epochs=epochs,
-                             max_trials=max_trials, seed=seed, split=split, limit=limit)
+    settings = make_settings(
+        model=model,
+        strategy=strategy,
+        folds=folds,
+        epochs=epochs,
+        max_trials=max_trials,
+        seed=seed,
+        split=split,
+        limit=limit,
+    )
     role = distributed.role()
     if settings.strategy == "greedy" and role != "single":
-        raise ValueError("the greedy strategy runs on one machine; use --strategy random, bayesian "
-                         "or hyperband for a distributed sweep")
+        raise ValueError(
+            "the greedy strategy runs on one machine; use --strategy random, bayesian "
+            "or hyperband for a distributed sweep"
+        )
     os.makedirs(str(directory), exist_ok=True)
     if role != "worker":
         check_settings(directory, settings)
-    hypermodel = space.make_hypermodel(settings.model, num_classes=data.split_info(split).num_classes,
-                                       seed=seed)
+    hypermodel = space.make_hypermodel(settings.model, num_classes=data.split_info(split).num_classes, seed=seed)
     progress = _progress(directory, settings, stream, listeners)
     if recycle_after:
         progress.listeners.append(_recycler(recycle_after))
-    progress.message(f"{settings.strategy} sweep of the {settings.model} in {directory}: "
-                     f"{settings.trial_budget()} trials, {settings.folds} folds, {settings.epochs} epochs"
-                     f"{' (fast mode)' if settings.fast else ''}; {progress.finished} already finished")
+    progress.message(
+        f"{settings.strategy} sweep of the {settings.model} in {directory}: "
+        f"{settings.trial_budget()} trials, {settings.folds} folds, {settings.epochs} epochs"
+        f"{' (fast mode)' if settings.fast else ''}; {progress.finished} already finished"
+    )
     train = _load(settings, "train", data_dir, limit) if role != "chief" else None
     baseline_values, best_values = _search(directory, settings, hypermodel, train, progress)
     if role == "worker":
@@ -213,8 +258,9 @@ def run_sweep(directory, *, model="mlp", strategy="greedy", folds=3, epochs=5, m
     configurations = {"baseline": baseline_values}
     if best_values is not None:
         configurations["best"] = best_values
-    final = final_results(directory, hypermodel, configurations, train, test, epochs=settings.epochs,
-                          seed=seed, progress=progress)
+    final = final_results(
+        directory, hypermodel, configurations, train, test, epochs=settings.epochs, seed=seed, progress=progress
+    )
     written = report.write_report(directory)
     progress.message(f"done: results in {written['results']}, summary in {written['summary']}")
     return SweepOutcome(settings, best_values, final, written)
@@ -223,9 +269,16 @@ def run_sweep(directory, *, model="mlp", strategy="greedy", folds=3, epochs=5, m
 def _search(directory, settings: SweepSettings, hypermodel, train, progress) -> tuple[dict, dict | None]:
     """Runs the search part of the sweep; returns the baseline and the best values found."""
     if settings.strategy == "greedy":
-        outcome = greedy.run_greedy(directory, hypermodel, *train, folds=settings.folds,
-                                    epochs=settings.epochs, seed=settings.seed,
-                                    trials_per_stage=settings.max_trials, progress=progress)
+        outcome = greedy.run_greedy(
+            directory,
+            hypermodel,
+            *train,
+            folds=settings.folds,
+            epochs=settings.epochs,
+            seed=settings.seed,
+            trials_per_stage=settings.max_trials,
+            progress=progress,
+        )
         return outcome.baseline_values, outcome.best_values
     _run_joint(directory, settings, hypermodel, train, progress)
     best = results.best_record(results.load_trials(directory))
@@ -233,12 +286,18 @@ def _search(directory, settings: SweepSettings, hypermodel, train, progress) -> 
 
 
 def _run_joint(directory, settings: SweepSettings, hypermodel, train, progress) -> None:
-    oracle = make_oracle(settings.strategy, max_trials=settings.max_trials, epochs=settings.epochs,
-                         seed=settings.seed)
-    tuner = CrossValidationTuner(oracle, hypermodel, folds=settings.folds, epochs=settings.epochs,
-                                 seed=settings.seed, progress=progress, stage=settings.strategy,
-                                 directory=os.path.join(str(directory), results.PROJECTS),
-                                 project_name=JOINT_PROJECT)
+    oracle = make_oracle(settings.strategy, max_trials=settings.max_trials, epochs=settings.epochs, seed=settings.seed)
+    tuner = CrossValidationTuner(
+        oracle,
+        hypermodel,
+        folds=settings.folds,
+        epochs=settings.epochs,
+        seed=settings.seed,
+        progress=progress,
+        stage=settings.strategy,
+        directory=os.path.join(str(directory), results.PROJECTS),
+        project_name=JOINT_PROJECT,
+    )
     if train is None:  # the chief only serves the oracle
         tuner.search()
     else:

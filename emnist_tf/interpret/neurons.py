@@ -1,6 +1,6 @@
 """What single neurons do: weight heatmaps, top images, class selectivity, one-unit portraits.
 
-Works on a Keras MLP/CNN (layers named as in ``emnist_tf.models``: first MLP layer
+Works on a Keras MLP/CNN (layers named as in ``emnist_tf.modeling.models``: first MLP layer
 ``dense_1``, hidden post-activation layers from ``hidden_layer_names``) and on a
 :class:`emnist_tf.scratch.Network` (hidden layers numbered 1, 2, ...).
 
@@ -20,7 +20,7 @@ needs non-negative activations (post-ReLU or sigmoid). A unit is labelled
 * ``"feature-selective"`` otherwise (it answers a stroke or part shared by several classes).
 
 Example:
-    >>> from emnist_tf import neurons
+    >>> from emnist_tf.interpret import neurons
     >>> neurons.plot_weight_heatmaps(model, units=range(16)).savefig("weights.png")
     >>> activations = neurons.unit_activations(model, test_images)
     >>> selectivity = neurons.class_selectivity(activations, test_labels)
@@ -67,7 +67,9 @@ def first_layer_weights(model, *, layer: str = FIRST_DENSE) -> np.ndarray:
         try:
             kernel = np.asarray(model.get_layer(layer).get_weights()[0]).T  # (784, units) -> (units, 784)
         except (ValueError, IndexError):
-            raise ValueError(f"the model has no Dense layer {layer!r} with weights; pass the first Dense layer's name") from None
+            raise ValueError(
+                f"the model has no Dense layer {layer!r} with weights; pass the first Dense layer's name"
+            ) from None
         names = [each.name for each in model.layers]
         before = model.layers[: names.index(layer)]
         if any(type(each).__name__ != "Flatten" for each in before):
@@ -129,7 +131,7 @@ def default_layer(model):
     """The first hidden layer: 1 for a scratch network, the first hidden layer name for Keras."""
     if _is_scratch(model):
         return 1
-    from emnist_tf import probes
+    from emnist_tf.interpret import probes
 
     return probes.hidden_layer_names(model)[0]
 
@@ -152,7 +154,7 @@ def unit_activations(model, images: np.ndarray, layer=None, *, spatial: str = "m
     layer = default_layer(model) if layer is None else layer
     if _is_scratch(model):
         return model.hidden_activations(np.asarray(images).reshape(len(images), -1), int(layer))
-    from emnist_tf import probes
+    from emnist_tf.interpret import probes
 
     values = probes.layer_activations(model, images, [layer])[layer]
     if values.ndim > 2:
@@ -196,7 +198,7 @@ def _draw_top_images(axes_row, images, activations, unit, k, labels, class_names
         axes.set_title(title, fontsize=8)
         axes.set_xticks([])
         axes.set_yticks([])
-    for axes in axes_row[len(indices):]:
+    for axes in axes_row[len(indices) :]:
         axes.set_axis_off()
     return indices
 
@@ -256,8 +258,14 @@ def selectivity_index(class_means: np.ndarray) -> np.ndarray:
     return np.divide(top - others, total, out=np.zeros_like(total), where=total > 0)
 
 
-def class_selectivity(activations, labels, *, num_classes: int | None = None,
-                      threshold: float = CLASS_SELECTIVE_THRESHOLD, dominance: float = DOMINANCE) -> Selectivity:
+def class_selectivity(
+    activations,
+    labels,
+    *,
+    num_classes: int | None = None,
+    threshold: float = CLASS_SELECTIVE_THRESHOLD,
+    dominance: float = DOMINANCE,
+) -> Selectivity:
     """Mean activation per class and selectivity index of every unit.
 
     Args:
@@ -293,7 +301,9 @@ def class_selectivity(activations, labels, *, num_classes: int | None = None,
     )
 
 
-def plot_selectivity(selectivity: Selectivity, *, bins: int = 20, title: str = "Class selectivity of a layer") -> Figure:
+def plot_selectivity(
+    selectivity: Selectivity, *, bins: int = 20, title: str = "Class selectivity of a layer"
+) -> Figure:
     """Histogram of the selectivity index over a layer's live units (bins over [0, 1]).
 
     A dashed line marks the class-selective threshold; the legend counts each label.
@@ -303,9 +313,13 @@ def plot_selectivity(selectivity: Selectivity, *, bins: int = 20, title: str = "
     live = selectivity.index[~selectivity.dead]
     axes.hist(live, bins=bins, range=(0.0, 1.0), color="#4c72b0", edgecolor="white")
     counts = selectivity.counts()
-    axes.axvline(selectivity.threshold, color="black", linestyle="--",
-                 label=f"threshold {selectivity.threshold:g}: {counts['class-selective']} class-selective, "
-                       f"{counts['feature-selective']} feature-selective, {counts['dead']} dead")
+    axes.axvline(
+        selectivity.threshold,
+        color="black",
+        linestyle="--",
+        label=f"threshold {selectivity.threshold:g}: {counts['class-selective']} class-selective, "
+        f"{counts['feature-selective']} feature-selective, {counts['dead']} dead",
+    )
     axes.set_xlabel("selectivity index (max - others) / (max + others)")
     axes.set_ylabel("units")
     axes.set_xlim(0, 1)
@@ -336,8 +350,9 @@ def unit_heatmap(model, unit: int, layer, images, activations) -> tuple[np.ndarr
     return (weighted - mean_image).reshape(IMAGE_SIDE, IMAGE_SIDE), "activation-weighted mean - mean"
 
 
-def plot_unit_portrait(model, unit: int, images, labels, *, layer=None, class_names=None, k: int = 8,
-                       activations: np.ndarray | None = None) -> Figure:
+def plot_unit_portrait(
+    model, unit: int, images, labels, *, layer=None, class_names=None, k: int = 8, activations: np.ndarray | None = None
+) -> Figure:
     """One figure about one unit: heatmap, top-k images and per-class mean activation.
 
     Args:
@@ -361,15 +376,23 @@ def plot_unit_portrait(model, unit: int, images, labels, *, layer=None, class_na
     labels = np.asarray(labels).astype(np.int64).ravel()
     column = np.asarray(activations[:, unit], dtype=np.float64)
     num_classes = len(class_names) if class_names is not None else int(labels.max()) + 1
-    means = np.array([column[labels == label].mean() if np.any(labels == label) else 0.0
-                      for label in range(num_classes)])
+    means = np.array(
+        [column[labels == label].mean() if np.any(labels == label) else 0.0 for label in range(num_classes)]
+    )
     index_text = f"{selectivity_index(means[None])[0]:.2f}" if column.min() >= 0 else "n/a (negative activations)"
     figure = Figure(figsize=(max(10, 1.2 * k + 3), 5.5), layout="constrained")
     grid = figure.add_gridspec(2, k + 2, height_ratios=(1, 1.3))
     heatmap, caption = unit_heatmap(model, unit, layer, images, activations)
     _draw_heatmap(figure.add_subplot(grid[0, :2]), heatmap, caption)
-    _draw_top_images([figure.add_subplot(grid[0, 2 + index]) for index in range(k)],
-                     images, activations, unit, k, labels, class_names)
+    _draw_top_images(
+        [figure.add_subplot(grid[0, 2 + index]) for index in range(k)],
+        images,
+        activations,
+        unit,
+        k,
+        labels,
+        class_names,
+    )
     bars = figure.add_subplot(grid[1, :])
     colors = ["#cf222e" if label == int(np.argmax(means)) else "#4c72b0" for label in range(len(means))]
     bars.bar(np.arange(len(means)), means, color=colors)

@@ -7,8 +7,8 @@ with the best weights restored when asked, stops with a clear message when the
 loss turns NaN, and can write TensorBoard logs.
 
 Example:
-    >>> from emnist_tf.models import build_cnn
-    >>> from emnist_tf.training import train
+    >>> from emnist_tf.modeling.models import build_cnn
+    >>> from emnist_tf.modeling.training import train
     >>> result = train(build_cnn(), "balanced", epochs=5, schedule="cosine")
     >>> result.history["val_accuracy"][-1], result.train_seconds, result.device
 """
@@ -26,26 +26,40 @@ import numpy as np
 
 from emnist_tf import config, devices
 from emnist_tf.errors import EmnistTfError
-from emnist_tf.losses import classification_loss
-from emnist_tf.optimizers import make_optimizer
-from emnist_tf.schedules import make_schedule, schedule_callbacks
+from emnist_tf.modeling.losses import classification_loss
+from emnist_tf.modeling.optimizers import make_optimizer
+from emnist_tf.modeling.schedules import make_schedule, schedule_callbacks
 
 DEFAULT_TRAINING = {
     # Both recipes weigh the classes equally ("balanced"): the rebuilt balanced training file
     # has 709 to 2,265 images of 19 classes instead of 2,400, and a model trained on it without
     # weights favours the common class of a look-alike pair (q/9, f/F, G/6) on the balanced
     # test file. On official, equal-sized files the weights are all 1.
-    "mlp": {"epochs": 20, "batch_size": 128, "optimizer": "adam", "learning_rate": 2e-3,
-            "schedule": "cosine", "augmentation": True, "validation_fraction": 0.05,
-            "class_weight": "balanced"},
+    "mlp": {
+        "epochs": 20,
+        "batch_size": 128,
+        "optimizer": "adam",
+        "learning_rate": 2e-3,
+        "schedule": "cosine",
+        "augmentation": True,
+        "validation_fraction": 0.05,
+        "class_weight": "balanced",
+    },
     # The CNN fits the training images closely, so it gets milder shifts and turns than
     # the MLP (one probe run each, seed 0, before class weights: 89.4% mild, 89.1% full,
     # 89.3% none), and label smoothing 0.1 (with class weights, seeds 0 and 1: 89.6% and
     # 89.3% without it, 89.7% and 89.5% with it); the README's benchmark section.
-    "cnn": {"epochs": 12, "batch_size": 128, "optimizer": "adam", "learning_rate": 2e-3,
-            "schedule": "cosine", "validation_fraction": 0.05, "class_weight": "balanced",
-            "label_smoothing": 0.1,
-            "augmentation": {"rotation_degrees": 5, "shift_fraction": 0.05, "zoom_fraction": 0.05}},
+    "cnn": {
+        "epochs": 12,
+        "batch_size": 128,
+        "optimizer": "adam",
+        "learning_rate": 2e-3,
+        "schedule": "cosine",
+        "validation_fraction": 0.05,
+        "class_weight": "balanced",
+        "label_smoothing": 0.1,
+        "augmentation": {"rotation_degrees": 5, "shift_fraction": 0.05, "zoom_fraction": 0.05},
+    },
 }
 """The training settings of ``emnist-tf train`` and ``benchmarks/accuracy.py`` for each model kind."""
 
@@ -99,18 +113,18 @@ def compile_model(
 
     Args:
         model: a model that outputs class probabilities (as the library's builders do).
-        optimizer: a name from ``emnist_tf.optimizers.OPTIMIZERS``.
+        optimizer: a name from ``emnist_tf.modeling.optimizers.OPTIMIZERS``.
         learning_rate: the starting (or peak, for ``cosine``) learning rate.
-        schedule: a name from ``emnist_tf.schedules.SCHEDULES``; ``plateau`` also needs
+        schedule: a name from ``emnist_tf.modeling.schedules.SCHEDULES``; ``plateau`` also needs
             the callback of ``schedule_callbacks("plateau")`` (``train`` adds it).
         steps_per_epoch: batches per epoch, needed by per-step schedules.
         epochs: epochs of the run, needed by per-step schedules.
-        schedule_options: extra keywords for :func:`emnist_tf.schedules.make_schedule`.
+        schedule_options: extra keywords for :func:`emnist_tf.modeling.schedules.make_schedule`.
         steps_per_execution: batches run per call into the TensorFlow graph; more than 1
             saves Python overhead per batch (callbacks then see every n-th batch).
         label_smoothing: spread this share of each label evenly over all classes
-            (:func:`emnist_tf.losses.classification_loss`); 0: plain cross-entropy.
-        **options: extra keywords for :func:`emnist_tf.optimizers.make_optimizer`
+            (:func:`emnist_tf.modeling.losses.classification_loss`); 0: plain cross-entropy.
+        **options: extra keywords for :func:`emnist_tf.modeling.optimizers.make_optimizer`
             (``momentum``, ``nesterov``, ``use_ema``, ``weight_decay``...).
 
     Returns:
@@ -119,11 +133,15 @@ def compile_model(
     Example:
         >>> compile_model(model, "sgd", 0.05, "step", steps_per_epoch=700, epochs=10, nesterov=True)
     """
-    rate = make_schedule(schedule, learning_rate, steps_per_epoch=steps_per_epoch, epochs=epochs,
-                         **(schedule_options or {}))
-    model.compile(optimizer=make_optimizer(optimizer, rate, **options),
-                  loss=classification_loss(label_smoothing), metrics=["accuracy"],
-                  steps_per_execution=steps_per_execution)
+    rate = make_schedule(
+        schedule, learning_rate, steps_per_epoch=steps_per_epoch, epochs=epochs, **(schedule_options or {})
+    )
+    model.compile(
+        optimizer=make_optimizer(optimizer, rate, **options),
+        loss=classification_loss(label_smoothing),
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
     return model
 
 
@@ -174,13 +192,13 @@ def train(
         tensorboard_dir: write TensorBoard logs there (None: none).
         verbose: Keras' ``fit`` verbosity (``"auto"`` shows a progress bar).
         data_dir: folder of EMNIST files when ``data`` is a split name.
-        augmentation: True for :func:`emnist_tf.augmentation.make_augmenter` defaults, a dict
+        augmentation: True for :func:`emnist_tf.modeling.augmentation.make_augmenter` defaults, a dict
             of its keywords (e.g. ``{"rotation_degrees": 5}``), or a function
             ``(images, labels) -> (images, labels)`` applied to batches.
         limit: train on a stratified subsample of this many images of the split.
         callbacks: extra Keras callbacks.
-        optimizer_options: extra keywords for :func:`emnist_tf.optimizers.make_optimizer`.
-        schedule_options: extra keywords for :func:`emnist_tf.schedules.make_schedule`.
+        optimizer_options: extra keywords for :func:`emnist_tf.modeling.optimizers.make_optimizer`.
+        schedule_options: extra keywords for :func:`emnist_tf.modeling.schedules.make_schedule`.
         class_weight: ``"balanced"`` weighs each class's loss by ``n / (classes * count)``
             (scikit-learn's rule), so that rare classes count as much as common ones, as
             they do in a balanced test set; or a dict ``{class index: weight}``; None:
@@ -204,51 +222,91 @@ def train(
     held_out = validation_data is None and validation_fraction > 0
     if held_out:
         images, labels, *validation_data = emnist_data.train_validation_split(
-            images, labels, validation_fraction=validation_fraction, seed=seed)
+            images, labels, validation_fraction=validation_fraction, seed=seed
+        )
     weights = _class_weights(class_weight, labels, model.output_shape[-1])
     augment = _augmenter(augmentation, seed)
     train_set = emnist_data.make_dataset(images, labels, batch_size=batch_size, seed=seed, augment=augment)
     validation_set = None
     if validation_data is not None:
-        validation_set = emnist_data.make_dataset(*validation_data, batch_size=max(batch_size, 512),
-                                                  shuffle=False)
+        validation_set = emnist_data.make_dataset(*validation_data, batch_size=max(batch_size, 512), shuffle=False)
     steps_per_epoch = math.ceil(len(images) / batch_size)
-    compile_model(model, optimizer, learning_rate, schedule, steps_per_epoch, epochs,
-                  schedule_options=schedule_options, steps_per_execution=_steps_per_execution(steps_per_epoch),
-                  label_smoothing=label_smoothing,
-                  **(optimizer_options or {}))
+    compile_model(
+        model,
+        optimizer,
+        learning_rate,
+        schedule,
+        steps_per_epoch,
+        epochs,
+        schedule_options=schedule_options,
+        steps_per_execution=_steps_per_execution(steps_per_epoch),
+        label_smoothing=label_smoothing,
+        **(optimizer_options or {}),
+    )
     device = devices.describe_device()
     recorder = _EpochRecorder()
     monitor = "val_loss" if validation_set is not None else "loss"
-    all_callbacks = [recorder, *schedule_callbacks(schedule, monitor=monitor),
-                     *_optional_callbacks(early_stopping_patience, monitor, tensorboard_dir), *callbacks]
+    all_callbacks = [
+        recorder,
+        *schedule_callbacks(schedule, monitor=monitor),
+        *_optional_callbacks(early_stopping_patience, monitor, tensorboard_dir),
+        *callbacks,
+    ]
     validation_count = 0 if validation_data is None else len(validation_data[1])
-    print(f"Training {model.name} on {device}: {len(labels)} training and {validation_count} "
-          f"validation images, {epochs} epoch(s) of {steps_per_epoch} batches of {batch_size}")
+    print(
+        f"Training {model.name} on {device}: {len(labels)} training and {validation_count} "
+        f"validation images, {epochs} epoch(s) of {steps_per_epoch} batches of {batch_size}"
+    )
     started = time.perf_counter()
-    fitted = model.fit(train_set, validation_data=validation_set, epochs=epochs, verbose=verbose,
-                       callbacks=all_callbacks, class_weight=weights, shuffle=False)  # the dataset shuffles itself
+    fitted = model.fit(
+        train_set,
+        validation_data=validation_set,
+        epochs=epochs,
+        verbose=verbose,
+        callbacks=all_callbacks,
+        class_weight=weights,
+        shuffle=False,
+    )  # the dataset shuffles itself
     train_seconds = time.perf_counter() - started
     if recorder.diverged_epoch is not None:
         raise TrainingDivergedError(
             f"training diverged at epoch {recorder.diverged_epoch} (loss is NaN or infinite): lower the "
-            f"learning rate (it was {learning_rate:g}), or turn on batch_norm or gradient clipping")
+            f"learning rate (it was {learning_rate:g}), or turn on batch_norm or gradient clipping"
+        )
     history = _history(fitted.history, recorder)
     epochs_run = len(history["loss"])
-    print(f"Trained {epochs_run} epoch(s) in {train_seconds:.1f} s "
-          f"({train_seconds / max(epochs_run, 1):.1f} s/epoch) on {device}")
-    settings = dict(split=split, data_dir=None if data_dir is None else str(data_dir), batch_size=batch_size,
-                    epochs=epochs, optimizer=optimizer, learning_rate=learning_rate, schedule=schedule,
-                    validation_fraction=validation_fraction if held_out else 0.0, early_stopping_patience=early_stopping_patience, seed=seed,
-                    augmentation=_augmentation_setting(augmentation),
-                    label_smoothing=label_smoothing,
-                    class_weight=class_weight if isinstance(class_weight, (str, type(None))) else "custom",
-                    train_examples=int(len(labels)),
-                    validation_examples=validation_count, fast_mode=config.fast_mode(),
-                    precision=keras.mixed_precision.global_policy().name)
-    return TrainingResult(model=model, history=history, train_seconds=train_seconds,
-                          seconds_per_epoch=train_seconds / max(epochs_run, 1), device=device,
-                          epochs_run=epochs_run, settings=settings)
+    print(
+        f"Trained {epochs_run} epoch(s) in {train_seconds:.1f} s "
+        f"({train_seconds / max(epochs_run, 1):.1f} s/epoch) on {device}"
+    )
+    settings = dict(
+        split=split,
+        data_dir=None if data_dir is None else str(data_dir),
+        batch_size=batch_size,
+        epochs=epochs,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        schedule=schedule,
+        validation_fraction=validation_fraction if held_out else 0.0,
+        early_stopping_patience=early_stopping_patience,
+        seed=seed,
+        augmentation=_augmentation_setting(augmentation),
+        label_smoothing=label_smoothing,
+        class_weight=class_weight if isinstance(class_weight, (str, type(None))) else "custom",
+        train_examples=int(len(labels)),
+        validation_examples=validation_count,
+        fast_mode=config.fast_mode(),
+        precision=keras.mixed_precision.global_policy().name,
+    )
+    return TrainingResult(
+        model=model,
+        history=history,
+        train_seconds=train_seconds,
+        seconds_per_epoch=train_seconds / max(epochs_run, 1),
+        device=device,
+        epochs_run=epochs_run,
+        settings=settings,
+    )
 
 
 class _EpochRecorder(keras.callbacks.Callback):
@@ -277,8 +335,9 @@ class _EpochRecorder(keras.callbacks.Callback):
 
 
 def _history(raw: dict, recorder: _EpochRecorder) -> dict[str, list[float]]:
-    history = {key: [float(value) for value in values] for key, values in raw.items()
-               if not key.startswith("learning_rate")}
+    history = {
+        key: [float(value) for value in values] for key, values in raw.items() if not key.startswith("learning_rate")
+    }
     epochs_run = len(history.get("loss", []))
     history["learning_rate"] = recorder.learning_rates[:epochs_run]
     history["epoch_seconds"] = recorder.epoch_seconds[:epochs_run]
@@ -303,8 +362,9 @@ def _check_labels(model, labels, split) -> None:
     outputs = model.output_shape[-1]
     if len(labels) and int(labels.max()) >= outputs:
         hint = f"split_info({split!r}).num_classes" if split else "the number of classes"
-        raise ValueError(f"labels go up to {int(labels.max())} but the model has {outputs} outputs; "
-                         f"build it with num_classes={hint}")
+        raise ValueError(
+            f"labels go up to {int(labels.max())} but the model has {outputs} outputs; build it with num_classes={hint}"
+        )
 
 
 def _check_arguments(epochs, batch_size, validation_fraction, patience) -> None:
@@ -351,19 +411,22 @@ def _augmenter(augmentation, seed):
     if augmentation is None or augmentation is False:
         return None
     if augmentation is True or isinstance(augmentation, dict):
-        from emnist_tf.augmentation import make_augmenter
+        from emnist_tf.modeling.augmentation import make_augmenter
 
         options = augmentation if isinstance(augmentation, dict) else {}
         known = set(inspect.signature(make_augmenter).parameters) - {"seed"}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ValueError(f"unknown augmentation option(s) {', '.join(unknown)}; "
-                             f"use any of {', '.join(sorted(known))}")
+            raise ValueError(
+                f"unknown augmentation option(s) {', '.join(unknown)}; use any of {', '.join(sorted(known))}"
+            )
         return make_augmenter(seed=seed, **options)
     if callable(augmentation):
         return augmentation
-    raise ValueError("augmentation must be True, False/None, a dict of make_augmenter keywords "
-                     "or a function (images, labels) -> (images, labels)")
+    raise ValueError(
+        "augmentation must be True, False/None, a dict of make_augmenter keywords "
+        "or a function (images, labels) -> (images, labels)"
+    )
 
 
 def _augmentation_setting(augmentation) -> bool | dict:
@@ -374,8 +437,9 @@ def _augmentation_setting(augmentation) -> bool | dict:
 def _optional_callbacks(patience, monitor, tensorboard_dir) -> list[keras.callbacks.Callback]:
     extra = []
     if patience is not None:
-        extra.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                                   restore_best_weights=True, verbose=1))
+        extra.append(
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True, verbose=1)
+        )
     if tensorboard_dir is not None:
         extra.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
     return extra

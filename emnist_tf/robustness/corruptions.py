@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -118,7 +118,7 @@ def _occlusion(images: np.ndarray, level: float, rng: np.random.Generator) -> np
     tops = rng.integers(0, height - side_y + 1, size=count)
     lefts = rng.integers(0, width - side_x + 1, size=count)
     for index, (top, left) in enumerate(zip(tops, lefts)):
-        images[index, top:top + side_y, left:left + side_x, :] = 0.0
+        images[index, top : top + side_y, left : left + side_x, :] = 0.0
     return images
 
 
@@ -139,7 +139,7 @@ def predict_labels(model, images, *, batch_size: int = 256) -> np.ndarray:
     array = _as_images(images)
     predictions = []
     for start in range(0, len(array), batch_size):
-        outputs = model(array[start:start + batch_size], training=False)
+        outputs = model(array[start : start + batch_size], training=False)
         predictions.append(np.argmax(np.asarray(outputs), axis=-1))
     if not predictions:
         return np.zeros((0,), dtype=np.int64)
@@ -192,8 +192,16 @@ def _num_classes(model, labels: np.ndarray) -> int:
     return int(np.max(labels)) + 1
 
 
-def accuracy_curve(model, images, labels, corruption: str, levels: Sequence[float] | None = None,
-                   *, seed: int = 0, batch_size: int = 256) -> NoiseCurve:
+def accuracy_curve(
+    model,
+    images,
+    labels,
+    corruption: str,
+    levels: Sequence[float] | None = None,
+    *,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> NoiseCurve:
     """Measures the model's accuracy on ``images`` corrupted at each level.
 
     The same seed is used at every level, so that a curve changes only through the
@@ -220,19 +228,31 @@ def accuracy_curve(model, images, labels, corruption: str, levels: Sequence[floa
     levels = np.sort(np.asarray(DEFAULT_LEVELS[corruption] if levels is None else levels, dtype=float))
     if levels.size == 0:
         raise ValueError("levels is empty; pass at least one corruption level")
-    accuracies = [accuracy(model, corrupt(images, corruption, level, seed=seed), labels, batch_size=batch_size)
-                  for level in levels]
+    accuracies = [
+        accuracy(model, corrupt(images, corruption, level, seed=seed), labels, batch_size=batch_size)
+        for level in levels
+    ]
     return NoiseCurve(corruption, levels, np.asarray(accuracies), _num_classes(model, labels))
 
 
-def noise_curves(model, images, labels, corruptions: Sequence[str] = CORRUPTIONS,
-                 levels: Mapping[str, Sequence[float]] | None = None, *, seed: int = 0,
-                 batch_size: int = 256) -> dict[str, NoiseCurve]:
+def noise_curves(
+    model,
+    images,
+    labels,
+    corruptions: Sequence[str] = CORRUPTIONS,
+    levels: Mapping[str, Sequence[float]] | None = None,
+    *,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> dict[str, NoiseCurve]:
     """Runs :func:`accuracy_curve` for each corruption; returns ``{corruption: curve}``."""
     levels = dict(levels or {})
-    return {corruption: accuracy_curve(model, images, labels, corruption, levels.get(corruption),
-                                       seed=seed, batch_size=batch_size)
-            for corruption in corruptions}
+    return {
+        corruption: accuracy_curve(
+            model, images, labels, corruption, levels.get(corruption), seed=seed, batch_size=batch_size
+        )
+        for corruption in corruptions
+    }
 
 
 def psychometric(level, threshold: float, slope: float, chance: float, clean_accuracy: float):
@@ -352,8 +372,7 @@ def plot_noise_curves(curves_by_model: Mapping[str, Mapping[str, NoiseCurve]], *
     """
     from matplotlib.figure import Figure
 
-    corruptions = [name for name in CORRUPTIONS
-                   if any(name in curves for curves in curves_by_model.values())]
+    corruptions = [name for name in CORRUPTIONS if any(name in curves for curves in curves_by_model.values())]
     if not corruptions:
         raise ValueError("no curves to plot; pass {model name: {corruption: NoiseCurve}}")
     figure = Figure(figsize=(4 * len(corruptions), 3.6), layout="constrained")
@@ -376,17 +395,26 @@ def _plot_one_curve(axis, curve: NoiseCurve, label: str, color: str, fit: bool) 
     if fit and np.unique(curve.levels).size >= 2:
         fitted = fit_curve(curve)
         dense = np.linspace(curve.levels.min(), curve.levels.max(), 200)
-        axis.plot(dense, fitted.predict(dense), "-", color=color,
-                  label=f"{label} fit (threshold {fitted.threshold:.2g})")
+        axis.plot(
+            dense, fitted.predict(dense), "-", color=color, label=f"{label} fit (threshold {fitted.threshold:.2g})"
+        )
         axis.axvline(fitted.threshold, color=color, linestyle=":", alpha=0.7)
     else:
         axis.plot(curve.levels, curve.accuracies, "-", color=color)
     axis.axhline(curve.chance, color="gray", linestyle="--", linewidth=0.8)
 
 
-def confusion_at_levels(model, images, labels, corruption: str, levels: Sequence[float], *,
-                        num_classes: int | None = None, seed: int = 0,
-                        batch_size: int = 256) -> dict[float, np.ndarray]:
+def confusion_at_levels(
+    model,
+    images,
+    labels,
+    corruption: str,
+    levels: Sequence[float],
+    *,
+    num_classes: int | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> dict[float, np.ndarray]:
     """Confusion matrices (rows = true class, columns = predicted) at chosen levels.
 
     Returns:
@@ -413,12 +441,16 @@ def top_confusions(matrix, class_names: Sequence[str] | None = None, *, count: i
     flat = np.argsort(matrix, axis=None)[::-1][:count]
     rows, columns = np.unravel_index(flat, matrix.shape)
     name = (lambda index: class_names[index]) if class_names is not None else int
-    return [(name(row), name(column), int(matrix[row, column]))
-            for row, column in zip(rows, columns) if matrix[row, column] > 0]
+    return [
+        (name(row), name(column), int(matrix[row, column]))
+        for row, column in zip(rows, columns)
+        if matrix[row, column] > 0
+    ]
 
 
-def plot_confusions(matrices: Mapping[float, np.ndarray], *, corruption: str = "",
-                    class_names: Sequence[str] | None = None):
+def plot_confusions(
+    matrices: Mapping[float, np.ndarray], *, corruption: str = "", class_names: Sequence[str] | None = None
+):
     """Draws row-normalised confusion matrices side by side, one per level.
 
     Args:

@@ -57,7 +57,7 @@ class Blur:
         self.every, self.sigma = int(every), float(sigma)
         radius = max(1, int(np.ceil(2 * self.sigma)))
         offsets = np.arange(-radius, radius + 1, dtype=np.float32)
-        weights = np.exp(-offsets**2 / (2 * self.sigma**2))
+        weights = np.exp(-(offsets**2) / (2 * self.sigma**2))
         kernel = np.outer(weights, weights)
         self.kernel = tf.constant((kernel / kernel.sum())[:, :, None, None], tf.float32)
 

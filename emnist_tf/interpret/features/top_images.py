@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from emnist_tf.features.maximize import _resolve_units, feature_model
+from emnist_tf.interpret.features.maximize import _resolve_units, feature_model
 
 
 @dataclasses.dataclass
@@ -59,16 +59,18 @@ def _unit_activations(model, layer, images, units, batch_size):
     unit_indices = _resolve_units(units, int(features.outputs[1].shape[-1]))
     chunks = []
     for begin in range(0, len(images), batch_size):
-        outputs = tf.cast(features(tf.constant(images[begin:begin + batch_size], tf.float32), training=False)[1],
-                          tf.float32)
+        outputs = tf.cast(
+            features(tf.constant(images[begin : begin + batch_size], tf.float32), training=False)[1], tf.float32
+        )
         if outputs.shape.rank > 2:
             outputs = tf.reduce_mean(outputs, axis=list(range(1, outputs.shape.rank - 1)))
         chunks.append(tf.gather(outputs, unit_indices, axis=1).numpy())
     return unit_indices, np.concatenate(chunks, axis=0)
 
 
-def top_activating_images(model, layer: str, images: np.ndarray, units=None, *, count: int = 4,
-                          batch_size: int = 512) -> TopImages:
+def top_activating_images(
+    model, layer: str, images: np.ndarray, units=None, *, count: int = 4, batch_size: int = 512
+) -> TopImages:
     """Finds, for each unit, the ``count`` images with the largest activation.
 
     Args:

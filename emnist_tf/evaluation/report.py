@@ -7,7 +7,7 @@ is embedded as a base64 PNG and the styles are inline, so the single file can be
 mailed, uploaded or handed in as it is.
 
 Example:
-    >>> from emnist_tf.report import build_report
+    >>> from emnist_tf.evaluation.report import build_report
     >>> build_report(["runs/mlp", "runs/cnn"], "report.html")   # doctest: +SKIP
 """
 
@@ -22,9 +22,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from emnist_tf.evaluation import comparison, figures
-from emnist_tf.evaluation.run_evaluation import (CONFUSION_FILE, CURVES_FILE, PREDICTIONS_FILE,
-                                                 RESULT_FILES, RUN_FILE, IncompleteRunError, check_run_dir,
-                                                 evaluate_run, load_metrics)
+from emnist_tf.evaluation.run_evaluation import (
+    CONFUSION_FILE,
+    CURVES_FILE,
+    PREDICTIONS_FILE,
+    RESULT_FILES,
+    RUN_FILE,
+    IncompleteRunError,
+    check_run_dir,
+    evaluate_run,
+    load_metrics,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURE_FILES = (CURVES_FILE, CONFUSION_FILE, PREDICTIONS_FILE)
@@ -51,7 +59,8 @@ READING_GUIDE = (
     "Accuracy is the share of test images classified correctly. Precision of a class is the share of "
     "its predictions that are right, recall the share of its images that are found, F1 their harmonic "
     "mean; macro averages weigh every class equally, weighted averages by its number of test images. "
-    "The best score of each column is in bold.")
+    "The best score of each column is in bold."
+)
 
 
 @dataclasses.dataclass
@@ -89,8 +98,9 @@ def _unique_labels(directories: Sequence[Path]) -> list[str]:
 def _read_png(path: Path) -> bytes:
     payload = path.read_bytes()
     if not payload.startswith(PNG_SIGNATURE):
-        raise IncompleteRunError(f"{path} is not a PNG image; evaluate the run again with "
-                                 f"`emnist-tf evaluate {path.parent}`")
+        raise IncompleteRunError(
+            f"{path} is not a PNG image; evaluate the run again with `emnist-tf evaluate {path.parent}`"
+        )
     return payload
 
 
@@ -126,8 +136,10 @@ def collect_run(run_dir, label: str, *, data_dir=None, evaluate_missing: bool = 
     try:
         settings = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.is_file() else {}
     except json.JSONDecodeError as error:
-        raise IncompleteRunError(f"{settings_path} is not valid JSON ({error.msg}); "
-                                 f"train the run again with `emnist-tf train --out {directory}`") from None
+        raise IncompleteRunError(
+            f"{settings_path} is not valid JSON ({error.msg}); "
+            f"train the run again with `emnist-tf train --out {directory}`"
+        ) from None
     images = {name: _read_png(directory / name) for name in FIGURE_FILES}
     return ReportRun(label, directory, load_metrics(directory), settings, images)
 
@@ -157,8 +169,7 @@ def comparison_section(runs: Sequence[ReportRun]) -> str:
     """The comparison table (best score per column in bold), a summary sentence and the figure."""
     metrics_by_run = {run.label: run.metrics for run in runs}
     rows = comparison.comparison_table(metrics_by_run)
-    best = {key: max((row[key] for row in rows if row[key] is not None), default=None)
-            for key in comparison.SCORE_KEYS}
+    best = {key: max((row[key] for row in rows if row[key] is not None), default=None) for key in comparison.SCORE_KEYS}
     table_rows = []
     for row in rows:
         cells = []
@@ -170,10 +181,13 @@ def comparison_section(runs: Sequence[ReportRun]) -> str:
         table_rows.append(cells)
     table = _table([heading for _, heading in comparison.COMPARISON_COLUMNS], table_rows, "comparison")
     figure = figures.figure_to_png(comparison.plot_comparison(metrics_by_run))
-    return ("<h2 id=\"comparison-section\">Comparison</h2>" + f"<p>{html.escape(summary_sentence(rows))}</p>"
-            + f'<p class="muted">{html.escape(READING_GUIDE)}</p>'
-            + table + _image(figure, "comparison of the runs",
-                             "Scores on the test set, model size and training time of every run."))
+    return (
+        '<h2 id="comparison-section">Comparison</h2>'
+        + f"<p>{html.escape(summary_sentence(rows))}</p>"
+        + f'<p class="muted">{html.escape(READING_GUIDE)}</p>'
+        + table
+        + _image(figure, "comparison of the runs", "Scores on the test set, model size and training time of every run.")
+    )
 
 
 def summary_sentence(rows: Sequence[Mapping]) -> str:
@@ -186,8 +200,10 @@ def summary_sentence(rows: Sequence[Mapping]) -> str:
     sentence = f"The most accurate run is {leader['run']} with {100 * leader['accuracy']:.2f}% test accuracy"
     if len(ranked) > 1:
         runner = ranked[1]
-        sentence += (f", {100 * (leader['accuracy'] - runner['accuracy']):.2f} points above "
-                     f"{runner['run']} ({100 * runner['accuracy']:.2f}%)")
+        sentence += (
+            f", {100 * (leader['accuracy'] - runner['accuracy']):.2f} points above "
+            f"{runner['run']} ({100 * runner['accuracy']:.2f}%)"
+        )
         if leader.get("parameters") and runner.get("parameters"):
             sentence += f", with {leader['parameters'] / runner['parameters']:.2f} times its parameters"
         if leader.get("train_seconds") and runner.get("train_seconds"):
@@ -197,18 +213,25 @@ def summary_sentence(rows: Sequence[Mapping]) -> str:
 
 def _headline_table(metrics: Mapping) -> str:
     rows = [
-        ("accuracy", "accuracy"), ("precision (macro)", "precision_macro"), ("recall (macro)", "recall_macro"),
-        ("F1 (macro)", "f1_macro"), ("precision (weighted)", "precision_weighted"),
-        ("recall (weighted)", "recall_weighted"), ("F1 (weighted)", "f1_weighted"),
+        ("accuracy", "accuracy"),
+        ("precision (macro)", "precision_macro"),
+        ("recall (macro)", "recall_macro"),
+        ("F1 (macro)", "f1_macro"),
+        ("precision (weighted)", "precision_weighted"),
+        ("recall (weighted)", "recall_weighted"),
+        ("F1 (weighted)", "f1_weighted"),
         ("test loss (cross-entropy)", "loss"),
     ]
-    cells = [[_cell(name), _cell("-" if metrics.get(key) is None else f"{metrics[key]:.4f}", number=True)]
-             for name, key in rows]
+    cells = [
+        [_cell(name), _cell("-" if metrics.get(key) is None else f"{metrics[key]:.4f}", number=True)]
+        for name, key in rows
+    ]
     facts = [
         ("parameters", comparison.format_value("parameters", metrics.get("parameters"))),
         ("training time", comparison.format_value("train_seconds", metrics.get("train_seconds")) + " s"),
         ("time per epoch", comparison.format_value("seconds_per_epoch", metrics.get("seconds_per_epoch")) + " s"),
-        ("epochs", metrics.get("epochs_run", "-")), ("trained on", metrics.get("device") or "-"),
+        ("epochs", metrics.get("epochs_run", "-")),
+        ("trained on", metrics.get("device") or "-"),
         ("test images", metrics.get("test_examples", "-")),
     ]
     cells += [[_cell(name), _cell(value, number=name != "trained on")] for name, value in facts]
@@ -227,7 +250,7 @@ def _settings_table(settings: Mapping) -> str:
             text = value if isinstance(value, str) else json.dumps(value)
         rows.append([_cell(key), _cell(text)])
     if not rows:
-        return "<p class=\"muted\">No run.json settings recorded.</p>"
+        return '<p class="muted">No run.json settings recorded.</p>'
     return _table(["setting", "value"], rows)
 
 
@@ -235,8 +258,15 @@ def _confused_table(metrics: Mapping) -> str:
     pairs = metrics.get("most_confused") or []
     if not pairs:
         return "<p>No mistakes on the test images.</p>"
-    rows = [[_cell(pair["true"]), _cell(pair["predicted"]), _cell(pair["count"], number=True),
-             _cell(f"{100 * pair['rate']:.1f}%", number=True)] for pair in pairs]
+    rows = [
+        [
+            _cell(pair["true"]),
+            _cell(pair["predicted"]),
+            _cell(pair["count"], number=True),
+            _cell(f"{100 * pair['rate']:.1f}%", number=True),
+        ]
+        for pair in pairs
+    ]
     return _table(["true", "predicted as", "images", "% of the true class"], rows)
 
 
@@ -245,25 +275,39 @@ def _per_class_section(metrics: Mapping, label: str) -> str:
     if not per_class:
         return ""
     figure = figures.figure_to_png(figures.plot_per_class_f1(per_class, title=f"{label}: F1 per class"))
-    rows = [[_cell(entry["name"]), _cell(f"{entry['precision']:.3f}", number=True),
-             _cell(f"{entry['recall']:.3f}", number=True), _cell(f"{entry['f1']:.3f}", number=True),
-             _cell(entry["support"], number=True)]
-            for entry in sorted(per_class, key=lambda entry: entry["f1"])]
+    rows = [
+        [
+            _cell(entry["name"]),
+            _cell(f"{entry['precision']:.3f}", number=True),
+            _cell(f"{entry['recall']:.3f}", number=True),
+            _cell(f"{entry['f1']:.3f}", number=True),
+            _cell(entry["support"], number=True),
+        ]
+        for entry in sorted(per_class, key=lambda entry: entry["f1"])
+    ]
     table = _table(["class", "precision", "recall", "F1", "test images"], rows)
-    return ("<h3>F1 per class</h3>" + _image(figure, f"F1 per class of {label}")
-            + f"<details><summary>Per-class report (weakest first)</summary>{table}</details>")
+    return (
+        "<h3>F1 per class</h3>"
+        + _image(figure, f"F1 per class of {label}")
+        + f"<details><summary>Per-class report (weakest first)</summary>{table}</details>"
+    )
 
 
 def _notes(metrics: Mapping) -> str:
     data = metrics.get("data") or {}
     notes = []
     if data.get("fast_mode"):
-        notes.append(f"Evaluated in fast mode on a subsample of {metrics.get('test_examples')} test images: "
-                     "a quick check, not a result to compare with published figures.")
+        notes.append(
+            f"Evaluated in fast mode on a subsample of {metrics.get('test_examples')} test images: "
+            "a quick check, not a result to compare with published figures."
+        )
     unofficial = [name for name, origin in (data.get("files") or {}).items() if not str(origin).startswith("official")]
     if unofficial:
-        notes.append("The test file is not NIST's official one (" + ", ".join(unofficial)
-                     + "): compare with published results only as an estimate.")
+        notes.append(
+            "The test file is not NIST's official one ("
+            + ", ".join(unofficial)
+            + "): compare with published results only as an estimate."
+        )
     return "".join(f'<p class="note">{html.escape(note)}</p>' for note in notes)
 
 
@@ -273,25 +317,40 @@ def run_section(run: ReportRun, anchor: str) -> str:
     kind = metrics.get("model")
     what = f"EMNIST {metrics.get('split', '')}"
     heading = f"{run.label} on {what}" if kind in (None, run.label) else f"{run.label}: {kind} on {what}"
-    return "".join([
-        f'<h2 id="{anchor}">{html.escape(heading)}</h2>',
-        f'<p class="muted">Directory {html.escape(str(run.directory))}; evaluated '
-        f'{html.escape(str(metrics.get("evaluated_at", "?")))}.</p>',
-        _notes(metrics),
-        "<h3>Test metrics</h3>", _headline_table(metrics),
-        "<details><summary>Training settings (run.json)</summary>", _settings_table(run.settings), "</details>",
-        "<h3>Training curves</h3>",
-        _image(run.images[CURVES_FILE], f"training curves of {run.label}",
-               "Loss and accuracy per epoch on the training and validation images."),
-        "<h3>First six test images</h3>",
-        _image(run.images[PREDICTIONS_FILE], f"first six predictions of {run.label}",
-               "Predicted and true character with the predicted probability; wrong ones in red."),
-        "<h3>Confusion matrix</h3>",
-        _image(run.images[CONFUSION_FILE], f"confusion matrix of {run.label}",
-               "Rows: true class; columns: predicted class; values: % of the true class."),
-        "<h3>Most-confused pairs</h3>", _confused_table(metrics),
-        _per_class_section(metrics, run.label),
-    ])
+    return "".join(
+        [
+            f'<h2 id="{anchor}">{html.escape(heading)}</h2>',
+            f'<p class="muted">Directory {html.escape(str(run.directory))}; evaluated '
+            f"{html.escape(str(metrics.get('evaluated_at', '?')))}.</p>",
+            _notes(metrics),
+            "<h3>Test metrics</h3>",
+            _headline_table(metrics),
+            "<details><summary>Training settings (run.json)</summary>",
+            _settings_table(run.settings),
+            "</details>",
+            "<h3>Training curves</h3>",
+            _image(
+                run.images[CURVES_FILE],
+                f"training curves of {run.label}",
+                "Loss and accuracy per epoch on the training and validation images.",
+            ),
+            "<h3>First six test images</h3>",
+            _image(
+                run.images[PREDICTIONS_FILE],
+                f"first six predictions of {run.label}",
+                "Predicted and true character with the predicted probability; wrong ones in red.",
+            ),
+            "<h3>Confusion matrix</h3>",
+            _image(
+                run.images[CONFUSION_FILE],
+                f"confusion matrix of {run.label}",
+                "Rows: true class; columns: predicted class; values: % of the true class.",
+            ),
+            "<h3>Most-confused pairs</h3>",
+            _confused_table(metrics),
+            _per_class_section(metrics, run.label),
+        ]
+    )
 
 
 def render_report(runs: Sequence[ReportRun], *, title: str = "EMNIST: comparison of trained models") -> str:
@@ -299,24 +358,34 @@ def render_report(runs: Sequence[ReportRun], *, title: str = "EMNIST: comparison
     if not runs:
         raise ValueError("no runs to report: pass at least one run directory")
     anchors = [f"run-{index}" for index in range(1, len(runs) + 1)]
-    contents = "".join(f'<li><a href="#{anchor}">{html.escape(run.label)}</a></li>'
-                       for run, anchor in zip(runs, anchors))
+    contents = "".join(
+        f'<li><a href="#{anchor}">{html.escape(run.label)}</a></li>' for run, anchor in zip(runs, anchors)
+    )
     generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    body = "".join([
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="muted">Generated {generated} by <code>emnist-tf report</code> from '
-        f"{len(runs)} run(s).</p>",
-        f'<ul><li><a href="#comparison-section">Comparison</a></li>{contents}</ul>',
-        comparison_section(runs),
-        *(run_section(run, anchor) for run, anchor in zip(runs, anchors)),
-    ])
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
-            f"<body>{body}</body></html>\n")
+    body = "".join(
+        [
+            f"<h1>{html.escape(title)}</h1>",
+            f'<p class="muted">Generated {generated} by <code>emnist-tf report</code> from {len(runs)} run(s).</p>',
+            f'<ul><li><a href="#comparison-section">Comparison</a></li>{contents}</ul>',
+            comparison_section(runs),
+            *(run_section(run, anchor) for run, anchor in zip(runs, anchors)),
+        ]
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )
 
 
-def build_report(run_dirs: Sequence, out, *, data_dir=None, evaluate_missing: bool = True,
-                 title: str = "EMNIST: comparison of trained models") -> Path:
+def build_report(
+    run_dirs: Sequence,
+    out,
+    *,
+    data_dir=None,
+    evaluate_missing: bool = True,
+    title: str = "EMNIST: comparison of trained models",
+) -> Path:
     """Writes one self-contained HTML report comparing ``run_dirs``.
 
     Args:
@@ -339,8 +408,10 @@ def build_report(run_dirs: Sequence, out, *, data_dir=None, evaluate_missing: bo
     for directory in directories:
         _needs_evaluation(directory, evaluate_missing)
     labels = _unique_labels(directories)
-    runs = [collect_run(directory, label, data_dir=data_dir, evaluate_missing=evaluate_missing)
-            for directory, label in zip(directories, labels)]
+    runs = [
+        collect_run(directory, label, data_dir=data_dir, evaluate_missing=evaluate_missing)
+        for directory, label in zip(directories, labels)
+    ]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(runs, title=title), encoding="utf-8")

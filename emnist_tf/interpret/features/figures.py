@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emnist_tf.features.maximize import PreferredInputs
+from emnist_tf.interpret.features.maximize import PreferredInputs
 
 
 def _display_range(images: np.ndarray) -> tuple[float, float] | None:
@@ -32,13 +32,19 @@ def _show(axis, image: np.ndarray, display_range) -> None:
     axis.set_yticks([])
 
 
-def plot_preferred_inputs(result: PreferredInputs, top=None, *, unit_labels: Sequence[str] | None = None,
-                          columns: int | None = None, title: str | None = None):
+def plot_preferred_inputs(
+    result: PreferredInputs,
+    top=None,
+    *,
+    unit_labels: Sequence[str] | None = None,
+    columns: int | None = None,
+    title: str | None = None,
+):
     """Draws a grid with, per unit, its preferred input (framed) then its top dataset images.
 
     Args:
-        result: what :func:`emnist_tf.features.maximize` returned.
-        top: a :class:`emnist_tf.features.TopImages` for the same units, or ``None``
+        result: what :func:`emnist_tf.interpret.features.maximize` returned.
+        top: a :class:`emnist_tf.interpret.features.TopImages` for the same units, or ``None``
             for the preferred inputs alone.
         unit_labels: a name per unit index of the layer (e.g. class names for
             ``"logits"``); default ``"unit <index>"``.
@@ -74,6 +80,8 @@ def plot_preferred_inputs(result: PreferredInputs, top=None, *, unit_labels: Seq
             axis = figure.add_subplot(grid[row, column * per_unit + 1 + rank])
             _show(axis, top.images[position, rank], (0.0, 1.0))
             axis.set_title(f"{top.activations[position, rank]:.3g}", fontsize=6)
-    figure.suptitle(title or f"Preferred inputs of layer {result.layer!r} ({result.steps} steps; "
-                    "framed) and top dataset images", fontsize=9)
+    figure.suptitle(
+        title or f"Preferred inputs of layer {result.layer!r} ({result.steps} steps; framed) and top dataset images",
+        fontsize=9,
+    )
     return figure

@@ -17,7 +17,7 @@ Only built-in Keras layers, activations, initialisers and regularisers are used,
 so a saved ``.keras`` file reloads without custom objects.
 
 Example:
-    >>> from emnist_tf.models import build_cnn, hidden_layer_names
+    >>> from emnist_tf.modeling.models import build_cnn, hidden_layer_names
     >>> model = build_cnn(num_classes=47, filters=(32, 64), convs_per_block=1, dropout_rate=0.4)
     >>> hidden_layer_names(model)
     ['conv_1_activation', 'conv_2_activation', 'dense_1_activation']
@@ -78,8 +78,9 @@ def build_mlp(
     model.add(layers.Flatten(name="flatten"))
     seeds = _SeedCounter(seed)
     for index, units in enumerate(hidden_units, start=1):
-        _add_dense_block(model, index, units, activation, batch_norm, dropout_rate,
-                         regularizer, regularization_strength, seeds)
+        _add_dense_block(
+            model, index, units, activation, batch_norm, dropout_rate, regularizer, regularization_strength, seeds
+        )
     _add_output(model, num_classes, regularizer, regularization_strength, seeds)
     return model
 
@@ -102,7 +103,7 @@ def build_cnn(
 
     The defaults are the course's default CNN (two blocks of two 3x3 convolutions,
     32 and 64 filters, 256 dense units, dropout 0.25): trained with
-    ``emnist_tf.training.DEFAULT_TRAINING["cnn"]`` it reached 89.7% on the balanced
+    ``emnist_tf.modeling.training.DEFAULT_TRAINING["cnn"]`` it reached 89.7% on the balanced
     test file with seed 0 and 89.5% with seed 1 (the README's benchmark section).
 
     Block *b* has ``convs_per_block`` layers ``Conv2D(filters[b], same padding) ->
@@ -148,15 +149,25 @@ def build_cnn(
     for block, (block_filters, size) in enumerate(zip(filters, kernel_sizes), start=1):
         for _ in range(convs_per_block):
             conv_index += 1
-            _add_conv_layer(model, conv_index, block_filters, size, activation, batch_norm,
-                            regularizer, regularization_strength, seeds)
+            _add_conv_layer(
+                model,
+                conv_index,
+                block_filters,
+                size,
+                activation,
+                batch_norm,
+                regularizer,
+                regularization_strength,
+                seeds,
+            )
         model.add(layers.MaxPooling2D(2, name=f"pool_{block}"))
     if dropout_rate > 0:
         model.add(layers.Dropout(dropout_rate / 2, seed=seeds.next(), name=f"pool_{len(filters)}_dropout"))
     model.add(layers.Flatten(name="flatten"))
     for index, units in enumerate(dense_units, start=1):
-        _add_dense_block(model, index, units, activation, batch_norm, dropout_rate,
-                         regularizer, regularization_strength, seeds)
+        _add_dense_block(
+            model, index, units, activation, batch_norm, dropout_rate, regularizer, regularization_strength, seeds
+        )
     _add_output(model, num_classes, regularizer, regularization_strength, seeds)
     return model
 
@@ -183,11 +194,7 @@ def hidden_layer_names(model: keras.Model) -> list[str]:
         >>> hidden_layer_names(build_mlp(hidden_units=(64, 32)))
         ['dense_1_activation', 'dense_2_activation']
     """
-    return [
-        layer.name
-        for layer in model.layers
-        if isinstance(layer, layers.Activation) and layer.name != OUTPUT_LAYER
-    ]
+    return [layer.name for layer in model.layers if isinstance(layer, layers.Activation) and layer.name != OUTPUT_LAYER]
 
 
 class _SeedCounter:
@@ -216,12 +223,17 @@ def _weight_penalty(regularizer: str | None, strength: float):
     return keras.regularizers.L1(strength) if regularizer == "l1" else keras.regularizers.L2(strength)
 
 
-def _add_dense_block(model, index, units, activation, batch_norm, dropout_rate,
-                     regularizer, strength, seeds) -> None:
+def _add_dense_block(model, index, units, activation, batch_norm, dropout_rate, regularizer, strength, seeds) -> None:
     name = f"dense_{index}"
-    model.add(layers.Dense(
-        units, use_bias=not batch_norm, kernel_initializer=_initializer(activation, seeds.next()),
-        kernel_regularizer=_weight_penalty(regularizer, strength), name=name))
+    model.add(
+        layers.Dense(
+            units,
+            use_bias=not batch_norm,
+            kernel_initializer=_initializer(activation, seeds.next()),
+            kernel_regularizer=_weight_penalty(regularizer, strength),
+            name=name,
+        )
+    )
     if batch_norm:
         model.add(layers.BatchNormalization(name=f"{name}_batch_norm"))
     model.add(layers.Activation(activation, name=f"{name}_activation"))
@@ -229,22 +241,33 @@ def _add_dense_block(model, index, units, activation, batch_norm, dropout_rate,
         model.add(layers.Dropout(dropout_rate, seed=seeds.next(), name=f"{name}_dropout"))
 
 
-def _add_conv_layer(model, index, filters, size, activation, batch_norm,
-                    regularizer, strength, seeds) -> None:
+def _add_conv_layer(model, index, filters, size, activation, batch_norm, regularizer, strength, seeds) -> None:
     name = f"conv_{index}"
-    model.add(layers.Conv2D(
-        filters, size, padding="same", use_bias=not batch_norm,
-        kernel_initializer=_initializer(activation, seeds.next()),
-        kernel_regularizer=_weight_penalty(regularizer, strength), name=name))
+    model.add(
+        layers.Conv2D(
+            filters,
+            size,
+            padding="same",
+            use_bias=not batch_norm,
+            kernel_initializer=_initializer(activation, seeds.next()),
+            kernel_regularizer=_weight_penalty(regularizer, strength),
+            name=name,
+        )
+    )
     if batch_norm:
         model.add(layers.BatchNormalization(name=f"{name}_batch_norm"))
     model.add(layers.Activation(activation, name=f"{name}_activation"))
 
 
 def _add_output(model, num_classes, regularizer, strength, seeds) -> None:
-    model.add(layers.Dense(
-        num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=seeds.next()),
-        kernel_regularizer=_weight_penalty(regularizer, strength), name=LOGITS_LAYER))
+    model.add(
+        layers.Dense(
+            num_classes,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seeds.next()),
+            kernel_regularizer=_weight_penalty(regularizer, strength),
+            name=LOGITS_LAYER,
+        )
+    )
     model.add(layers.Activation("softmax", dtype="float32", name=OUTPUT_LAYER))
 
 
@@ -283,7 +306,8 @@ def _kernel_sizes(kernel_size, blocks: int) -> tuple[int, ...]:
 
 def _check_pooling(input_shape, blocks: int) -> None:
     side = min(input_shape[:2])
-    if side // 2 ** blocks < 1:
+    if side // 2**blocks < 1:
         raise ValueError(
             f"{blocks} pooling blocks shrink a {side}-pixel image below 1 pixel; use at most "
-            f"{max(side.bit_length() - 1, 0)} blocks in filters")
+            f"{max(side.bit_length() - 1, 0)} blocks in filters"
+        )

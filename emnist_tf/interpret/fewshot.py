@@ -3,7 +3,7 @@
 An N-way K-shot *episode* picks ``ways`` classes the network was not trained on, gives
 ``shots`` labelled *support* images of each and asks for the classes of ``queries``
 other images of each. A classifier built on an embedding (the last hidden layer of a
-trained network, found by the naming convention of :mod:`emnist_tf.models`) is compared
+trained network, found by the naming convention of :mod:`emnist_tf.modeling.models`) is compared
 with the same classifier on raw pixels and on an untrained copy of the network:
 
 * ``"prototype"``: nearest class mean (a prototype per class, Euclidean distance);
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -90,8 +90,16 @@ class Episode:
     query_labels: np.ndarray
 
 
-def make_episodes(labels, classes: Sequence[int] | None = None, *, ways: int = 5, shots: int = 1,
-                  queries: int = 15, episodes: int = 100, seed: int = 0) -> list[Episode]:
+def make_episodes(
+    labels,
+    classes: Sequence[int] | None = None,
+    *,
+    ways: int = 5,
+    shots: int = 1,
+    queries: int = 15,
+    episodes: int = 100,
+    seed: int = 0,
+) -> list[Episode]:
     """Draws seeded N-way K-shot episodes from a pool of labelled examples.
 
     Args:
@@ -118,11 +126,15 @@ def make_episodes(labels, classes: Sequence[int] | None = None, *, ways: int = 5
     members = {int(label): np.nonzero(labels == label)[0] for label in classes}
     eligible = np.array([label for label, indices in members.items() if len(indices) >= shots + queries])
     if len(eligible) < ways:
-        raise ValueError(f"only {len(eligible)} classes have {shots + queries} examples for a {ways}-way "
-                         f"{shots}-shot episode; use fewer ways, shots or queries, or a larger pool")
+        raise ValueError(
+            f"only {len(eligible)} classes have {shots + queries} examples for a {ways}-way "
+            f"{shots}-shot episode; use fewer ways, shots or queries, or a larger pool"
+        )
     rng = np.random.default_rng(seed)
-    return [_draw_episode(rng, members, eligible, ways, shots, queries)
-            for _ in range(config.cap(int(episodes), "episodes"))]
+    return [
+        _draw_episode(rng, members, eligible, ways, shots, queries)
+        for _ in range(config.cap(int(episodes), "episodes"))
+    ]
 
 
 def _draw_episode(rng, members, eligible, ways, shots, queries) -> Episode:
@@ -132,8 +144,13 @@ def _draw_episode(rng, members, eligible, ways, shots, queries) -> Episode:
         picked = rng.choice(members[int(label)], size=shots + queries, replace=False)
         support.append(picked[:shots])
         query.append(picked[shots:])
-    return Episode(chosen, np.concatenate(support), np.repeat(np.arange(ways), shots),
-                   np.concatenate(query), np.repeat(np.arange(ways), queries))
+    return Episode(
+        chosen,
+        np.concatenate(support),
+        np.repeat(np.arange(ways), shots),
+        np.concatenate(query),
+        np.repeat(np.arange(ways), queries),
+    )
 
 
 def raw_pixels(images) -> np.ndarray:
@@ -143,16 +160,16 @@ def raw_pixels(images) -> np.ndarray:
 
 
 def embedding_layer_name(model) -> str:
-    """Name of the last hidden layer (the embedding) of a model built by :mod:`emnist_tf.models`.
+    """Name of the last hidden layer (the embedding) of a model built by :mod:`emnist_tf.modeling.models`.
 
-    Uses ``emnist_tf.models.hidden_layer_names`` when available, otherwise the last
+    Uses ``emnist_tf.modeling.models.hidden_layer_names`` when available, otherwise the last
     ``Activation`` layer before the ``logits`` layer.
 
     Raises:
         ValueError: if the model has no hidden layer to use.
     """
     try:
-        from emnist_tf.models import hidden_layer_names
+        from emnist_tf.modeling.models import hidden_layer_names
     except ImportError:
         hidden_layer_names = None
     if hidden_layer_names is not None:
@@ -179,8 +196,10 @@ def embed(model, images, *, layer_name: str | None = None, batch_size: int = 256
     """Embeds ``images`` with the model's last hidden layer; returns (N, features) float32."""
     extractor = embedding_model(model, layer_name)
     images = np.asarray(images, dtype=np.float32)
-    outputs = [np.asarray(extractor(images[start:start + batch_size], training=False))
-               for start in range(0, len(images), batch_size)]
+    outputs = [
+        np.asarray(extractor(images[start : start + batch_size], training=False))
+        for start in range(0, len(images), batch_size)
+    ]
     features = np.concatenate(outputs) if outputs else np.zeros((0, 1), dtype=np.float32)
     return features.reshape(len(features), -1).astype(np.float32)
 
@@ -203,8 +222,9 @@ def untrained_copy(model, *, seed: int = 0):
     return copy
 
 
-def feature_sets(models: Mapping[str, object], images, *, include_pixels: bool = True,
-                 include_untrained: bool = True, seed: int = 0) -> dict[str, np.ndarray]:
+def feature_sets(
+    models: Mapping[str, object], images, *, include_pixels: bool = True, include_untrained: bool = True, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Features of the pool images for :func:`evaluate_fewshot`: pixels, untrained and trained embeddings.
 
     Args:
@@ -282,8 +302,14 @@ def episode_accuracies(features, episodes: Sequence[Episode], classifier: str = 
     features = np.asarray(features, dtype=np.float32)
     classify = _CLASSIFY[classifier]
     with threadpool_limits(limits=1):  # tiny matrices: BLAS threads only add contention
-        return np.array([classify(features[episode.support], episode.support_labels,
-                                  features[episode.query], episode.query_labels) for episode in episodes])
+        return np.array(
+            [
+                classify(
+                    features[episode.support], episode.support_labels, features[episode.query], episode.query_labels
+                )
+                for episode in episodes
+            ]
+        )
 
 
 def confidence_interval(values, confidence: float = 0.95) -> float:
@@ -326,14 +352,30 @@ class FewShotResult:
 
     def to_dict(self) -> dict:
         """JSON-ready summary (mean, CI, episodes)."""
-        return {"features": self.features, "classifier": self.classifier, "shots": self.shots,
-                "ways": self.ways, "mean": self.mean, "ci95": self.ci95, "episodes": int(self.accuracies.size)}
+        return {
+            "features": self.features,
+            "classifier": self.classifier,
+            "shots": self.shots,
+            "ways": self.ways,
+            "mean": self.mean,
+            "ci95": self.ci95,
+            "episodes": int(self.accuracies.size),
+        }
 
 
-def evaluate_fewshot(feature_sets: Mapping[str, np.ndarray], labels, classes: Sequence[int] | None = None, *,
-                     shots: Sequence[int] = DEFAULT_SHOTS, ways: int = 5, queries: int = 15,
-                     episodes: int = 100, classifiers: Sequence[str] = CLASSIFIERS, normalize: bool = True,
-                     seed: int = 0) -> list[FewShotResult]:
+def evaluate_fewshot(
+    feature_sets: Mapping[str, np.ndarray],
+    labels,
+    classes: Sequence[int] | None = None,
+    *,
+    shots: Sequence[int] = DEFAULT_SHOTS,
+    ways: int = 5,
+    queries: int = 15,
+    episodes: int = 100,
+    classifiers: Sequence[str] = CLASSIFIERS,
+    normalize: bool = True,
+    seed: int = 0,
+) -> list[FewShotResult]:
     """Few-shot accuracy of every feature set and classifier at every K, on shared episodes.
 
     Args:
@@ -356,18 +398,24 @@ def evaluate_fewshot(feature_sets: Mapping[str, np.ndarray], labels, classes: Se
     prepared = {}
     for name, features in feature_sets.items():
         if len(features) != len(labels):
-            raise ValueError(f"feature set {name!r} has {len(features)} rows but there are {len(labels)} labels; "
-                             "embed the same pool images the labels describe")
+            raise ValueError(
+                f"feature set {name!r} has {len(features)} rows but there are {len(labels)} labels; "
+                "embed the same pool images the labels describe"
+            )
         features = np.asarray(features, dtype=np.float32).reshape(len(labels), -1)
         prepared[name] = normalize_rows(features) if normalize else features
     results = []
     for shot in shots:
-        episode_list = make_episodes(labels, classes, ways=ways, shots=shot, queries=queries,
-                                     episodes=episodes, seed=seed + int(shot))
+        episode_list = make_episodes(
+            labels, classes, ways=ways, shots=shot, queries=queries, episodes=episodes, seed=seed + int(shot)
+        )
         for name, features in prepared.items():
             for classifier in classifiers:
-                results.append(FewShotResult(name, classifier, int(shot), ways,
-                                             episode_accuracies(features, episode_list, classifier)))
+                results.append(
+                    FewShotResult(
+                        name, classifier, int(shot), ways, episode_accuracies(features, episode_list, classifier)
+                    )
+                )
     return results
 
 
@@ -401,11 +449,19 @@ def plot_fewshot(results: Sequence[FewShotResult]):
     axes = figure.subplots(1, len(classifiers), squeeze=False, sharey=True)[0]
     for axis, classifier in zip(axes, classifiers):
         for index, name in enumerate(names):
-            chosen = sorted((r for r in results if r.classifier == classifier and r.features == name),
-                            key=lambda r: r.shots)
+            chosen = sorted(
+                (r for r in results if r.classifier == classifier and r.features == name), key=lambda r: r.shots
+            )
             if chosen:
-                axis.errorbar([r.shots for r in chosen], [r.mean for r in chosen], yerr=[r.ci95 for r in chosen],
-                              marker="o", capsize=3, color=f"C{index}", label=name)
+                axis.errorbar(
+                    [r.shots for r in chosen],
+                    [r.mean for r in chosen],
+                    yerr=[r.ci95 for r in chosen],
+                    marker="o",
+                    capsize=3,
+                    color=f"C{index}",
+                    label=name,
+                )
         axis.set_xscale("log")
         shots = sorted({r.shots for r in results})
         axis.set_xticks(shots, [str(shot) for shot in shots])

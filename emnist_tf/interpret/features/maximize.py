@@ -10,7 +10,7 @@ with a fixed step length, which keeps the paper's norm-constrained optimum) and
 applies the constraints. The step length decays linearly to a tenth.
 
 Example:
-    >>> from emnist_tf.features import maximize
+    >>> from emnist_tf.interpret.features import maximize
     >>> result = maximize(model, "conv_2_activation", units=range(16), starts=4, seed=0)
     >>> result.images.shape, result.activations.shape
     ((16, 28, 28, 1), (16,))
@@ -26,9 +26,9 @@ import numpy as np
 import tensorflow as tf
 
 from emnist_tf import config
-from emnist_tf.features.modifiers import Blur, ClipRange, Jitter
-from emnist_tf.features.objectives import ClassMargin, UnitActivation
-from emnist_tf.features.regularizers import L2Decay, TotalVariation
+from emnist_tf.interpret.features.modifiers import Blur, ClipRange, Jitter
+from emnist_tf.interpret.features.objectives import ClassMargin, UnitActivation
+from emnist_tf.interpret.features.regularizers import L2Decay, TotalVariation
 
 _MONOTONE_ACTIVATIONS = ("relu", "elu", "selu", "gelu", "leaky_relu", "sigmoid", "tanh", "softmax", "swish", "silu")
 
@@ -81,7 +81,9 @@ def _pre_activation(layer):
     """The layer's input when it is a monotone activation layer (relu, softmax...), else its output."""
     kind = type(layer).__name__
     activation = getattr(getattr(layer, "activation", None), "__name__", "")
-    if kind in ("ReLU", "LeakyReLU", "ELU", "Softmax") or (kind == "Activation" and activation in _MONOTONE_ACTIVATIONS):
+    if kind in ("ReLU", "LeakyReLU", "ELU", "Softmax") or (
+        kind == "Activation" and activation in _MONOTONE_ACTIVATIONS
+    ):
         return layer.input
     return layer.output
 
@@ -145,9 +147,17 @@ class Maximizer:
             gradient (0 switches it off; it has no effect on layers without activation).
     """
 
-    def __init__(self, model, layer: str, *, score: Callable | None = None,
-                 regularizers: Sequence[Callable] | None = None, constraints: Sequence[Callable] | None = None,
-                 input_modifiers: Sequence[Callable] | None = None, leak: float = 0.01):
+    def __init__(
+        self,
+        model,
+        layer: str,
+        *,
+        score: Callable | None = None,
+        regularizers: Sequence[Callable] | None = None,
+        constraints: Sequence[Callable] | None = None,
+        input_modifiers: Sequence[Callable] | None = None,
+        leak: float = 0.01,
+    ):
         self.layer = layer
         if leak < 0:
             raise ValueError(f"leak must be >= 0, got {leak}")
@@ -194,9 +204,18 @@ class Maximizer:
             scores = scores - penalties
         return images + step_length * _unit_length(direction), scores
 
-    def run(self, units=None, *, starts: int = 4, steps: int = 200, learning_rate: float = 1.0,
-            initial_mean: float = 0.1, initial_std: float = 0.05,
-            callbacks: Iterable = (), seed: int = 0) -> PreferredInputs:
+    def run(
+        self,
+        units=None,
+        *,
+        starts: int = 4,
+        steps: int = 200,
+        learning_rate: float = 1.0,
+        initial_mean: float = 0.1,
+        initial_std: float = 0.05,
+        callbacks: Iterable = (),
+        seed: int = 0,
+    ) -> PreferredInputs:
         """Finds preferred inputs for ``units`` (all units of the layer when ``None``).
 
         Args:
@@ -215,8 +234,10 @@ class Maximizer:
             A :class:`PreferredInputs`.
         """
         if starts < 1 or steps < 0 or learning_rate <= 0:
-            raise ValueError(f"need starts >= 1, steps >= 0 and learning_rate > 0, got "
-                             f"starts={starts}, steps={steps}, learning_rate={learning_rate}")
+            raise ValueError(
+                f"need starts >= 1, steps >= 0 and learning_rate > 0, got "
+                f"starts={starts}, steps={steps}, learning_rate={learning_rate}"
+            )
         steps = int(config.cap(steps, "steps"))
         unit_indices = _resolve_units(units, self.unit_count)
         batch_units = tf.constant(np.repeat(unit_indices, starts), tf.int32)
@@ -233,8 +254,16 @@ class Maximizer:
             if callbacks:
                 _notify(callbacks, "on_step", step, objective.numpy())
         scores, activations = self._layer_scores(images, batch_units)
-        result = _collect(self.layer, unit_indices, images.numpy(), scores.numpy(), activations.numpy(), starts,
-                          steps, time.perf_counter() - begin)
+        result = _collect(
+            self.layer,
+            unit_indices,
+            images.numpy(),
+            scores.numpy(),
+            activations.numpy(),
+            starts,
+            steps,
+            time.perf_counter() - begin,
+        )
         _notify(callbacks, "on_end", result)
         return result
 
@@ -257,17 +286,37 @@ def _collect(layer, units, images, scores, activations, starts, steps, seconds) 
     all_activations = activations.reshape(len(units), starts)
     best = np.argmax(scores.reshape(len(units), starts), axis=1)
     rows = np.arange(len(units))
-    return PreferredInputs(layer=layer, units=units, images=all_images[rows, best],
-                           activations=all_activations[rows, best],
-                           scores=scores.reshape(len(units), starts)[rows, best], all_images=all_images,
-                           all_activations=all_activations, steps=steps, seconds=seconds)
+    return PreferredInputs(
+        layer=layer,
+        units=units,
+        images=all_images[rows, best],
+        activations=all_activations[rows, best],
+        scores=scores.reshape(len(units), starts)[rows, best],
+        all_images=all_images,
+        all_activations=all_activations,
+        steps=steps,
+        seconds=seconds,
+    )
 
 
-def maximize(model, layer: str, units=None, *, starts: int = 4, steps: int = 200, learning_rate: float = 1.0,
-             score: Callable | None = None, regularizers: Sequence[Callable] | None = None,
-             constraints: Sequence[Callable] | None = None, input_modifiers: Sequence[Callable] | None = None,
-             leak: float = 0.01, initial_mean: float = 0.1, initial_std: float = 0.05,
-             callbacks: Iterable = (), seed: int = 0) -> PreferredInputs:
+def maximize(
+    model,
+    layer: str,
+    units=None,
+    *,
+    starts: int = 4,
+    steps: int = 200,
+    learning_rate: float = 1.0,
+    score: Callable | None = None,
+    regularizers: Sequence[Callable] | None = None,
+    constraints: Sequence[Callable] | None = None,
+    input_modifiers: Sequence[Callable] | None = None,
+    leak: float = 0.01,
+    initial_mean: float = 0.1,
+    initial_std: float = 0.05,
+    callbacks: Iterable = (),
+    seed: int = 0,
+) -> PreferredInputs:
     """Finds the preferred input of many units of ``layer`` in one batched ascent.
 
     See :class:`Maximizer` and :meth:`Maximizer.run` for the arguments. Pass
@@ -278,10 +327,25 @@ def maximize(model, layer: str, units=None, *, starts: int = 4, steps: int = 200
     Example:
         >>> result = maximize(model, "dense_1", units=range(16), seed=0)
     """
-    maximizer = Maximizer(model, layer, score=score, regularizers=regularizers, constraints=constraints,
-                          input_modifiers=input_modifiers, leak=leak)
-    return maximizer.run(units, starts=starts, steps=steps, learning_rate=learning_rate,
-                         initial_mean=initial_mean, initial_std=initial_std, callbacks=callbacks, seed=seed)
+    maximizer = Maximizer(
+        model,
+        layer,
+        score=score,
+        regularizers=regularizers,
+        constraints=constraints,
+        input_modifiers=input_modifiers,
+        leak=leak,
+    )
+    return maximizer.run(
+        units,
+        starts=starts,
+        steps=steps,
+        learning_rate=learning_rate,
+        initial_mean=initial_mean,
+        initial_std=initial_std,
+        callbacks=callbacks,
+        seed=seed,
+    )
 
 
 def maximize_classes(model, classes=None, *, score: Callable | None = None, **options) -> PreferredInputs:

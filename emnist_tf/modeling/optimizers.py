@@ -6,7 +6,7 @@ expresses weight averaging through ``use_ema``), ``adam``, ``adamw``, ``rmsprop`
 ``adagrad`` and ``nadam``. Every optimiser accepts ``use_ema=True`` as well.
 
 Example:
-    >>> from emnist_tf.optimizers import make_optimizer
+    >>> from emnist_tf.modeling.optimizers import make_optimizer
     >>> sgd = make_optimizer("sgd", learning_rate=0.05, momentum=0.9, nesterov=True)
     >>> averaged = make_optimizer("averaged_sgd", learning_rate=0.05)
 """
@@ -44,7 +44,7 @@ def make_optimizer(
 
     Args:
         name: one of ``OPTIMIZERS``.
-        learning_rate: a number or a schedule from :func:`emnist_tf.schedules.make_schedule`.
+        learning_rate: a number or a schedule from :func:`emnist_tf.modeling.schedules.make_schedule`.
         momentum: momentum of ``sgd``/``averaged_sgd`` (ignored by the others).
         nesterov: use Nesterov momentum (``sgd``/``averaged_sgd``).
         weight_decay: decoupled weight decay; ``adamw`` defaults to 1e-4, the others to none.
@@ -63,8 +63,13 @@ def make_optimizer(
         raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-    arguments = dict(learning_rate=learning_rate, use_ema=use_ema or name == "averaged_sgd",
-                     ema_momentum=ema_momentum, clipnorm=clipnorm, **options)
+    arguments = dict(
+        learning_rate=learning_rate,
+        use_ema=use_ema or name == "averaged_sgd",
+        ema_momentum=ema_momentum,
+        clipnorm=clipnorm,
+        **options,
+    )
     if name in ("sgd", "averaged_sgd"):
         arguments.update(momentum=momentum, nesterov=nesterov)
     if name == "adamw" and weight_decay is None:

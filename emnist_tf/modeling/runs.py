@@ -11,7 +11,7 @@ A run directory (written by ``emnist-tf train --out DIR`` or :func:`save_run`) h
 Evaluation adds ``metrics.json`` and figures to the same folder.
 
 Example:
-    >>> from emnist_tf.runs import save_run, load_run
+    >>> from emnist_tf.modeling.runs import save_run, load_run
     >>> save_run("runs/cnn", result, {"model": "cnn", "split": "balanced"})
     >>> run = load_run("runs/cnn")
     >>> run.model.predict(images), run.config["train_seconds"], run.history["val_accuracy"]
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import keras
 
-from emnist_tf import losses as _losses  # noqa: F401  registers the smoothed loss for load_model
 from emnist_tf.errors import EmnistTfError
+from emnist_tf.modeling import losses as _losses  # noqa: F401  registers the smoothed loss for load_model
 
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
@@ -62,7 +62,7 @@ def save_run(out_dir: str | os.PathLike, result, config: Mapping | None = None) 
 
     Args:
         out_dir: the run directory (created if needed; files in it are replaced).
-        result: a :class:`emnist_tf.training.TrainingResult`.
+        result: a :class:`emnist_tf.modeling.training.TrainingResult`.
         config: what else to record, e.g. ``{"model": "cnn", "split": "balanced",
             "model_options": {...}}``; it overrides the training settings of the same name.
 

@@ -6,7 +6,7 @@ pipeline (see ``emnist_tf.data.make_dataset(augment=...)``), never in the saved
 model, so evaluation and reloading are unaffected.
 
 Example:
-    >>> from emnist_tf.augmentation import make_augmenter
+    >>> from emnist_tf.modeling.augmentation import make_augmenter
     >>> augment = make_augmenter(rotation_degrees=10, shift_fraction=0.08, seed=0)
     >>> dataset = make_dataset(images, labels, augment=augment)
 """
@@ -38,17 +38,20 @@ def make_augmenter(
     Raises:
         ValueError: if an amount is negative or too large to keep the character visible.
     """
-    for name, value, largest in (("rotation_degrees", rotation_degrees, 45),
-                                 ("shift_fraction", shift_fraction, 0.3),
-                                 ("zoom_fraction", zoom_fraction, 0.3)):
+    for name, value, largest in (
+        ("rotation_degrees", rotation_degrees, 45),
+        ("shift_fraction", shift_fraction, 0.3),
+        ("zoom_fraction", zoom_fraction, 0.3),
+    ):
         if not 0 <= value <= largest:
             raise ValueError(f"{name} must be between 0 and {largest}, got {value!r}")
     layers = []
     if rotation_degrees:
         layers.append(keras.layers.RandomRotation(rotation_degrees / 360, fill_mode="constant", seed=seed))
     if shift_fraction:
-        layers.append(keras.layers.RandomTranslation(shift_fraction, shift_fraction,
-                                                     fill_mode="constant", seed=seed + 1))
+        layers.append(
+            keras.layers.RandomTranslation(shift_fraction, shift_fraction, fill_mode="constant", seed=seed + 1)
+        )
     if zoom_fraction:
         layers.append(keras.layers.RandomZoom(zoom_fraction, fill_mode="constant", seed=seed + 2))
     transform = keras.Sequential(layers, name="augmentation")

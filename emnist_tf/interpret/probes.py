@@ -1,7 +1,7 @@
 """Representations across depth: what each hidden layer of a Keras MLP or CNN makes easy.
 
 For a set of images this module collects the activations of every hidden layer
-(the post-activation layers named by ``emnist_tf.models.hidden_layer_names``) and
+(the post-activation layers named by ``emnist_tf.modeling.models.hidden_layer_names``) and
 measures, per layer:
 
 * a **linear read-out**: scikit-learn's logistic regression trained on the layer's
@@ -17,7 +17,7 @@ until at most ``max_features`` numbers remain per image (see :func:`to_features`
 so that the read-outs stay fast; dense activations are used as they are.
 
 Example:
-    >>> from emnist_tf import probes
+    >>> from emnist_tf.interpret import probes
     >>> table = probes.readout_by_depth(model, train_images, train_labels, test_images, test_labels)
     >>> probes.plot_readout_by_depth(table).savefig("readout.png")
 """
@@ -39,8 +39,8 @@ MAP_METHODS = ("pca", "tsne")
 
 # ---------------------------------------------------------------- activations
 def hidden_layer_names(model) -> list[str]:
-    """The post-activation hidden layers of a model, in depth order (see ``emnist_tf.models``)."""
-    from emnist_tf import models
+    """The post-activation hidden layers of a model, in depth order (see ``emnist_tf.modeling.models``)."""
+    from emnist_tf.modeling import models
 
     return list(models.hidden_layer_names(model))
 
@@ -150,8 +150,17 @@ def single_threaded():
     return threadpool_limits(limits=1)
 
 
-def linear_readout(train_features, train_labels, test_features, test_labels, *, seed: int = 0,
-                   max_iter: int = 200, regularization: float = 1.0, components: int | None = None) -> float:
+def linear_readout(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    *,
+    seed: int = 0,
+    max_iter: int = 200,
+    regularization: float = 1.0,
+    components: int | None = None,
+) -> float:
     """Held-out accuracy of a logistic regression trained on ``train_features``.
 
     Features are standardised on the training rows first (so that lbfgs converges at
@@ -251,8 +260,7 @@ class LayerProbe:
     fisher: float | None = None
 
 
-def _probe(name, depth, train, test, train_labels, test_labels, *, untrained, separability, neighbors, seed,
-           readout):
+def _probe(name, depth, train, test, train_labels, test_labels, *, untrained, separability, neighbors, seed, readout):
     result = LayerProbe(
         layer=name,
         depth=depth,
@@ -261,7 +269,8 @@ def _probe(name, depth, train, test, train_labels, test_labels, *, untrained, se
     )
     if untrained is not None:
         result.untrained_readout = (
-            result.trained_readout if untrained is True
+            result.trained_readout
+            if untrained is True
             else linear_readout(untrained[0], train_labels, untrained[1], test_labels, seed=seed, **readout)
         )
     if separability:
@@ -280,10 +289,22 @@ def _capped(images, labels, seed):
     return np.asarray(images)[keep], labels[keep]
 
 
-def readout_by_depth(model, train_images, train_labels, test_images, test_labels, *, layer_names=None,
-                     untrained: bool = True, separability: bool = True, neighbors: int = 5,
-                     max_features: int = MAX_FEATURES, max_iter: int = 200, components: int | None = None,
-                     seed: int = 0) -> list[LayerProbe]:
+def readout_by_depth(
+    model,
+    train_images,
+    train_labels,
+    test_images,
+    test_labels,
+    *,
+    layer_names=None,
+    untrained: bool = True,
+    separability: bool = True,
+    neighbors: int = 5,
+    max_features: int = MAX_FEATURES,
+    max_iter: int = 200,
+    components: int | None = None,
+    seed: int = 0,
+) -> list[LayerProbe]:
     """Probes raw pixels and every hidden layer, for the trained and an untrained copy.
 
     Args:
@@ -311,8 +332,12 @@ def readout_by_depth(model, train_images, train_labels, test_images, test_labels
     if untrained:
         copy = untrained_copy(model, seed)
         copies = [layer_activations(copy, images, names) for images in (train_images, test_images)]
-    options = dict(separability=separability, neighbors=neighbors, seed=seed,
-                   readout=dict(max_iter=max_iter, components=components))
+    options = dict(
+        separability=separability,
+        neighbors=neighbors,
+        seed=seed,
+        readout=dict(max_iter=max_iter, components=components),
+    )
     pixels = [np.asarray(images, dtype=np.float32).reshape(len(images), -1) for images in (train_images, test_images)]
     results = [_probe(PIXELS, 0, *pixels, train_labels, test_labels, untrained=True if untrained else None, **options)]
     for depth, name in enumerate(names, start=1):
@@ -370,8 +395,15 @@ def embed_2d(features, *, method: str = "pca", seed: int = 0, perplexity: float 
         return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
 
 
-def plot_layer_maps(representations: dict[str, np.ndarray], labels, *, method: str = "pca",
-                    class_names=None, seed: int = 0, columns: int = 3) -> tuple[Figure, dict[str, np.ndarray]]:
+def plot_layer_maps(
+    representations: dict[str, np.ndarray],
+    labels,
+    *,
+    method: str = "pca",
+    class_names=None,
+    seed: int = 0,
+    columns: int = 3,
+) -> tuple[Figure, dict[str, np.ndarray]]:
     """One 2-D map per representation, points coloured by class.
 
     Args:
@@ -394,8 +426,9 @@ def plot_layer_maps(representations: dict[str, np.ndarray], labels, *, method: s
     colormap = "tab10" if len(classes) <= 10 else "tab20" if len(classes) <= 20 else "gist_ncar"
     for index, (name, points) in enumerate(maps.items()):
         axes = figure.add_subplot(rows, min(columns, len(maps)), index + 1)
-        scatter = axes.scatter(points[:, 0], points[:, 1], c=labels, cmap=colormap, s=6,
-                               vmin=classes.min(), vmax=classes.max())
+        scatter = axes.scatter(
+            points[:, 0], points[:, 1], c=labels, cmap=colormap, s=6, vmin=classes.min(), vmax=classes.max()
+        )
         axes.set_title(f"{name} ({method.upper() if method == 'pca' else 't-SNE'})")
         axes.set_xticks([])
         axes.set_yticks([])

@@ -21,18 +21,24 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from emnist_tf import adversarial, config, robustness
+from emnist_tf import config
+from emnist_tf.robustness import adversarial, corruptions
 
 DEFAULT_EPSILONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
 CONFUSION_LEVELS = (0.0, 0.3, 0.6)
 GALLERY_EPSILON = 0.1
-REPORT_FILES = ("noise_curves.png", "noise_confusion.png", "epsilon_curves.png", "adversarial_gallery.png",
-                "robustness.json")
+REPORT_FILES = (
+    "noise_curves.png",
+    "noise_confusion.png",
+    "epsilon_curves.png",
+    "adversarial_gallery.png",
+    "robustness.json",
+)
 
 
 def _model_names(run_dirs: Sequence[Path], configs: Sequence[dict]) -> list[str]:
@@ -42,9 +48,17 @@ def _model_names(run_dirs: Sequence[Path], configs: Sequence[dict]) -> list[str]
     return names
 
 
-def write_report(run_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLike | None = None, *,
-                 data_dir: str | os.PathLike | None = None, examples: int = 2000, attack_examples: int = 500,
-                 epsilons: Sequence[float] = DEFAULT_EPSILONS, steps: int = 20, seed: int = 0) -> dict[str, Path]:
+def write_report(
+    run_dirs: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike | None = None,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    examples: int = 2000,
+    attack_examples: int = 500,
+    epsilons: Sequence[float] = DEFAULT_EPSILONS,
+    steps: int = 20,
+    seed: int = 0,
+) -> dict[str, Path]:
     """Evaluates the runs' robustness and writes the figures and JSON of :data:`REPORT_FILES`.
 
     Args:
@@ -65,7 +79,8 @@ def write_report(run_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLi
         RunError: if a run directory is missing or incomplete.
         DataError: if the test images of a run's split cannot be loaded.
     """
-    from emnist_tf import data, runs
+    from emnist_tf import data
+    from emnist_tf.modeling import runs
 
     if not run_dirs:
         raise ValueError("no run directory given; pass at least one folder from `emnist-tf train --out DIR`")
@@ -83,19 +98,30 @@ def write_report(run_dirs: Sequence[str | os.PathLike], out_dir: str | os.PathLi
         if (split, source) not in test_sets:
             test_sets[(split, source)] = data.load_arrays(split, "test", data_dir=source, limit=examples, seed=seed)
         noise[name], attacks[name], results[name] = _evaluate_model(
-            run.model, *test_sets[(split, source)], attack_examples=attack_examples, epsilons=epsilons,
-            steps=steps, seed=seed)
+            run.model,
+            *test_sets[(split, source)],
+            attack_examples=attack_examples,
+            epsilons=epsilons,
+            steps=steps,
+            seed=seed,
+        )
         results[name] = {"run_dir": str(folder), "split": split, **results[name]}
     first = loaded[0]
     split = first.config.get("split") or "balanced"
     images, labels = test_sets[(split, data_dir or first.config.get("data_dir"))]
     paths = {name: out / name for name in REPORT_FILES}
-    _save(robustness.plot_noise_curves(noise), paths["noise_curves.png"])
+    _save(corruptions.plot_noise_curves(noise), paths["noise_curves.png"])
     _save(adversarial.plot_epsilon_curves(attacks), paths["epsilon_curves.png"])
-    results[names[0]]["top_confusions"] = _write_first_model_figures(first.model, images, labels, split, paths,
-                                                                     steps=steps, seed=seed)
-    report = {"fast_mode": config.fast_mode(), "seed": seed, "steps": config.cap(int(steps), "steps"),
-              "gallery_epsilon": GALLERY_EPSILON, "models": results}
+    results[names[0]]["top_confusions"] = _write_first_model_figures(
+        first.model, images, labels, split, paths, steps=steps, seed=seed
+    )
+    report = {
+        "fast_mode": config.fast_mode(),
+        "seed": seed,
+        "steps": config.cap(int(steps), "steps"),
+        "gallery_epsilon": GALLERY_EPSILON,
+        "models": results,
+    }
     paths["robustness.json"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return paths
 
@@ -104,7 +130,7 @@ def _evaluate_model(model, images, labels, *, attack_examples, epsilons, steps, 
     """Noise curves on all ``images``, epsilon curves on a stratified subsample of them."""
     from emnist_tf.data import stratified_subsample
 
-    curves = robustness.noise_curves(model, images, labels, seed=seed)
+    curves = corruptions.noise_curves(model, images, labels, seed=seed)
     chosen = stratified_subsample(labels, attack_examples, seed=seed)
     attacked = (images[chosen], labels[chosen])
     epsilon_curves = {
@@ -112,10 +138,13 @@ def _evaluate_model(model, images, labels, *, attack_examples, epsilons, steps, 
         "pgd": adversarial.robust_accuracy_curve(model, *attacked, epsilons, method="pgd", steps=steps, seed=seed),
     }
     result = {
-        "test_examples": int(len(labels)), "attack_examples": int(len(chosen)),
-        "clean_accuracy": robustness.accuracy(model, images, labels),
-        "noise": {corruption: {**curve.to_dict(), "fit": robustness.fit_curve(curve).to_dict()}
-                  for corruption, curve in curves.items()},
+        "test_examples": int(len(labels)),
+        "attack_examples": int(len(chosen)),
+        "clean_accuracy": corruptions.accuracy(model, images, labels),
+        "noise": {
+            corruption: {**curve.to_dict(), "fit": corruptions.fit_curve(curve).to_dict()}
+            for corruption, curve in curves.items()
+        },
         "adversarial": {method: curve.to_dict() for method, curve in epsilon_curves.items()},
     }
     return curves, epsilon_curves, result
@@ -126,18 +155,23 @@ def _write_first_model_figures(model, images, labels, split, paths, *, steps, se
     from emnist_tf.data import class_names as split_class_names
 
     class_names = split_class_names(split)
-    matrices = robustness.confusion_at_levels(model, images, labels, "gaussian", CONFUSION_LEVELS,
-                                              num_classes=len(class_names), seed=seed)
-    _save(robustness.plot_confusions(matrices, corruption="gaussian", class_names=class_names),
-          paths["noise_confusion.png"])
-    correct = np.nonzero(robustness.predict_labels(model, images) == labels)[0]
+    matrices = corruptions.confusion_at_levels(
+        model, images, labels, "gaussian", CONFUSION_LEVELS, num_classes=len(class_names), seed=seed
+    )
+    _save(
+        corruptions.plot_confusions(matrices, corruption="gaussian", class_names=class_names),
+        paths["noise_confusion.png"],
+    )
+    correct = np.nonzero(corruptions.predict_labels(model, images) == labels)[0]
     chosen = np.concatenate([correct, np.setdiff1d(np.arange(len(labels)), correct)])[:8]
-    adversarial_images = adversarial.pgd(model, images[chosen], labels[chosen], GALLERY_EPSILON, steps=steps,
-                                         seed=seed)
-    _save(adversarial.plot_gallery(model, images[chosen], labels[chosen], adversarial_images,
-                                   class_names=class_names), paths["adversarial_gallery.png"])
-    return {f"gaussian {level:g}": robustness.top_confusions(matrix, class_names)
-            for level, matrix in matrices.items()}
+    adversarial_images = adversarial.pgd(model, images[chosen], labels[chosen], GALLERY_EPSILON, steps=steps, seed=seed)
+    _save(
+        adversarial.plot_gallery(model, images[chosen], labels[chosen], adversarial_images, class_names=class_names),
+        paths["adversarial_gallery.png"],
+    )
+    return {
+        f"gaussian {level:g}": corruptions.top_confusions(matrix, class_names) for level, matrix in matrices.items()
+    }
 
 
 def _save(figure, path: Path) -> None:
@@ -149,11 +183,17 @@ def summary_lines(report_path: str | os.PathLike) -> list[str]:
     report = json.loads(Path(report_path).read_text(encoding="utf-8"))
     lines = []
     for name, result in report["models"].items():
-        thresholds = ", ".join(f"{corruption} {values['fit']['threshold']:.2g}"
-                               for corruption, values in result["noise"].items())
+        thresholds = ", ".join(
+            f"{corruption} {values['fit']['threshold']:.2g}" for corruption, values in result["noise"].items()
+        )
         pgd = result["adversarial"]["pgd"]
-        robust = ", ".join(f"eps {epsilon:g}: {value:.3f}" for epsilon, value in
-                           zip(pgd["epsilons"], pgd["accuracies"]) if epsilon in (0.05, 0.1))
-        lines.append(f"{name}: clean accuracy {result['clean_accuracy']:.3f}; halfway thresholds {thresholds}; "
-                     f"PGD accuracy {robust or np.round(pgd['accuracies'], 3).tolist()}")
+        robust = ", ".join(
+            f"eps {epsilon:g}: {value:.3f}"
+            for epsilon, value in zip(pgd["epsilons"], pgd["accuracies"])
+            if epsilon in (0.05, 0.1)
+        )
+        lines.append(
+            f"{name}: clean accuracy {result['clean_accuracy']:.3f}; halfway thresholds {thresholds}; "
+            f"PGD accuracy {robust or np.round(pgd['accuracies'], 3).tolist()}"
+        )
     return lines

@@ -3,7 +3,7 @@
 Both attacks work in the L-infinity ball of radius ``epsilon`` around each image and
 keep every pixel in [0, 1]. They follow the gradient of the cross-entropy loss computed
 with ``tf.GradientTape`` on the model's ``logits`` layer (the naming convention of
-:mod:`emnist_tf.models`), falling back to the probabilities it outputs when a model has
+:mod:`emnist_tf.modeling.models`), falling back to the probabilities it outputs when a model has
 no such layer.
 
 * :func:`fgsm`: one step of size ``epsilon`` along the sign of the gradient.
@@ -24,14 +24,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import weakref
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from emnist_tf import config
-from emnist_tf.robustness import accuracy, predict_labels
+from emnist_tf.robustness.corruptions import accuracy, predict_labels
 
 ATTACKS = ("fgsm", "pgd")
 
@@ -54,7 +55,7 @@ def score_model(model):
     return keras.Model(model.inputs[0], layer.output), True
 
 
-_GRADIENT_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def loss_gradient_function(model):
@@ -79,10 +80,8 @@ def loss_gradient_function(model):
             loss = tf.keras.losses.sparse_categorical_crossentropy(classes, scores, from_logits=from_logits)
         return tape.gradient(loss, images), scores
 
-    try:
+    with contextlib.suppress(TypeError):
         _GRADIENT_FUNCTIONS[model] = gradient_and_scores
-    except TypeError:
-        pass
     return gradient_and_scores
 
 
@@ -154,9 +153,21 @@ def fgsm(model, images, labels, epsilon: float, *, target_labels=None, batch_siz
     return np.concatenate(outputs)
 
 
-def pgd(model, images, labels, epsilon: float, *, steps: int = 40, step_size: float | None = None,
-        random_start: bool = True, restarts: int = 1, include_fgsm: bool = True, target_labels=None,
-        seed: int = 0, batch_size: int = 256) -> np.ndarray:
+def pgd(
+    model,
+    images,
+    labels,
+    epsilon: float,
+    *,
+    steps: int = 40,
+    step_size: float | None = None,
+    random_start: bool = True,
+    restarts: int = 1,
+    include_fgsm: bool = True,
+    target_labels=None,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> np.ndarray:
     """Projected gradient descent (Madry et al.) in the L-infinity ball.
 
     Starts at a uniformly random point of the ball (``random_start``), takes ``steps``
@@ -188,7 +199,7 @@ def pgd(model, images, labels, epsilon: float, *, steps: int = 40, step_size: fl
     Example:
         >>> adversarial = pgd(model, images, labels, epsilon=0.1, steps=20, seed=0)
     """
-    tf = _tf()
+    _tf()
     epsilon = _check_epsilon(epsilon)
     images, labels, target_labels = _prepare(images, labels, target_labels)
     steps = config.cap(int(steps), "steps")
@@ -207,13 +218,39 @@ def pgd(model, images, labels, epsilon: float, *, steps: int = 40, step_size: fl
     outputs = []
     for batch in _batches(len(images), batch_size):
         targets = None if target_labels is None else target_labels[batch]
-        outputs.append(_pgd_with_restarts(model, gradient_function, images[batch], labels[batch], targets, epsilon,
-                                          step_size, steps, restarts, random_start, include_fgsm, rng))
+        outputs.append(
+            _pgd_with_restarts(
+                model,
+                gradient_function,
+                images[batch],
+                labels[batch],
+                targets,
+                epsilon,
+                step_size,
+                steps,
+                restarts,
+                random_start,
+                include_fgsm,
+                rng,
+            )
+        )
     return np.concatenate(outputs)
 
 
-def _pgd_with_restarts(model, gradient_function, images, labels, targets, epsilon, step_size, steps, restarts,
-                       random_start, include_fgsm, rng) -> np.ndarray:
+def _pgd_with_restarts(
+    model,
+    gradient_function,
+    images,
+    labels,
+    targets,
+    epsilon,
+    step_size,
+    steps,
+    restarts,
+    random_start,
+    include_fgsm,
+    rng,
+) -> np.ndarray:
     """PGD on one batch: optional FGSM try, then restarts for the images not yet fooled."""
     result, fooled = images.copy(), np.zeros(len(labels), dtype=bool)
     if include_fgsm:
@@ -227,8 +264,9 @@ def _pgd_with_restarts(model, gradient_function, images, labels, targets, epsilo
         if random_start:
             start = start + rng.uniform(-epsilon, epsilon, size=start.shape).astype(np.float32)
         todo_targets = None if targets is None else targets[todo]
-        result[todo] = _pgd_batch(gradient_function, images[todo], start, labels[todo], todo_targets,
-                                  epsilon, step_size, steps)
+        result[todo] = _pgd_batch(
+            gradient_function, images[todo], start, labels[todo], todo_targets, epsilon, step_size, steps
+        )
         fooled[todo] = _fooled(model, result[todo], labels[todo], todo_targets)
     return result
 
@@ -274,8 +312,7 @@ def attack(model, images, labels, epsilon: float, *, method: str = "pgd", seed: 
     raise ValueError(f"unknown attack {method!r}; choose one of {', '.join(ATTACKS)}")
 
 
-def robust_accuracy(model, images, labels, epsilon: float, *, method: str = "pgd", seed: int = 0,
-                    **options) -> float:
+def robust_accuracy(model, images, labels, epsilon: float, *, method: str = "pgd", seed: int = 0, **options) -> float:
     """Accuracy of ``model`` on adversarial versions of ``images`` (untargeted attack)."""
     adversarial = attack(model, images, labels, epsilon, method=method, seed=seed, **options)
     return accuracy(model, adversarial, labels)
@@ -297,12 +334,16 @@ class EpsilonCurve:
 
     def to_dict(self) -> dict:
         """The curve as plain JSON-ready Python values."""
-        return {"method": self.method, "epsilons": [float(value) for value in self.epsilons],
-                "accuracies": [float(value) for value in self.accuracies]}
+        return {
+            "method": self.method,
+            "epsilons": [float(value) for value in self.epsilons],
+            "accuracies": [float(value) for value in self.accuracies],
+        }
 
 
-def robust_accuracy_curve(model, images, labels, epsilons: Sequence[float], *, method: str = "pgd",
-                          seed: int = 0, **options) -> EpsilonCurve:
+def robust_accuracy_curve(
+    model, images, labels, epsilons: Sequence[float], *, method: str = "pgd", seed: int = 0, **options
+) -> EpsilonCurve:
     """Robust accuracy against epsilon; options (``steps``, ``step_size``...) go to the attack.
 
     Example:
@@ -311,8 +352,9 @@ def robust_accuracy_curve(model, images, labels, epsilons: Sequence[float], *, m
     epsilons = np.sort(np.asarray(epsilons, dtype=float))
     if epsilons.size == 0:
         raise ValueError("epsilons is empty; pass at least one radius, e.g. [0, 0.05, 0.1]")
-    values = [robust_accuracy(model, images, labels, epsilon, method=method, seed=seed, **options)
-              for epsilon in epsilons]
+    values = [
+        robust_accuracy(model, images, labels, epsilon, method=method, seed=seed, **options) for epsilon in epsilons
+    ]
     return EpsilonCurve(method, epsilons, np.asarray(values))
 
 
@@ -335,8 +377,14 @@ def plot_epsilon_curves(curves_by_model: Mapping[str, Mapping[str, EpsilonCurve]
     styles = {"fgsm": "--", "pgd": "-"}
     for index, (model_name, curves) in enumerate(curves_by_model.items()):
         for method, curve in curves.items():
-            axis.plot(curve.epsilons, curve.accuracies, styles.get(method, "-."), marker="o",
-                      color=f"C{index}", label=f"{model_name} {method.upper()}")
+            axis.plot(
+                curve.epsilons,
+                curve.accuracies,
+                styles.get(method, "-."),
+                marker="o",
+                color=f"C{index}",
+                label=f"{model_name} {method.upper()}",
+            )
     axis.set_xlabel("epsilon (L-infinity)")
     axis.set_ylabel("robust accuracy")
     axis.set_ylim(0, 1)
@@ -345,8 +393,7 @@ def plot_epsilon_curves(curves_by_model: Mapping[str, Mapping[str, EpsilonCurve]
     return figure
 
 
-def plot_gallery(model, images, labels, adversarial, *, class_names: Sequence[str] | None = None,
-                 count: int = 8):
+def plot_gallery(model, images, labels, adversarial, *, class_names: Sequence[str] | None = None, count: int = 8):
     """Three rows per example column: original, perturbation (scaled), adversarial.
 
     Titles show the true class and the model's predictions on the original and the
@@ -373,13 +420,15 @@ def plot_gallery(model, images, labels, adversarial, *, class_names: Sequence[st
     axes = figure.subplots(3, count, squeeze=False)
     for column in range(count):
         axes[0, column].imshow(images[column, ..., 0], cmap="gray", vmin=0, vmax=1)
-        axes[0, column].set_title(f"true {name(int(labels[column]))}\npred {name(int(clean_predictions[column]))}",
-                                  fontsize=8)
+        axes[0, column].set_title(
+            f"true {name(int(labels[column]))}\npred {name(int(clean_predictions[column]))}", fontsize=8
+        )
         axes[1, column].imshow(perturbation[column, ..., 0], cmap="RdBu", vmin=-scale, vmax=scale)
         axes[2, column].imshow(adversarial[column, ..., 0], cmap="gray", vmin=0, vmax=1)
         fooled = adversarial_predictions[column] != labels[column]
-        axes[2, column].set_title(f"pred {name(int(adversarial_predictions[column]))}", fontsize=8,
-                                  color="red" if fooled else "black")
+        axes[2, column].set_title(
+            f"pred {name(int(adversarial_predictions[column]))}", fontsize=8, color="red" if fooled else "black"
+        )
         for row in range(3):
             axes[row, column].set_xticks([])
             axes[row, column].set_yticks([])
@@ -388,9 +437,20 @@ def plot_gallery(model, images, labels, adversarial, *, class_names: Sequence[st
     return figure
 
 
-def adversarial_training(model, images, labels, *, epsilon: float = 0.1, method: str = "fgsm",
-                         epochs: int = 5, batch_size: int = 128, adversarial_fraction: float = 0.5,
-                         steps: int = 7, learning_rate: float = 1e-3, seed: int = 0) -> dict:
+def adversarial_training(
+    model,
+    images,
+    labels,
+    *,
+    epsilon: float = 0.1,
+    method: str = "fgsm",
+    epochs: int = 5,
+    batch_size: int = 128,
+    adversarial_fraction: float = 0.5,
+    steps: int = 7,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+) -> dict:
     """Trains ``model`` in place on a mix of clean and adversarial examples.
 
     Each batch is attacked with the current weights (FGSM, or PGD with ``steps``
@@ -425,8 +485,9 @@ def adversarial_training(model, images, labels, *, epsilon: float = 0.1, method:
         raise ValueError(f"adversarial_fraction must be in [0, 1], got {adversarial_fraction}")
     images, labels, _ = _prepare(images, labels, None)
     if not getattr(model, "compiled", False):
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
     epochs = config.cap(int(epochs), "epochs")
     rng = np.random.default_rng(seed)
     history = {"loss": [], "accuracy": []}
@@ -435,8 +496,16 @@ def adversarial_training(model, images, labels, *, epsilon: float = 0.1, method:
         losses, accuracies = [], []
         for batch_number, batch in enumerate(_batches(len(images), batch_size)):
             indices = order[batch]
-            batch_images = _mix_batch(model, images[indices], labels[indices], epsilon, method,
-                                      adversarial_fraction, steps, seed + 1000 * epoch + batch_number)
+            batch_images = _mix_batch(
+                model,
+                images[indices],
+                labels[indices],
+                epsilon,
+                method,
+                adversarial_fraction,
+                steps,
+                seed + 1000 * epoch + batch_number,
+            )
             result = model.train_on_batch(batch_images, labels[indices], return_dict=True)
             losses.append(float(result["loss"]))
             accuracies.append(float(result.get("accuracy", result.get("compile_metrics", np.nan))))
@@ -455,8 +524,16 @@ def _mix_batch(model, images, labels, epsilon, method, fraction, steps, seed):
     return mixed
 
 
-def defence_table(models: Mapping[str, object], images, labels, epsilon: float, *,
-                  methods: Sequence[str] = ATTACKS, seed: int = 0, **options) -> dict[str, dict[str, float]]:
+def defence_table(
+    models: Mapping[str, object],
+    images,
+    labels,
+    epsilon: float,
+    *,
+    methods: Sequence[str] = ATTACKS,
+    seed: int = 0,
+    **options,
+) -> dict[str, dict[str, float]]:
     """Clean and robust accuracy of several models, e.g. standard vs adversarially trained.
 
     Returns:
@@ -467,7 +544,6 @@ def defence_table(models: Mapping[str, object], images, labels, epsilon: float, 
         row = {"clean": accuracy(model, images, labels)}
         for method in methods:
             method_options = options if method == "pgd" else {}
-            row[method] = robust_accuracy(model, images, labels, epsilon, method=method, seed=seed,
-                                          **method_options)
+            row[method] = robust_accuracy(model, images, labels, epsilon, method=method, seed=seed, **method_options)
         table[name] = row
     return table

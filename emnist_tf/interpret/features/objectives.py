@@ -5,7 +5,7 @@ A score is any callable ``score(outputs, units) -> tf.Tensor`` of shape
 ``units`` holds, for each image, the index of the unit (neuron, channel or
 class) that image is optimised for. Because every image only ever reads its
 own row, the batch gradient of the summed scores is the per-image gradient,
-which is what lets :func:`emnist_tf.features.maximize` optimise many units in
+which is what lets :func:`emnist_tf.interpret.features.maximize` optimise many units in
 one tape.
 
 Example:
@@ -45,8 +45,10 @@ class DenseUnit(UnitActivation):
 
     def __call__(self, outputs: tf.Tensor, units: tf.Tensor) -> tf.Tensor:
         if outputs.shape.rank != 2:
-            raise ValueError(f"DenseUnit needs a layer output of rank 2, got rank {outputs.shape.rank}; "
-                             "use ChannelMean for convolutional layers")
+            raise ValueError(
+                f"DenseUnit needs a layer output of rank 2, got rank {outputs.shape.rank}; "
+                "use ChannelMean for convolutional layers"
+            )
         return _pick_units(outputs, units)
 
 
@@ -55,8 +57,10 @@ class ChannelMean(UnitActivation):
 
     def __call__(self, outputs: tf.Tensor, units: tf.Tensor) -> tf.Tensor:
         if outputs.shape.rank != 4:
-            raise ValueError(f"ChannelMean needs a feature map of rank 4, got rank {outputs.shape.rank}; "
-                             "use DenseUnit for dense layers")
+            raise ValueError(
+                f"ChannelMean needs a feature map of rank 4, got rank {outputs.shape.rank}; "
+                "use DenseUnit for dense layers"
+            )
         return super().__call__(outputs, units)
 
 

@@ -15,7 +15,7 @@ Names (``SCHEDULES``):
 All of them are Keras built-ins, so a saved model reloads without custom objects.
 
 Example:
-    >>> from emnist_tf.schedules import make_schedule, plot_schedule
+    >>> from emnist_tf.modeling.schedules import make_schedule, plot_schedule
     >>> schedule = make_schedule("cosine", 2e-3, steps_per_epoch=100, epochs=10)
     >>> figure = plot_schedule("cosine", 2e-3, steps_per_epoch=100, epochs=10)
 """
@@ -78,9 +78,11 @@ def make_schedule(
         return _step_schedule(learning_rate, steps_per_epoch, epochs, drop_epochs, drop_factor)
     if name == "exponential":
         return keras.optimizers.schedules.ExponentialDecay(
-            learning_rate, decay_steps=total_steps, decay_rate=max(final_fraction, 0.01))
-    return _cosine_schedule(learning_rate, steps_per_epoch, total_steps, warmup_epochs,
-                            warmup_start_fraction, final_fraction)
+            learning_rate, decay_steps=total_steps, decay_rate=max(final_fraction, 0.01)
+        )
+    return _cosine_schedule(
+        learning_rate, steps_per_epoch, total_steps, warmup_epochs, warmup_start_fraction, final_fraction
+    )
 
 
 def schedule_callbacks(
@@ -103,8 +105,11 @@ def schedule_callbacks(
     _check_name(name)
     if name != "plateau":
         return []
-    return [keras.callbacks.ReduceLROnPlateau(
-        monitor=monitor, factor=drop_factor, patience=patience, min_lr=minimum_learning_rate)]
+    return [
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, factor=drop_factor, patience=patience, min_lr=minimum_learning_rate
+        )
+    ]
 
 
 def schedule_curve(
@@ -133,8 +138,7 @@ def schedule_curve(
     _check_name(name)
     steps = np.arange(steps_per_epoch * epochs)
     if name == "plateau":
-        per_epoch = _simulate_plateau(learning_rate, epochs, validation_losses,
-                                      plateau_drop_factor, plateau_patience)
+        per_epoch = _simulate_plateau(learning_rate, epochs, validation_losses, plateau_drop_factor, plateau_patience)
         return steps, np.repeat(per_epoch, steps_per_epoch)
     schedule = make_schedule(name, learning_rate, steps_per_epoch=steps_per_epoch, epochs=epochs, **options)
     if not callable(schedule):
@@ -157,8 +161,7 @@ def plot_schedule(
     Example:
         >>> plot_schedule("step", 0.1, steps_per_epoch=50, epochs=20).savefig("step.png")
     """
-    steps, rates = schedule_curve(name, learning_rate, steps_per_epoch=steps_per_epoch,
-                                  epochs=epochs, **options)
+    steps, rates = schedule_curve(name, learning_rate, steps_per_epoch=steps_per_epoch, epochs=epochs, **options)
     figure = Figure(figsize=(6, 3.5), layout="constrained")
     axes = figure.add_subplot()
     axes.plot(steps, rates, color="tab:blue")
@@ -167,8 +170,7 @@ def plot_schedule(
     axes.set_title(f"{name} schedule ({epochs} epochs x {steps_per_epoch} steps)")
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
-    top = axes.secondary_xaxis("top", functions=(lambda s: s / steps_per_epoch,
-                                                 lambda e: e * steps_per_epoch))
+    top = axes.secondary_xaxis("top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch))
     top.set_xlabel("epoch")
     return figure
 
@@ -182,7 +184,8 @@ def _total_steps(name: str, steps_per_epoch: int | None, epochs: int | None) -> 
     if not steps_per_epoch or not epochs or steps_per_epoch < 1 or epochs < 1:
         raise ValueError(
             f"schedule {name!r} needs positive steps_per_epoch and epochs, got "
-            f"steps_per_epoch={steps_per_epoch!r}, epochs={epochs!r}")
+            f"steps_per_epoch={steps_per_epoch!r}, epochs={epochs!r}"
+        )
     return steps_per_epoch * epochs
 
 
@@ -196,27 +199,30 @@ def _step_schedule(learning_rate, steps_per_epoch, epochs, drop_epochs, drop_fac
         raise ValueError(f"drop_factor must be in (0, 1), got {drop_factor!r}")
     # Keras keeps values[i] up to and including boundaries[i]; the drop should start the epoch.
     boundaries = [int(epoch * steps_per_epoch) - 1 for epoch in drop_epochs]
-    values = [float(learning_rate * drop_factor ** index) for index in range(len(boundaries) + 1)]
+    values = [float(learning_rate * drop_factor**index) for index in range(len(boundaries) + 1)]
     return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
 
-def _cosine_schedule(learning_rate, steps_per_epoch, total_steps, warmup_epochs,
-                     warmup_start_fraction, final_fraction):
+def _cosine_schedule(learning_rate, steps_per_epoch, total_steps, warmup_epochs, warmup_start_fraction, final_fraction):
     if warmup_epochs < 0:
         raise ValueError(f"warmup_epochs must be 0 or more, got {warmup_epochs!r}")
     warmup_steps = min(int(round(warmup_epochs * steps_per_epoch)), total_steps // 5)
     if warmup_steps == 0:
-        return keras.optimizers.schedules.CosineDecay(
-            learning_rate, decay_steps=total_steps, alpha=final_fraction)
+        return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps, alpha=final_fraction)
     return keras.optimizers.schedules.CosineDecay(
-        learning_rate * warmup_start_fraction, decay_steps=total_steps - warmup_steps,
-        alpha=final_fraction, warmup_target=learning_rate, warmup_steps=warmup_steps)
+        learning_rate * warmup_start_fraction,
+        decay_steps=total_steps - warmup_steps,
+        alpha=final_fraction,
+        warmup_target=learning_rate,
+        warmup_steps=warmup_steps,
+    )
 
 
 def _simulate_plateau(learning_rate, epochs, validation_losses, drop_factor, patience):
     if validation_losses is None:
-        validation_losses = [1.0 / (1 + epoch) if epoch < epochs // 3 else 1.0 / (1 + epochs // 3)
-                             for epoch in range(epochs)]
+        validation_losses = [
+            1.0 / (1 + epoch) if epoch < epochs // 3 else 1.0 / (1 + epochs // 3) for epoch in range(epochs)
+        ]
     if len(validation_losses) != epochs:
         raise ValueError(f"validation_losses needs one loss per epoch ({epochs}), got {len(validation_losses)}")
     rates, rate, best, wait = [], float(learning_rate), np.inf, 0

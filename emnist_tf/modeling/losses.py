@@ -64,8 +64,10 @@ def classification_loss(label_smoothing: float = 0.0):
 
 
 def _checked_smoothing(label_smoothing) -> float:
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
-            or not 0 <= label_smoothing < 1:
-        raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}; "
-                         "0.1 is a common choice")
+    if (
+        isinstance(label_smoothing, bool)
+        or not isinstance(label_smoothing, (int, float))
+        or not 0 <= label_smoothing < 1
+    ):
+        raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}; 0.1 is a common choice")
     return float(label_smoothing)
