@@ -13,6 +13,11 @@ COURSE = Path(__file__).resolve().parent.parent / "course"
 LESSONS = sorted(COURSE.glob("[01][0-9]-*.md"))
 GUIDE = COURSE / "instructor_guide.md"
 MINIMUM_WORDS = 1200
+# Column convention: a weight matrix applied on the left of an activation, input or error (LaTeX or Unicode).
+COLUMN_FORM = (
+    r"W\^\{?[lL](?:[+-]1)?\}?\)?(?:\^\{?(?:\\top|T)\}?)?\s*(?:\\,)?\s*(?:a|A|x|X|\\delta|\\Delta)\b",
+    r"W[ˡᴸ⁺⁻¹]*\)?ᵀ?\s*[aAxXδΔ]",
+)
 
 
 def prose_words(markdown: str) -> int:
@@ -29,6 +34,11 @@ def section(markdown: str, heading: str) -> str:
     """The text under a ``## heading`` (up to the next ``## `` heading)."""
     match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", markdown, flags=re.M | re.S)
     return match.group(1) if match else ""
+
+
+def column_convention(text: str) -> list[str]:
+    """Every place where ``text`` multiplies a vector on the left by a weight matrix."""
+    return [match for pattern in COLUMN_FORM for match in re.findall(pattern, text)]
 
 
 def numbered_items(text: str) -> list[int]:
@@ -92,12 +102,18 @@ def test_every_referenced_figure_exists(path):
 
 def test_lesson_02_keeps_the_row_convention():
     text = (COURSE / "02-network-from-scratch.md").read_text()
-    # Column convention: a weight matrix applied on the left of an activation, input or error.
-    column_form = re.findall(r"W\^\{?[lL](?:[+-]1)?\}?\)?\s*(?:\\,)?\s*(?:a|A|x|X|\\delta|\\Delta)\b", text)
+    column_form = column_convention(text)
     assert not column_form, f"lesson 02 mixes in the column convention: {column_form}"
     assert r"A^{l-1} (W^{l})^\top" in text
     # Sigmoid outputs use the binary cross-entropy of emnist_tf.scratch, not -sum y ln a alone.
     assert r"(1 - y_{k})" in text
+
+
+def test_column_convention_is_detected():
+    for column in (r"z^{l} = W^{l} a^{l-1} + b^{l}", r"((W^{l+1})^\top \delta^{l+1})"):
+        assert column_convention(column), column
+    assert not column_convention(r"Z^{l} = A^{l-1} (W^{l})^\top + b^{l}")
+    assert column_convention("((Wˡ⁺¹)ᵀ δˡ⁺¹)")
 
 
 def test_generator_writes_exactly_the_figures_asked_for(tmp_path):
