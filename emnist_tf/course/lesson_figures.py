@@ -489,37 +489,45 @@ def psychometric() -> Figure:
 
 
 def attacks() -> Figure:
-    """FGSM and PGD on a 2-pixel input: the L-infinity ball, one signed step against projected steps."""
-    start = np.array([0.45, 0.55])
-    epsilon = 0.15
+    """FGSM and PGD on a 2-pixel input with a curved loss: FGSM's one step overshoots, PGD climbs."""
+    from matplotlib.patches import Rectangle
 
-    def gradient(x):  # gradient of a curved loss L(x) = 3 x1 + 8 (x2 - 0.62)^2
-        return np.array([3.0, 16.0 * (x[1] - 0.62)])
+    start, epsilon, steps = np.array([0.45, 0.50]), 0.15, 10
+
+    def loss(x1, x2):
+        return x1 + 0.6 * np.sin(14 * x2)
+
+    def gradient(x):
+        return np.array([1.0, 8.4 * np.cos(14 * x[1])])
 
     fgsm = np.clip(start + epsilon * np.sign(gradient(start)), 0, 1)
     rng = np.random.default_rng(SEED)
     x = start + rng.uniform(-epsilon, epsilon, 2)
-    path, step = [x.copy()], 2.5 * epsilon / 10
-    for _ in range(10):
-        x = np.clip(np.clip(x + step * np.sign(gradient(x)), start - epsilon, start + epsilon), 0, 1)
+    path = [x.copy()]
+    for _ in range(steps):
+        x = np.clip(np.clip(x + 2.5 * epsilon / steps * np.sign(gradient(x)), start - epsilon, start + epsilon), 0, 1)
         path.append(x.copy())
     path = np.array(path)
     grid = np.linspace(0.2, 0.8, 200)
     gx, gy = np.meshgrid(grid, grid)
-    figure = _figure(5.5, 4.5)
+    figure = _figure(5.8, 4.8)
     axes = figure.add_subplot()
-    contours = axes.contour(gx, gy, 3 * gx + 8 * (gy - 0.62) ** 2, levels=12, cmap="Greys")
+    contours = axes.contour(gx, gy, loss(gx, gy), levels=12, cmap="Greys")
     axes.clabel(contours, fontsize=6)
-    from matplotlib.patches import Rectangle
-
     axes.add_patch(Rectangle(start - epsilon, 2 * epsilon, 2 * epsilon, fill=False, edgecolor="tab:red"))
-    axes.plot(*start, "ko", label="x")
+    axes.plot(*start, "ko", label=f"x: loss {loss(*start):.2f}")
     axes.annotate("", fgsm, start, arrowprops={"arrowstyle": "->", "color": "tab:orange"})
-    axes.plot(*fgsm, "o", color="tab:orange", label="FGSM: x + ε sign(∇ₓL)")
-    axes.plot(path[:, 0], path[:, 1], ".-", color="tab:green", label="PGD: random start, 10 projected steps")
+    axes.plot(*fgsm, "o", color="tab:orange", label=f"FGSM, one step: loss {loss(*fgsm):.2f}")
+    axes.plot(
+        path[:, 0],
+        path[:, 1],
+        ".-",
+        color="tab:green",
+        label=f"PGD, {steps} projected steps: loss {loss(*path[-1]):.2f}",
+    )
     axes.set_xlabel("pixel 1")
     axes.set_ylabel("pixel 2")
-    axes.set_title("loss contours; red square: ‖δ‖∞ ≤ ε", fontsize=10)
+    axes.set_title("contours of a curved loss; red square: ‖δ‖∞ ≤ ε", fontsize=10)
     axes.set_aspect("equal")
     axes.legend(fontsize=7, loc="lower left")
     return figure
