@@ -12,8 +12,6 @@ import json
 import numpy as np
 import pytest
 
-from emnist_tf import config
-
 tf = pytest.importorskip("tensorflow")
 
 from emnist_tf import data  # noqa: E402
@@ -44,8 +42,7 @@ def trained(emnist_dir):
     return model, test_images, test_labels
 
 
-def test_first_layer_unit_under_norm_constraint_is_its_weight_vector(monkeypatch):
-    monkeypatch.delenv(config.FAST_ENV)
+def test_first_layer_unit_under_norm_constraint_is_its_weight_vector():
     model = models.build_mlp(num_classes=10, hidden_units=(8,), batch_norm=False, dropout_rate=0.0, seed=3)
     units = [0, 3, 7]
     result = features.maximize(
@@ -68,10 +65,9 @@ def test_first_layer_unit_under_norm_constraint_is_its_weight_vector(monkeypatch
     np.testing.assert_allclose(np.linalg.norm(found, axis=2), 9.0, rtol=1e-4)
 
 
-def test_every_class_preferred_input_is_classified_as_that_class(trained, monkeypatch):
+def test_every_class_preferred_input_is_classified_as_that_class(trained):
     # Regularisers trade activation for natural looks, so the optimiser's power is
     # tested without them: pixels kept in [0, 1], jitter on, the default class score.
-    monkeypatch.delenv(config.FAST_ENV)
     model, test_images, _ = trained
     result = features.maximize_classes(
         model, starts=2, steps=120, regularizers=[], constraints=[features.ClipRange()], seed=0

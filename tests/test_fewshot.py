@@ -18,7 +18,7 @@ def test_episodes_use_only_the_given_classes_and_are_reproducible():
     labels = np.repeat(np.arange(12), 30)
     unseen = [2, 3, 5, 7, 8, 11]
     episodes = fewshot.make_episodes(labels, unseen, ways=4, shots=3, queries=5, episodes=50, seed=7)
-    assert len(episodes) == config.cap(50, "episodes") == 20  # fast mode caps the episodes
+    assert config.fast_mode() and len(episodes) == 50  # a primitive: fast mode does not cap it
     for episode in episodes:
         assert set(episode.classes) <= set(unseen) and len(set(episode.classes)) == 4
         assert set(labels[episode.support]) == set(episode.classes) == set(labels[episode.query])
@@ -112,7 +112,14 @@ def fewshot_results(emnist_dir):
         "CNN": fewshot.embed(cnn, pool_images),
     }
     results = fewshot.evaluate_fewshot(
-        features, pool_labels, held_out, shots=(1, 5, 10, 20), ways=5, queries=15, episodes=100, seed=SEED
+        features,
+        pool_labels,
+        held_out,
+        shots=(1, 5, 10, 20),
+        ways=5,
+        queries=15,
+        episodes=config.cap(100, "episodes"),
+        seed=SEED,
     )
     return dict(
         cnn=cnn,

@@ -75,7 +75,8 @@ def run(args) -> int:
     split = settings.get("split", "balanced")
     classes = args.layer in ("logits", "probabilities")
     layer = "logits" if classes else args.layer
-    options = dict(starts=args.starts, steps=args.steps, seed=args.seed, callbacks=[Progress()])
+    steps = config.cap(args.steps, "steps", say="ascent steps")
+    options = dict(starts=args.starts, steps=steps, seed=args.seed, callbacks=[Progress()])
     if classes:
         result = maximize_classes(model, units, **options)
     else:
@@ -84,7 +85,11 @@ def run(args) -> int:
     if args.top:
         data_dir = args.data_dir if args.data_dir is not None else settings.get("data_dir")
         images, _ = data.load_arrays(
-            split, "test", data_dir=data_dir, limit=config.cap(args.examples, "examples"), seed=args.seed
+            split,
+            "test",
+            data_dir=data_dir,
+            limit=config.cap(args.examples, "examples", say="test images searched"),
+            seed=args.seed,
         )
         top = top_activating_images(model, layer, images, result.units, count=min(args.top, len(images)))
     labels = data.class_names(split) if classes else None

@@ -238,7 +238,9 @@ def evaluate_run(run_dir, data_dir=None, *, limit: int | None = None, batch_size
             f"the model in {run_dir} has {outputs} outputs but its run.json names split "
             f"{split!r} with {len(class_names)} classes; fix 'split' in {run_dir / RUN_FILE}"
         )
-    images, labels = data.load_arrays(split, "test", data_dir=data_dir, limit=config.cap(limit, "test_examples"))
+    images, labels = data.load_arrays(
+        split, "test", data_dir=data_dir, limit=config.cap(limit, "test_examples", say="test images")
+    )
     probabilities = run.model.predict(images, batch_size=batch_size, verbose=0)
     metrics = {**_run_facts(run_dir, settings, run.model), **evaluate_predictions(labels, probabilities, class_names)}
     metrics["test_examples"] = metrics.pop("examples")

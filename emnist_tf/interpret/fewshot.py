@@ -30,8 +30,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from emnist_tf import config
-
 CLASSIFIERS = ("prototype", "linear")
 DEFAULT_SHOTS = (1, 5, 10, 20)
 
@@ -109,7 +107,7 @@ def make_episodes(
         ways: classes per episode.
         shots: support examples per class (K).
         queries: query examples per class.
-        episodes: number of episodes (capped by ``config.cap(episodes, "episodes")``).
+        episodes: number of episodes.
         seed: the same seed gives the same episodes.
 
     Returns:
@@ -131,10 +129,7 @@ def make_episodes(
             f"{shots}-shot episode; use fewer ways, shots or queries, or a larger pool"
         )
     rng = np.random.default_rng(seed)
-    return [
-        _draw_episode(rng, members, eligible, ways, shots, queries)
-        for _ in range(config.cap(int(episodes), "episodes"))
-    ]
+    return [_draw_episode(rng, members, eligible, ways, shots, queries) for _ in range(int(episodes))]
 
 
 def _draw_episode(rng, members, eligible, ways, shots, queries) -> Episode:
@@ -386,7 +381,7 @@ def evaluate_fewshot(
         shots: the values of K.
         ways: N, classes per episode.
         queries: query images per class.
-        episodes: episodes per K (capped by ``config.cap(episodes, "episodes")``).
+        episodes: episodes per K.
         classifiers: any of :data:`CLASSIFIERS`.
         normalize: scale every feature vector to unit length first (same for all sets).
         seed: episode seed (K-th value of ``shots`` uses ``seed + K``).

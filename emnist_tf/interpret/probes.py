@@ -30,8 +30,6 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from emnist_tf import config
-
 PIXELS = "pixels"
 MAX_FEATURES = 2048
 MAP_METHODS = ("pca", "tsne")
@@ -280,15 +278,6 @@ def _probe(name, depth, train, test, train_labels, test_labels, *, untrained, se
     return result
 
 
-def _capped(images, labels, seed):
-    """A stratified, seeded subsample of at most the ``examples`` fast-mode limit."""
-    from emnist_tf.data import stratified_subsample
-
-    labels = np.asarray(labels).ravel()
-    keep = stratified_subsample(labels, config.cap(len(labels), "examples"), seed=seed)
-    return np.asarray(images)[keep], labels[keep]
-
-
 def readout_by_depth(
     model,
     train_images,
@@ -309,9 +298,9 @@ def readout_by_depth(
 
     Args:
         model: a trained Keras model.
-        train_images, train_labels: images the probes are fitted on (a stratified
-            subsample of the ``examples`` fast-mode limit in fast mode).
-        test_images, test_labels: held-out images they are scored on (same cap).
+        train_images, train_labels: images the probes are fitted on (all of them: subsample
+            before calling, e.g. with ``emnist_tf.data.stratified_subsample``).
+        test_images, test_labels: held-out images they are scored on.
         layer_names: layers to probe; default :func:`hidden_layer_names`.
         untrained: also probe ``untrained_copy(model, seed)``.
         separability: also measure k-NN accuracy, silhouette and Fisher ratio.
@@ -324,8 +313,7 @@ def readout_by_depth(
     Returns:
         One :class:`LayerProbe` per representation, pixels first, then by depth.
     """
-    train_images, train_labels = _capped(train_images, train_labels, seed)
-    test_images, test_labels = _capped(test_images, test_labels, seed)
+    train_labels, test_labels = np.asarray(train_labels).ravel(), np.asarray(test_labels).ravel()
     names = hidden_layer_names(model) if layer_names is None else list(layer_names)
     trained = [layer_activations(model, images, names) for images in (train_images, test_images)]
     copies = None

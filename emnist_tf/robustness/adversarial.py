@@ -184,7 +184,7 @@ def pgd(
         images: images (N, 28, 28, 1) in [0, 1].
         labels: true class indices (N,).
         epsilon: L-infinity radius in [0, 1]; 0 returns the images unchanged.
-        steps: iterations (capped by ``config.cap(steps, "steps")``).
+        steps: iterations.
         step_size: size of each step; defaults to ``2.5 * epsilon / steps``.
         random_start: start from a random point of the ball instead of the image.
         restarts: number of random starts (only used with ``random_start``).
@@ -202,7 +202,7 @@ def pgd(
     _tf()
     epsilon = _check_epsilon(epsilon)
     images, labels, target_labels = _prepare(images, labels, target_labels)
-    steps = config.cap(int(steps), "steps")
+    steps = int(steps)
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     if epsilon == 0 or len(images) == 0:

@@ -66,10 +66,10 @@ def write_report(
             and the confusion matrices).
         out_dir: where to write (default: the first run directory).
         data_dir: folder of EMNIST files (default: the run's, else ``EMNIST_TF_DATA``).
-        examples: test images for the noise curves (``config.cap(..., "examples")``).
+        examples: test images for the noise curves (fast mode caps them, saying so).
         attack_examples: test images attacked per epsilon (also capped).
         epsilons: L-infinity radii of the epsilon curves.
-        steps: PGD iterations (``config.cap(..., "steps")``).
+        steps: PGD iterations (also capped).
         seed: seed of the test subsample, the noise and the PGD random starts.
 
     Returns:
@@ -89,8 +89,9 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     loaded = [runs.load_run(folder) for folder in run_dirs]
     names = _model_names(run_dirs, [run.config for run in loaded])
-    examples = config.cap(int(examples), "examples")
-    attack_examples = min(config.cap(int(attack_examples), "examples"), examples)
+    examples = config.cap(int(examples), "examples", say="test images for the noise curves")
+    attack_examples = min(config.cap(int(attack_examples), "examples", say="attacked test images"), examples)
+    steps = config.cap(int(steps), "steps", say="PGD steps")
     test_sets, noise, attacks, results = {}, {}, {}, {}
     for name, run, folder in zip(names, loaded, run_dirs):
         split = run.config.get("split") or "balanced"
@@ -118,7 +119,7 @@ def write_report(
     report = {
         "fast_mode": config.fast_mode(),
         "seed": seed,
-        "steps": config.cap(int(steps), "steps"),
+        "steps": steps,
         "gallery_epsilon": GALLERY_EPSILON,
         "models": results,
     }

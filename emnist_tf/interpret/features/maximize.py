@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from emnist_tf import config
 from emnist_tf.interpret.features.modifiers import Blur, ClipRange, Jitter
 from emnist_tf.interpret.features.objectives import ClassMargin, UnitActivation
 from emnist_tf.interpret.features.regularizers import L2Decay, TotalVariation
@@ -221,7 +220,7 @@ class Maximizer:
         Args:
             units: unit indices (list, range, slice or array); ``None`` = every unit.
             starts: random starting images per unit; the best one is reported.
-            steps: ascent steps (capped in fast mode).
+            steps: ascent steps.
             learning_rate: L2 length of each step in pixel space; it decays
                 linearly to a tenth of this over the run.
             initial_mean: mean of the Gaussian starting pixels.
@@ -238,7 +237,7 @@ class Maximizer:
                 f"need starts >= 1, steps >= 0 and learning_rate > 0, got "
                 f"starts={starts}, steps={steps}, learning_rate={learning_rate}"
             )
-        steps = int(config.cap(steps, "steps"))
+        steps = int(steps)
         unit_indices = _resolve_units(units, self.unit_count)
         batch_units = tf.constant(np.repeat(unit_indices, starts), tf.int32)
         rng = np.random.default_rng(seed)
