@@ -77,16 +77,16 @@ def test_every_class_preferred_input_is_classified_as_that_class(trained):
     probabilities = model.predict(result.images, verbose=0)
     own = probabilities[np.arange(NUM_CLASSES), np.arange(NUM_CLASSES)]
     assert own.min() >= 0.9, {int(k): round(float(p), 3) for k, p in enumerate(own) if p < 0.9}
-    logits = features.unit_activations(model, "logits", result.images)[np.arange(NUM_CLASSES), np.arange(NUM_CLASSES)]
+    logits = features.unit_activations(model, result.images, "logits")[np.arange(NUM_CLASSES), np.arange(NUM_CLASSES)]
     np.testing.assert_allclose(result.activations, logits, rtol=1e-4, atol=1e-4)
-    largest_on_test = features.unit_activations(model, "logits", test_images).max(axis=0)
+    largest_on_test = features.unit_activations(model, test_images, "logits").max(axis=0)
     assert np.all(logits > largest_on_test), np.flatnonzero(logits <= largest_on_test)
 
 
 def test_activations_reached_are_the_scores_of_the_returned_images(trained):
     model, _, _ = trained
     result = features.maximize(model, "conv_2_activation", [0, 7, 15], starts=3, steps=10, seed=2)
-    again = features.unit_activations(model, "conv_2_activation", result.images, [0, 7, 15])
+    again = features.unit_activations(model, result.images, "conv_2_activation", units=[0, 7, 15], spatial="mean")
     np.testing.assert_allclose(np.diag(again), result.activations, rtol=1e-4, atol=1e-5)
     assert np.array_equal(result.activations, result.all_activations.max(axis=1))
 
@@ -120,8 +120,8 @@ def test_same_seed_gives_same_images_and_another_seed_other_images(trained):
 
 def test_top_images_are_the_strongest_in_the_dataset(trained):
     model, test_images, _ = trained
-    top = features.top_activating_images(model, "conv_1_activation", test_images, [1, 5], count=3)
-    everything = features.unit_activations(model, "conv_1_activation", test_images, [1, 5])
+    top = features.top_activating_images(model, test_images, "conv_1_activation", units=[1, 5], count=3)
+    everything = features.unit_activations(model, test_images, "conv_1_activation", units=[1, 5], spatial="mean")
     for column in range(2):
         np.testing.assert_allclose(top.activations[column], np.sort(everything[:, column])[::-1][:3], rtol=1e-5)
         np.testing.assert_array_equal(top.images[column], test_images[top.indices[column]])

@@ -7,6 +7,7 @@ import pytest
 
 from emnist_tf import config
 from emnist_tf.interpret import fewshot
+from emnist_tf.interpret.activations import untrained_copy
 
 SEED = 0
 
@@ -103,7 +104,7 @@ def fewshot_results(emnist_dir):
         dropout_rate=0.0,
         seed=SEED,
     )
-    untrained = fewshot.untrained_copy(cnn, seed=SEED)
+    untrained = untrained_copy(cnn, seed=SEED)
     compile_model(cnn, learning_rate=2e-3)
     cnn.fit(train_images, train_labels, epochs=2, batch_size=16, verbose=0)
     features = {
@@ -150,7 +151,7 @@ def test_embedding_is_the_last_hidden_layer(fewshot_results):
     assert list(sets) == ["pixels", "untrained CNN", "CNN"]
     for name, features in sets.items():
         np.testing.assert_allclose(features, fewshot_results["features"][name][:20], rtol=1e-5, atol=1e-6)
-    again = fewshot.untrained_copy(cnn, seed=SEED)
+    again = untrained_copy(cnn, seed=SEED)
     np.testing.assert_array_equal(
         again.get_layer("conv_1").get_weights()[0], untrained.get_layer("conv_1").get_weights()[0]
     )

@@ -91,7 +91,7 @@ def run(args) -> int:
             limit=config.cap(args.examples, "examples", say="test images searched"),
             seed=args.seed,
         )
-        top = top_activating_images(model, layer, images, result.units, count=min(args.top, len(images)))
+        top = top_activating_images(model, images, layer, units=result.units, count=min(args.top, len(images)))
     labels = data.class_names(split) if classes else None
     figure = plot_preferred_inputs(
         result, top, unit_labels=labels, title=f"{args.run_dir.name}: layer {args.layer} ({result.steps} steps)"

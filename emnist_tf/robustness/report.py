@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from emnist_tf import config
+from emnist_tf.evaluation.metrics import most_confused_pairs
 from emnist_tf.robustness import adversarial, corruptions
 
 DEFAULT_EPSILONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -113,7 +114,7 @@ def write_report(
     paths = {name: out / name for name in REPORT_FILES}
     _save(corruptions.plot_noise_curves(noise), paths["noise_curves.png"])
     _save(adversarial.plot_epsilon_curves(attacks), paths["epsilon_curves.png"])
-    results[names[0]]["top_confusions"] = _write_first_model_figures(
+    results[names[0]]["most_confused"] = _write_first_model_figures(
         first.model, images, labels, split, paths, steps=steps, seed=seed
     )
     report = {
@@ -171,7 +172,7 @@ def _write_first_model_figures(model, images, labels, split, paths, *, steps, se
         paths["adversarial_gallery.png"],
     )
     return {
-        f"gaussian {level:g}": corruptions.top_confusions(matrix, class_names) for level, matrix in matrices.items()
+        f"gaussian {level:g}": most_confused_pairs(matrix, class_names, top=5) for level, matrix in matrices.items()
     }
 
 
