@@ -84,7 +84,7 @@ def write_report(
     from emnist_tf.modeling import runs
 
     if not run_dirs:
-        raise ValueError("no run directory given; pass at least one folder from `emnist-tf train --out DIR`")
+        raise ValueError("no run directory given; pass at least one folder written by save_run or the train command")
     run_dirs = [Path(folder) for folder in run_dirs]
     out = Path(out_dir) if out_dir is not None else run_dirs[0]
     out.mkdir(parents=True, exist_ok=True)
