@@ -80,8 +80,8 @@ def single_threaded():
     """A context in which BLAS and OpenMP use one thread.
 
     The probes multiply small matrices thousands of times; with several BLAS threads
-    on a busy machine each product waits for idle cores, which made a read-out 20x
-    slower on the shared course server. One thread is as fast on an idle machine.
+    on a busy machine each product waits for idle cores, which makes a read-out many
+    times slower on a shared server. One thread is as fast on an idle machine.
     """
     from threadpoolctl import threadpool_limits
 
