@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emnist_tf.cli import add_run_data_dir
+
 
 def register(subparsers, parents) -> None:
     """Adds the ``visualize`` subcommand."""
@@ -25,9 +27,7 @@ def register(subparsers, parents) -> None:
         help="units to draw: a slice like 0:16 or a list like 3,5,9 (default: all)",
     )
     parser.add_argument("--out", required=True, type=Path, help="PNG file to write")
-    parser.add_argument(
-        "--data-dir", type=Path, default=None, help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)"
-    )
+    add_run_data_dir(parser)
     parser.add_argument("--starts", type=int, default=4, help="random starts per unit (default 4)")
     parser.add_argument("--steps", type=int, default=200, help="ascent steps (default 200; 20 with --fast)")
     parser.add_argument(

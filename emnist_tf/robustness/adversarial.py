@@ -222,59 +222,52 @@ def pgd(
     if restarts < 1:
         raise ValueError(f"restarts must be at least 1, got {restarts}")
     restarts = restarts if random_start else 1
+    settings = _PgdSettings(epsilon, step_size, steps, restarts, random_start, include_fgsm)
     gradient_function = loss_gradient_function(model)
     rng = np.random.default_rng(seed)
     outputs = []
     for batch in _batches(len(images), batch_size):
         targets = None if target_labels is None else target_labels[batch]
         outputs.append(
-            _pgd_with_restarts(
-                model,
-                gradient_function,
-                images[batch],
-                labels[batch],
-                targets,
-                epsilon,
-                step_size,
-                steps,
-                restarts,
-                random_start,
-                include_fgsm,
-                rng,
-            )
+            _pgd_with_restarts(model, gradient_function, images[batch], labels[batch], targets, settings, rng)
         )
     return np.concatenate(outputs)
 
 
-def _pgd_with_restarts(
-    model,
-    gradient_function,
-    images,
-    labels,
-    targets,
-    epsilon,
-    step_size,
-    steps,
-    restarts,
-    random_start,
-    include_fgsm,
-    rng,
-) -> np.ndarray:
+@dataclasses.dataclass(frozen=True)
+class _PgdSettings:
+    epsilon: float
+    step_size: float
+    steps: int
+    restarts: int
+    random_start: bool
+    include_fgsm: bool
+
+
+def _pgd_with_restarts(model, gradient_function, images, labels, targets, settings: _PgdSettings, rng) -> np.ndarray:
     """PGD on one batch: optional FGSM try, then restarts for the images not yet fooled."""
+    epsilon = settings.epsilon
     result, fooled = images.copy(), np.zeros(len(labels), dtype=bool)
-    if include_fgsm:
+    if settings.include_fgsm:
         result = fgsm(model, images, labels, epsilon, target_labels=targets, batch_size=len(images))
         fooled = _fooled(model, result, labels, targets)
-    for _ in range(restarts):
+    for _ in range(settings.restarts):
         todo = np.nonzero(~fooled)[0]
         if todo.size == 0:
             break
         start = images[todo]
-        if random_start:
+        if settings.random_start:
             start = start + rng.uniform(-epsilon, epsilon, size=start.shape).astype(np.float32)
         todo_targets = None if targets is None else targets[todo]
         result[todo] = _pgd_batch(
-            gradient_function, images[todo], start, labels[todo], todo_targets, epsilon, step_size, steps
+            gradient_function,
+            images[todo],
+            start,
+            labels[todo],
+            todo_targets,
+            epsilon,
+            settings.step_size,
+            settings.steps,
         )
         fooled[todo] = _fooled(model, result[todo], labels[todo], todo_targets)
     return result
