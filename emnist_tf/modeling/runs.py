@@ -28,11 +28,12 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
-import keras
+from typing import TYPE_CHECKING
 
 from emnist_tf.errors import EmnistTfError
-from emnist_tf.modeling import losses as _losses  # noqa: F401  registers the smoothed loss for load_model
+
+if TYPE_CHECKING:
+    import keras
 
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
@@ -121,6 +122,10 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     Raises:
         RunError: if the folder or one of its files is missing or unreadable.
     """
+    import keras
+
+    from emnist_tf.modeling import losses as _losses  # noqa: F401  registers the smoothed loss for load_model
+
     folder = check_run_dir(run_dir)
     hint = TRAIN_HINT
     try:
@@ -175,6 +180,7 @@ def _jsonable(value):
 
 
 def _versions() -> dict[str, str]:
+    import keras
     import tensorflow as tf
 
     return {"tensorflow": tf.__version__, "keras": keras.__version__}
