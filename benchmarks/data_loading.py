@@ -14,7 +14,6 @@ import argparse
 import statistics
 import time
 
-from emnist_tf import config
 from emnist_tf.data import load_arrays, sources
 
 
@@ -25,7 +24,6 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
-    config.set_fast_mode(False)
     seconds = []
     for _ in range(args.repeats):
         sources._DECODED.clear()

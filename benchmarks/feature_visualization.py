@@ -90,8 +90,8 @@ def main() -> None:
     test_images, _ = data.load_arrays(split, "test", data_dir=args.data_dir)
     probabilities = model.predict(result.images, verbose=0)
     own = probabilities[classes, classes]
-    logits = features.unit_activations(model, "logits", result.images)[classes, classes]
-    largest = features.unit_activations(model, "logits", test_images).max(axis=0)
+    logits = features.unit_activations(model, result.images, "logits")[classes, classes]
+    largest = features.unit_activations(model, test_images, "logits").max(axis=0)
     print(
         f"classified as their class: {np.mean(probabilities.argmax(axis=1) == classes):.3f} "
         f"(p >= 0.9: {np.mean(own >= 0.9):.3f}, mean p {own.mean():.3f})"
@@ -104,7 +104,7 @@ def main() -> None:
     if wrong:
         print("misclassified preferred inputs:", ", ".join(wrong))
 
-    top = features.top_activating_images(model, "logits", test_images, count=3)
+    top = features.top_activating_images(model, test_images, "logits", count=3)
     figure = features.plot_preferred_inputs(
         result,
         top,

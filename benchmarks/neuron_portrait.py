@@ -56,6 +56,7 @@ def prepare_keras(split, folder: Path, data_dir) -> Path:
 def timed_portrait(kind: str, path: Path, args, out: Path) -> None:
     from emnist_tf import data
     from emnist_tf.interpret import neurons
+    from emnist_tf.interpret.activations import unit_activations
 
     started = time.perf_counter()
     if kind == "scratch":
@@ -69,7 +70,7 @@ def timed_portrait(kind: str, path: Path, args, out: Path) -> None:
     loaded = time.perf_counter()
     images, labels = data.load_arrays(args.split, "test", data_dir=args.data_dir)
     read = time.perf_counter()
-    activations = neurons.unit_activations(model, images)
+    activations = unit_activations(model, images)
     figure = neurons.plot_unit_portrait(
         model, args.unit, images, labels, activations=activations, class_names=data.class_names(args.split)
     )

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,7 @@ _EXPORTS = {
     "class_names": "emnist_tf.data",
     "load_arrays": "emnist_tf.data",
     "load_emnist": "emnist_tf.data",
+    "load_labels": "emnist_tf.data",
     "describe_split": "emnist_tf.data",
     "make_dataset": "emnist_tf.data",
     "train_validation_split": "emnist_tf.data",
@@ -85,11 +87,13 @@ _EXPORTS = {
     "Network": "emnist_tf.scratch",
     "gradient_check": "emnist_tf.scratch",
     "plot_weight_heatmaps": "emnist_tf.interpret.neurons",
-    "top_k_images": "emnist_tf.interpret.neurons",
     "class_selectivity": "emnist_tf.interpret.neurons",
     "plot_selectivity": "emnist_tf.interpret.neurons",
     "plot_unit_portrait": "emnist_tf.interpret.neurons",
-    "layer_activations": "emnist_tf.interpret.probes",
+    "layer_activations": "emnist_tf.interpret.activations",
+    "unit_activations": "emnist_tf.interpret.activations",
+    "top_activating_images": "emnist_tf.interpret.activations",
+    "untrained_copy": "emnist_tf.interpret.activations",
     "readout_by_depth": "emnist_tf.interpret.probes",
     "plot_readout_by_depth": "emnist_tf.interpret.probes",
     "plot_layer_maps": "emnist_tf.interpret.probes",
@@ -114,7 +118,6 @@ _EXPORTS = {
     "maximize_classes": "emnist_tf.interpret.features",
     "Maximizer": "emnist_tf.interpret.features",
     "PreferredInputs": "emnist_tf.interpret.features",
-    "top_activating_images": "emnist_tf.interpret.features",
     "plot_preferred_inputs": "emnist_tf.interpret.features",
     "NormConstraint": "emnist_tf.interpret.features",
     "ClipRange": "emnist_tf.interpret.features",
@@ -127,6 +130,104 @@ _EXPORTS = {
     "DenseUnit": "emnist_tf.interpret.features",
     "ChannelMean": "emnist_tf.interpret.features",
 }
+
+if TYPE_CHECKING:  # what editors and type checkers see; at run time names load on first use (below)
+    from emnist_tf.config import fast_mode, set_fast_mode
+    from emnist_tf.data import (
+        SPLITS,
+        EmnistData,
+        SplitInfo,
+        class_count_table,
+        class_names,
+        describe_split,
+        load_arrays,
+        load_emnist,
+        load_labels,
+        make_dataset,
+        plot_samples,
+        split_info,
+        stratified_folds,
+        train_validation_split,
+    )
+    from emnist_tf.devices import configure_precision, describe_device
+    from emnist_tf.errors import DataError, DataNotFoundError, EmnistTfError
+    from emnist_tf.evaluation import (
+        classification_metrics,
+        comparison_table,
+        confusion_matrix,
+        evaluate_model,
+        evaluate_run,
+        load_metrics,
+        most_confused_pairs,
+        per_class_report,
+        plot_comparison,
+        plot_confusion_matrix,
+        plot_history,
+        plot_per_class_f1,
+        plot_predictions,
+    )
+    from emnist_tf.evaluation.report import build_report
+    from emnist_tf.interpret.activations import (
+        layer_activations,
+        top_activating_images,
+        unit_activations,
+        untrained_copy,
+    )
+    from emnist_tf.interpret.features import (
+        Blur,
+        ChannelMean,
+        ClassLogit,
+        ClassMargin,
+        ClipRange,
+        DenseUnit,
+        Jitter,
+        L2Decay,
+        Maximizer,
+        NormConstraint,
+        PreferredInputs,
+        TotalVariation,
+        maximize,
+        maximize_classes,
+        plot_preferred_inputs,
+    )
+    from emnist_tf.interpret.fewshot import evaluate_fewshot, fewshot_table, make_episodes, plot_fewshot
+    from emnist_tf.interpret.neurons import (
+        class_selectivity,
+        plot_selectivity,
+        plot_unit_portrait,
+        plot_weight_heatmaps,
+    )
+    from emnist_tf.interpret.probes import plot_layer_maps, plot_readout_by_depth, readout_by_depth
+    from emnist_tf.modeling.losses import SmoothedSparseCrossentropy, classification_loss
+    from emnist_tf.modeling.models import build_cnn, build_mlp, build_model, hidden_layer_names
+    from emnist_tf.modeling.optimizers import make_optimizer
+    from emnist_tf.modeling.runs import Run, RunError, load_run, save_run
+    from emnist_tf.modeling.schedules import make_schedule, plot_schedule, schedule_curve
+    from emnist_tf.modeling.training import TrainingDivergedError, TrainingResult, compile_model, train
+    from emnist_tf.robustness.adversarial import (
+        adversarial_training,
+        fgsm,
+        pgd,
+        plot_epsilon_curves,
+        plot_gallery,
+        robust_accuracy_curve,
+    )
+    from emnist_tf.robustness.corruptions import (
+        confusion_at_levels,
+        corrupt,
+        fit_psychometric,
+        noise_curves,
+        plot_noise_curves,
+    )
+    from emnist_tf.scratch import Network, gradient_check
+    from emnist_tf.tuning import (
+        CnnHyperModel,
+        CrossValidationTuner,
+        MlpHyperModel,
+        make_hypermodel,
+        run_greedy,
+        run_sweep,
+    )
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -1,9 +1,15 @@
-"""The one fast-mode switch, read in one place.
+"""The one fast-mode switch, decided at the edges.
 
 Fast mode (``EMNIST_TF_FAST=1`` or ``--fast`` on any command) caps the number of
-examples, epochs, tuner trials, folds, gradient-ascent steps and episodes
-everywhere in the library, so that CI, the notebook checks and a student on a
-laptop finish in seconds instead of hours. Full runs are for benchmarks and users.
+examples, epochs, tuner trials, folds, gradient-ascent steps and episodes, so that
+CI, the notebook checks and a student on a laptop finish in seconds instead of
+hours. Full runs are for benchmarks and users.
+
+It is read only at the edges: the command-line handlers, the notebooks' setup cell,
+recipe-level functions (a sweep, the assignment pipeline, the report writers) and
+the tests. Primitives (``load_arrays``, ``train``, ``pgd``, ``maximize``,
+``Network.fit``, the probes, the few-shot episodes) do exactly what their arguments
+say: the edge passes them ``cap(value, ...)``.
 
 Example:
     >>> from emnist_tf import config
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 
 FAST_ENV = "EMNIST_TF_FAST"
 DATA_ENV = "EMNIST_TF_DATA"
@@ -66,12 +73,14 @@ def set_fast_mode(enabled: bool = True) -> None:
         os.environ.pop(FAST_ENV, None)
 
 
-def cap(value: int | None, limit: str) -> int | None:
+def cap(value: int | None, limit: str, *, say: str | None = None) -> int | None:
     """Caps ``value`` by the fast-mode limit named ``limit`` when fast mode is on.
 
     Args:
         value: the requested amount; ``None`` means "all".
         limit: a field name of :class:`FastLimits`, e.g. ``"epochs"``.
+        say: what the value is (e.g. ``"PGD steps"``); when given and fast mode lowers
+            a value the user set, one line on standard error says so.
 
     Returns:
         ``value`` unchanged outside fast mode; otherwise the smaller of ``value``
@@ -86,4 +95,8 @@ def cap(value: int | None, limit: str) -> int | None:
     if not fast_mode():
         return value
     bound = getattr(FAST_LIMITS, limit)
-    return bound if value is None else min(value, bound)
+    if value is None:
+        return bound
+    if say is not None and value > bound:
+        print(f"fast mode: {say} capped at {bound} (asked for {value})", file=sys.stderr)
+    return min(value, bound)

@@ -31,8 +31,6 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
-from emnist_tf import config
-
 ACTIVATIONS = ("sigmoid", "relu")
 COSTS = ("quadratic", "cross_entropy")
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
@@ -353,7 +351,7 @@ class Network:
         Args:
             inputs: images ``(N, 28, 28[, 1])`` or rows ``(N, sizes[0])``.
             labels: class indices ``(N,)`` (turned into one-hot targets here).
-            epochs: passes over the data (capped to 1 in fast mode).
+            epochs: passes over the data.
             batch_size: examples per mini-batch.
             learning_rate: the step size eta.
             test_data: optional ``(images, labels)`` scored after every epoch.
@@ -371,7 +369,6 @@ class Network:
             raise ValueError(
                 f"epochs and batch_size must be >= 1 and learning_rate > 0, got {epochs}, {batch_size}, {learning_rate}"
             )
-        epochs = config.cap(epochs, "epochs")
         inputs = to_vectors(inputs, self.dtype)
         targets = one_hot(labels, self.sizes[-1], self.dtype)
         if test_data is not None:

@@ -175,10 +175,11 @@ def test_adversarial_training_improves_robust_accuracy(data):
     compile_model(standard, learning_rate=2e-3)
     standard.fit(images, labels, epochs=1, batch_size=16, verbose=0)
     defended = fresh()
-    history = adversarial.adversarial_training(
+    result = adversarial.adversarial_training(
         defended, images, labels, epsilon=epsilon, method="fgsm", epochs=1, batch_size=16, learning_rate=2e-3, seed=SEED
     )
-    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+    assert result.model is defended and result.epochs_run == 1 and np.isfinite(result.history["loss"][0])
+    assert result.settings["adversarial"]["method"] == "fgsm" and result.settings["train_examples"] == len(labels)
     table = adversarial.defence_table(
         {"standard": standard, "adversarial": defended}, test_images, test_labels, epsilon, steps=10
     )
@@ -196,3 +197,49 @@ def test_more_restarts_never_weaken_pgd(models, data):
     twice = adversarial.pgd(model, images[:150], labels[:150], 0.03, restarts=2, **options)
     _assert_valid(twice, images[:150], 0.03)
     assert accuracy(model, twice, labels[:150]) <= accuracy(model, once, labels[:150])
+
+
+def _tiny_run(images, labels, **options):
+    import keras
+
+    from emnist_tf.modeling.models import build_mlp
+
+    keras.utils.set_random_seed(SEED)
+    model = build_mlp(hidden_units=(16,), batch_norm=False, dropout_rate=0.0, seed=SEED)
+    before = [weight.copy() for weight in model.get_weights()]
+    options = dict(epsilon=0.1, epochs=1, batch_size=32, seed=SEED) | options
+    return before, adversarial.adversarial_training(model, images[:256], labels[:256], **options)
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd"])
+def test_adversarial_training_goes_through_the_recipe_with_class_weights_and_label_smoothing(data, method):
+    (images, labels), _ = data
+    before, zero_weighted = _tiny_run(
+        images, labels, method=method, steps=2, class_weight=dict.fromkeys(range(47), 0.0)
+    )
+    assert zero_weighted.history["loss"][0] == 0.0  # every image weighs nothing: the weights reach the loss
+    for old, new in zip(before, zero_weighted.model.get_weights()):
+        np.testing.assert_array_equal(old, new)  # ... and the step: nothing moved
+    _, plain = _tiny_run(images, labels, method=method, steps=2)
+    _, smoothed = _tiny_run(images, labels, method=method, steps=2, label_smoothing=0.5)
+    assert smoothed.settings["label_smoothing"] == 0.5 and smoothed.history["loss"][0] != plain.history["loss"][0]
+    assert any(not np.array_equal(old, new) for old, new in zip(before, plain.model.get_weights()))
+
+
+@pytest.fixture
+def mixed_float16():
+    import keras
+
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy(previous)
+
+
+def test_attacks_and_adversarial_training_under_mixed_precision(data, mixed_float16):
+    (images, labels), _ = data
+    _, result = _tiny_run(images, labels, method="pgd", steps=2)
+    assert result.settings["precision"] == "mixed_float16" and np.isfinite(result.history["loss"][0])
+    attacked = adversarial.pgd(result.model, images[:20], labels[:20], 0.1, steps=3, seed=SEED)
+    _assert_valid(attacked, images[:20], 0.1)
+    _assert_valid(adversarial.fgsm(result.model, images[:20], labels[:20], 0.1), images[:20], 0.1)

@@ -8,7 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from emnist_tf.data import SPLITS, class_names, describe_split, load_arrays, split_info
+from emnist_tf import config
+from emnist_tf.data import SPLITS, class_names, describe_split, load_arrays, load_labels, split_info
 from emnist_tf.data.sources import read_local_subset
 
 
@@ -49,8 +50,7 @@ def test_mnist_test_files_are_official(emnist_dir):
     assert report["mapping"] == {"emnist-mnist-mapping.txt": "official"}
 
 
-def test_arrays_are_upright_float_in_unit_range(emnist_dir, monkeypatch):
-    monkeypatch.delenv("EMNIST_TF_FAST")
+def test_arrays_are_upright_float_in_unit_range(emnist_dir):
     images, labels = load_arrays("balanced", "test", data_dir=emnist_dir)
     assert images.shape == (9_424, 28, 28, 1) and images.dtype == np.float32
     assert images.min() >= 0.0 and images.max() <= 1.0 and images.max() > 0.9
@@ -61,8 +61,7 @@ def _mean_image(images, labels, character, split="balanced"):
     return images[labels == class_names(split).index(character), :, :, 0].mean(axis=0)
 
 
-def test_known_characters_read_upright(emnist_dir, monkeypatch):
-    monkeypatch.delenv("EMNIST_TF_FAST")
+def test_known_characters_read_upright(emnist_dir):
     images, labels = load_arrays("balanced", "test", data_dir=emnist_dir)
     letter_l = _mean_image(images, labels, "L")
     # An upright L: ink along the bottom and down the left side.
@@ -110,7 +109,13 @@ def test_files_in_a_gzip_subfolder_are_found(emnist_dir, tmp_path):
 
 
 @pytest.mark.parametrize("split", ["balanced", "letters", "digits", "mnist"])
-def test_fast_mode_caps_and_keeps_every_class(emnist_dir, split):
-    images, labels = load_arrays(split, "train", data_dir=emnist_dir)
+def test_fast_mode_limit_keeps_every_class(emnist_dir, split):
+    images, labels = load_arrays(split, "train", data_dir=emnist_dir, limit=config.cap(None, "train_examples"))
     assert len(images) == 3000
     assert np.unique(labels).size == split_info(split).num_classes
+
+
+def test_load_arrays_ignores_fast_mode(emnist_dir):
+    assert config.fast_mode()  # conftest turns it on for every test
+    _, labels = load_arrays("mnist", "test", data_dir=emnist_dir)
+    assert len(labels) == split_info("mnist").test_size == len(load_labels("mnist", "test", data_dir=emnist_dir))

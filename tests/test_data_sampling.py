@@ -18,7 +18,7 @@ from emnist_tf.errors import DataError
 
 @pytest.fixture(scope="module")
 def real_train(emnist_dir):
-    return load_arrays("balanced", "train", data_dir=emnist_dir, seed=0)
+    return load_arrays("balanced", "train", data_dir=emnist_dir, limit=3000, seed=0)
 
 
 def _shares(labels, num_classes=47):
@@ -60,8 +60,7 @@ def test_stratified_subsample_keeps_class_shares_and_exact_size():
     assert np.array_equal(chosen, stratified_subsample(labels, 40, seed=0))
 
 
-def test_per_class_cap(emnist_dir, monkeypatch):
-    monkeypatch.delenv("EMNIST_TF_FAST")
+def test_per_class_cap(emnist_dir):
     _, labels = load_arrays("balanced", "test", data_dir=emnist_dir, per_class=10, seed=0)
     assert np.array_equal(np.bincount(labels), np.full(47, 10))
     labels_small = np.array([0, 0, 1])

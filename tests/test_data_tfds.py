@@ -29,11 +29,10 @@ def test_mock_data_has_the_local_shapes_dtypes_and_label_range(no_local_source, 
     assert labels.min() >= 0 and labels.max() < 47 and images.min() >= 0.0 and images.max() <= 1.0
 
 
-def test_tfds_path_orients_and_labels_like_the_local_path(no_local_source, emnist_dir, monkeypatch):
+def test_tfds_path_orients_and_labels_like_the_local_path(no_local_source, emnist_dir):
     """tfds stores EMNIST as NIST does (transposed, raw labels): feed it real stored images."""
     import tensorflow as tf
 
-    monkeypatch.delenv("EMNIST_TF_FAST")
     raw = read_local_subset(emnist_dir, "letters", "test")
     stored, raw_labels = raw.images[:100], raw.raw_labels[:100].astype(np.int64)
 

@@ -1,8 +1,8 @@
 """Activation maximisation (emnist_tf.interpret.features): the properties of Erhan et al. (2009).
 
 One small CNN is trained once for the module on a few thousand real images.
-Tests that need more ascent steps than fast mode's 20 switch fast mode off for
-themselves but stay small.
+``maximize`` is a primitive: it takes every step it is asked for, fast mode or not,
+so the tests ask for few.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import json
 
 import numpy as np
 import pytest
-
-from emnist_tf import config
 
 tf = pytest.importorskip("tensorflow")
 
@@ -44,8 +42,7 @@ def trained(emnist_dir):
     return model, test_images, test_labels
 
 
-def test_first_layer_unit_under_norm_constraint_is_its_weight_vector(monkeypatch):
-    monkeypatch.delenv(config.FAST_ENV)
+def test_first_layer_unit_under_norm_constraint_is_its_weight_vector():
     model = models.build_mlp(num_classes=10, hidden_units=(8,), batch_norm=False, dropout_rate=0.0, seed=3)
     units = [0, 3, 7]
     result = features.maximize(
@@ -68,10 +65,9 @@ def test_first_layer_unit_under_norm_constraint_is_its_weight_vector(monkeypatch
     np.testing.assert_allclose(np.linalg.norm(found, axis=2), 9.0, rtol=1e-4)
 
 
-def test_every_class_preferred_input_is_classified_as_that_class(trained, monkeypatch):
+def test_every_class_preferred_input_is_classified_as_that_class(trained):
     # Regularisers trade activation for natural looks, so the optimiser's power is
     # tested without them: pixels kept in [0, 1], jitter on, the default class score.
-    monkeypatch.delenv(config.FAST_ENV)
     model, test_images, _ = trained
     result = features.maximize_classes(
         model, starts=2, steps=120, regularizers=[], constraints=[features.ClipRange()], seed=0
@@ -81,16 +77,16 @@ def test_every_class_preferred_input_is_classified_as_that_class(trained, monkey
     probabilities = model.predict(result.images, verbose=0)
     own = probabilities[np.arange(NUM_CLASSES), np.arange(NUM_CLASSES)]
     assert own.min() >= 0.9, {int(k): round(float(p), 3) for k, p in enumerate(own) if p < 0.9}
-    logits = features.unit_activations(model, "logits", result.images)[np.arange(NUM_CLASSES), np.arange(NUM_CLASSES)]
+    logits = features.unit_activations(model, result.images, "logits")[np.arange(NUM_CLASSES), np.arange(NUM_CLASSES)]
     np.testing.assert_allclose(result.activations, logits, rtol=1e-4, atol=1e-4)
-    largest_on_test = features.unit_activations(model, "logits", test_images).max(axis=0)
+    largest_on_test = features.unit_activations(model, test_images, "logits").max(axis=0)
     assert np.all(logits > largest_on_test), np.flatnonzero(logits <= largest_on_test)
 
 
 def test_activations_reached_are_the_scores_of_the_returned_images(trained):
     model, _, _ = trained
     result = features.maximize(model, "conv_2_activation", [0, 7, 15], starts=3, steps=10, seed=2)
-    again = features.unit_activations(model, "conv_2_activation", result.images, [0, 7, 15])
+    again = features.unit_activations(model, result.images, "conv_2_activation", units=[0, 7, 15], spatial="mean")
     np.testing.assert_allclose(np.diag(again), result.activations, rtol=1e-4, atol=1e-5)
     assert np.array_equal(result.activations, result.all_activations.max(axis=1))
 
@@ -124,8 +120,8 @@ def test_same_seed_gives_same_images_and_another_seed_other_images(trained):
 
 def test_top_images_are_the_strongest_in_the_dataset(trained):
     model, test_images, _ = trained
-    top = features.top_activating_images(model, "conv_1_activation", test_images, [1, 5], count=3)
-    everything = features.unit_activations(model, "conv_1_activation", test_images, [1, 5])
+    top = features.top_activating_images(model, test_images, "conv_1_activation", units=[1, 5], count=3)
+    everything = features.unit_activations(model, test_images, "conv_1_activation", units=[1, 5], spatial="mean")
     for column in range(2):
         np.testing.assert_allclose(top.activations[column], np.sort(everything[:, column])[::-1][:3], rtol=1e-5)
         np.testing.assert_array_equal(top.images[column], test_images[top.indices[column]])
@@ -137,6 +133,20 @@ def test_unknown_layer_and_bad_units_are_user_errors(trained):
         features.maximize(model, "conv_9", [0])
     with pytest.raises(ValueError, match="unit indices must be in 0..31"):
         features.maximize(model, "conv_2_activation", [32])
+
+
+def test_maximize_under_mixed_precision():
+    previous = tf.keras.mixed_precision.global_policy().name
+    tf.keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = models.build_cnn(
+            num_classes=5, filters=(4,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0
+        )
+        result = features.maximize(model, "conv_1_activation", [0, 2], starts=2, steps=5, seed=0)
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
+    assert result.images.dtype == np.float32 and np.isfinite(result.images).all()
+    assert np.isfinite(result.activations).all() and result.steps == 5
 
 
 def test_cli_writes_the_figure(trained, tmp_path, emnist_dir, capsys):

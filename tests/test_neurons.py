@@ -7,6 +7,7 @@ import pytest
 
 from emnist_tf import data, scratch
 from emnist_tf.interpret import neurons
+from emnist_tf.interpret.activations import unit_activations
 
 
 # ---------------------------------------------------------------- numbers on constructed units
@@ -48,16 +49,6 @@ def test_selectivity_rejects_negative_activations_and_missing_classes():
         neurons.class_selectivity(np.array([[-1.0], [1.0]]), np.array([0, 1]))
     with pytest.raises(ValueError, match="no images"):
         neurons.class_selectivity(np.ones((2, 1)), np.array([0, 2]), num_classes=3)
-
-
-def test_top_k_images_are_the_k_largest_in_order():
-    activations = np.random.default_rng(0).random((500, 6))
-    indices = neurons.top_k_images(activations, unit=4, k=8)
-    column = activations[:, 4]
-    assert len(indices) == 8
-    assert set(indices) == set(np.argsort(column)[-8:])
-    assert np.all(np.diff(column[indices]) <= 0)
-    assert column[indices[-1]] >= np.delete(column, indices).max()
 
 
 def test_selectivity_figure_counts_match_the_histogram():
@@ -107,7 +98,7 @@ def test_keras_heatmaps_are_the_weights_in_image_orientation(keras_mlp, digits):
     # Weights drawn over the upright image give the unit's input: the heatmap is not transposed.
     image = test_images[0, :, :, 0]
     weights = neurons.first_layer_weights(keras_mlp)
-    expected = neurons.unit_activations(keras_mlp, test_images[:1])[0, 5]
+    expected = unit_activations(keras_mlp, test_images[:1])[0, 5]
     assert max(float(np.sum(weights[5] * image) + bias[5]), 0.0) == pytest.approx(float(expected), abs=1e-4)
 
 
@@ -125,28 +116,6 @@ def test_heatmaps_refuse_a_cnn():
     )
     with pytest.raises(ValueError, match="784"):
         neurons.first_layer_weights(cnn)
-
-
-def test_unit_activations_at_a_deeper_keras_layer_and_a_conv_layer(keras_mlp, digits):
-    from emnist_tf.interpret import probes
-    from emnist_tf.modeling import models
-
-    _, (test_images, _) = digits
-    images = test_images[:50]
-    second = models.hidden_layer_names(keras_mlp)[1]
-    values = neurons.unit_activations(keras_mlp, images, second)
-    first = neurons.unit_activations(keras_mlp, images)
-    kernel, bias = keras_mlp.get_layer("dense_2").get_weights()
-    np.testing.assert_allclose(values, np.maximum(first @ kernel + bias, 0), rtol=1e-4, atol=1e-5)
-    cnn = models.build_cnn(
-        num_classes=10, filters=(8,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0, seed=0
-    )
-    conv = models.hidden_layer_names(cnn)[0]
-    maps = probes.layer_activations(cnn, images, [conv])[conv]
-    np.testing.assert_allclose(neurons.unit_activations(cnn, images, conv), maps.max(axis=(1, 2)))
-    np.testing.assert_allclose(
-        neurons.unit_activations(cnn, images, conv, spatial="mean"), maps.mean(axis=(1, 2)), rtol=1e-6
-    )
 
 
 def test_portrait_from_saved_scratch_parameters(scratch_network, digits, tmp_path):
@@ -173,7 +142,7 @@ def test_portrait_of_a_deeper_keras_unit_uses_the_weighted_mean_image(keras_mlp,
 
     _, (test_images, test_labels) = digits
     layer = models.hidden_layer_names(keras_mlp)[1]
-    activations = neurons.unit_activations(keras_mlp, test_images, layer)
+    activations = unit_activations(keras_mlp, test_images, layer)
     unit = int(np.argmax(activations.sum(axis=0)))  # a live unit
     figure = neurons.plot_unit_portrait(keras_mlp, unit, test_images, test_labels, layer=layer, activations=activations)
     pixels = test_images.reshape(len(test_images), -1).astype(np.float64)

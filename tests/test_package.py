@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,19 +14,43 @@ import emnist_tf
 from emnist_tf import config
 
 
-def test_every_public_name_resolves():
-    for name in emnist_tf.__all__:
-        assert getattr(emnist_tf, name) is not None, name
-
-
-def test_public_names_come_from_where_the_table_says():
+def test_every_public_name_resolves_to_what_its_module_defines():
+    assert emnist_tf.__all__ == sorted(emnist_tf._EXPORTS) + ["__version__"]
     for name, module in emnist_tf._EXPORTS.items():
-        assert getattr(importlib.import_module(module), name) is getattr(emnist_tf, name)
+        value = getattr(emnist_tf, name)
+        assert value is getattr(importlib.import_module(module), name), name
+        defined_in = getattr(value, "__module__", None)
+        if defined_in is not None and not isinstance(value, (tuple, list, dict)):  # functions and classes
+            assert defined_in == module or defined_in.startswith(module + "."), (name, defined_in, module)
 
 
-def test_unknown_attribute_is_an_attribute_error():
-    with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = emnist_tf.nope
+def _type_checking_imports() -> dict[str, str]:
+    """``{name: module}`` of the ``if TYPE_CHECKING:`` block of ``emnist_tf/__init__.py``."""
+    tree = ast.parse(Path(emnist_tf.__file__).read_text(encoding="utf-8"))
+    blocks = [
+        node for node in tree.body if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+    ]
+    assert len(blocks) == 1
+    return {
+        alias.asname or alias.name: statement.module
+        for statement in blocks[0].body
+        if isinstance(statement, ast.ImportFrom)
+        for alias in statement.names
+    }
+
+
+def test_type_checking_imports_match_the_export_table():
+    assert _type_checking_imports() == emnist_tf._EXPORTS
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["import emnist_tf", "import emnist_tf.evaluation, emnist_tf.modeling.runs", "emnist_tf.cli.build_parser()"],
+)
+def test_importing_the_package_and_building_the_command_line_stay_light(statement):
+    code = f"import sys, emnist_tf.cli; {statement}; print(sorted({{'tensorflow', 'keras'}} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
 def test_fast_mode_caps_only_when_on(monkeypatch):
@@ -42,7 +68,7 @@ def test_fast_flag_turns_fast_mode_on_for_the_command(monkeypatch):
     import emnist_tf.cli.data as data_command
     from emnist_tf.cli import main
 
-    monkeypatch.delenv(config.FAST_ENV)
+    monkeypatch.delenv(config.FAST_ENV)  # the command line turns it on: start with it off
     seen = []
     monkeypatch.setattr(data_command, "run_info", lambda args: seen.append(config.fast_mode()) or 0)
     assert main(["data", "info"]) == 0 and seen == [False]

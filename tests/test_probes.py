@@ -1,4 +1,4 @@
-"""Representations across depth: activations, linear read-outs, separability, 2-D maps."""
+"""Representations across depth: linear read-outs, separability, 2-D maps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from emnist_tf import data
-from emnist_tf.interpret import probes
+from emnist_tf.interpret import activations, probes
 from emnist_tf.modeling import models
 
 
@@ -40,33 +40,6 @@ def test_fisher_ratio_of_constructed_classes():
     # means 1 and 11, overall 6: between = 2*25 + 2*25 = 100; within = 4 * 1 = 4
     assert probes.fisher_ratio(features, labels) == pytest.approx(100 / 4)
     assert probes.fisher_ratio(features, np.array([0, 1, 0, 1])) < 0.1
-
-
-def test_layer_activations_of_an_mlp_match_a_hand_forward_pass():
-    model = models.build_mlp(num_classes=5, hidden_units=(8, 6), batch_norm=False, dropout_rate=0.0, seed=0)
-    images = np.random.default_rng(0).random((7, 28, 28, 1)).astype(np.float32)
-    names = models.hidden_layer_names(model)
-    activations = probes.layer_activations(model, images)
-    assert list(activations) == names
-    first_kernel, first_bias = model.get_layer("dense_1").get_weights()
-    second_kernel, second_bias = model.get_layer("dense_2").get_weights()
-    first = np.maximum(images.reshape(7, -1) @ first_kernel + first_bias, 0)
-    np.testing.assert_allclose(activations[names[0]], first, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(
-        activations[names[1]], np.maximum(first @ second_kernel + second_bias, 0), rtol=1e-5, atol=1e-6
-    )
-    with pytest.raises(ValueError, match="unknown layer"):
-        probes.layer_activations(model, images, ["nope"])
-
-
-def test_untrained_copy_has_the_architecture_but_fresh_weights():
-    model = models.build_mlp(num_classes=5, hidden_units=(8,), batch_norm=False, dropout_rate=0.0, seed=0)
-    model.get_layer("dense_1").set_weights([w + 1.0 for w in model.get_layer("dense_1").get_weights()])
-    copy = probes.untrained_copy(model, seed=3)
-    assert [layer.name for layer in copy.layers] == [layer.name for layer in model.layers]
-    kernel, copy_kernel = model.get_layer("dense_1").get_weights()[0], copy.get_layer("dense_1").get_weights()[0]
-    assert kernel.shape == copy_kernel.shape and not np.allclose(kernel, copy_kernel)
-    assert abs(copy_kernel.mean()) < 0.1  # freshly initialised around zero, not the shifted weights
 
 
 def test_unknown_map_method_is_refused():
@@ -148,7 +121,7 @@ def test_layer_maps_draw_the_pca_and_tsne_coordinates(trained_cnn, balanced):
     last = models.hidden_layer_names(trained_cnn)[-1]
     representations = {
         "pixels": images.reshape(len(images), -1),
-        **probes.layer_activations(trained_cnn, images, [last]),
+        **activations.layer_activations(trained_cnn, images, [last]),
     }
     figure, maps = probes.plot_layer_maps(representations, labels, method="pca")
     expected = PCA(n_components=2).fit_transform(representations[last].astype(np.float64))

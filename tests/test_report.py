@@ -15,8 +15,9 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from emnist_tf.evaluation import IncompleteRunError, evaluate_predictions, write_figures
+from emnist_tf.evaluation import evaluate_predictions, write_figures
 from emnist_tf.evaluation.report import build_report, summary_sentence
+from emnist_tf.modeling.runs import RunError
 
 NAMES = list("0123456789")  # a digits run keeps the figures small and quick
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -167,19 +168,20 @@ def test_summary_sentence_names_the_most_accurate_run():
 
 def test_report_names_what_is_missing_and_what_to_run(two_runs, tmp_path):
     root, _, _ = two_runs
-    with pytest.raises(IncompleteRunError, match=r"does not exist; train one with `emnist-tf train"):
+    with pytest.raises(RunError, match=r"does not exist; train a model and save it there") as caught:
         build_report([tmp_path / "nowhere"], tmp_path / "r.html")
+    assert "--" not in str(caught.value)  # library errors name no command-line flag
     half = tmp_path / "half"
     half.mkdir()
     (half / "run.json").write_text("{}")
-    with pytest.raises(IncompleteRunError, match=r"missing model\.keras; the training did not finish"):
+    with pytest.raises(RunError, match=r"missing model\.keras; the training did not finish"):
         build_report([root / "mlp", half], tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()  # checked before anything is written
     trained_only = tmp_path / "trained"
     trained_only.mkdir()
     for name in ("model.keras", "run.json"):
         (trained_only / name).write_text("{}")
-    with pytest.raises(IncompleteRunError, match=r"missing metrics\.json.*`emnist-tf evaluate"):
+    with pytest.raises(RunError, match=r"missing metrics\.json.*; evaluate it"):
         build_report([trained_only], tmp_path / "r.html", evaluate_missing=False)
     with pytest.raises(ValueError, match="at least one run"):
         build_report([], tmp_path / "r.html")
@@ -192,7 +194,7 @@ def test_report_rejects_a_figure_that_is_not_a_png(two_runs, tmp_path):
     for name in ("metrics.json", "run.json", "curves.png", "confusion.png"):
         (broken / name).write_bytes((root / "cnn" / name).read_bytes())
     (broken / "predictions.png").write_text("not an image")
-    with pytest.raises(IncompleteRunError, match="predictions.png is not a PNG"):
+    with pytest.raises(RunError, match="predictions.png is not a PNG"):
         build_report([broken], tmp_path / "r.html")
 
 

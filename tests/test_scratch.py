@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from emnist_tf import data, scratch
+from emnist_tf import config, data, scratch
 
 CONFIGURATIONS = [
     ("sigmoid", "quadratic", "sigmoid"),
@@ -78,7 +78,7 @@ def trained_digits(digits):
     history = network.fit(
         train_images,
         train_labels,
-        epochs=3,
+        epochs=config.cap(3, "epochs"),
         batch_size=10,
         learning_rate=3.0,
         test_data=(test_images, test_labels),
@@ -107,7 +107,7 @@ def test_relu_cross_entropy_trains_on_real_letters(emnist_dir):
     history = network.fit(
         train_images,
         train_labels,
-        epochs=2,
+        epochs=config.cap(2, "epochs"),
         batch_size=10,
         learning_rate=0.1,
         test_data=(test_images, test_labels),

@@ -22,6 +22,7 @@ import importlib
 import os
 import pkgutil
 import sys
+from pathlib import Path
 
 from emnist_tf import config
 from emnist_tf.errors import EmnistTfError
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         if hasattr(module, "register"):
             module.register(subparsers, [common])
     return parser
+
+
+def add_run_data_dir(parser) -> None:
+    """Adds ``--data-dir`` to a command that reads saved runs (default: the folder the run recorded)."""
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,8 +78,8 @@ def run_show(args) -> int:
 
 
 def run_counts(args) -> int:
-    from emnist_tf.data import class_count_table, load_arrays
+    from emnist_tf.data import class_count_table, load_labels
 
-    _, labels = load_arrays(args.split, args.subset, data_dir=args.data_dir)
+    labels = load_labels(args.split, args.subset, data_dir=args.data_dir)
     print(class_count_table(labels, args.split))
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emnist_tf.cli import add_run_data_dir
+
 
 def register(subparsers, parents) -> None:
     """Adds the ``evaluate`` subcommand."""
@@ -16,9 +18,7 @@ def register(subparsers, parents) -> None:
         "predictions.png into it.",
     )
     parser.add_argument("run_dir", metavar="DIR", type=Path, help="run directory written by `emnist-tf train`")
-    parser.add_argument(
-        "--data-dir", type=Path, default=None, help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)"
-    )
+    add_run_data_dir(parser)
     parser.set_defaults(handler=run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emnist_tf.cli import add_run_data_dir
+
 
 def register(subparsers, parents) -> None:
     """Adds the ``robustness`` subcommand."""
@@ -25,9 +27,7 @@ def register(subparsers, parents) -> None:
         help="run directory written by `emnist-tf train --out DIR` (several: overlaid)",
     )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: the first DIR)")
-    parser.add_argument(
-        "--data-dir", type=Path, default=None, help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)"
-    )
+    add_run_data_dir(parser)
     parser.add_argument("--examples", type=int, default=2000, help="test images for the noise curves")
     parser.add_argument("--attack-examples", type=int, default=500, help="test images attacked per epsilon")
     parser.add_argument(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emnist_tf.cli import add_run_data_dir
+
 
 def register(subparsers, parents) -> None:
     """Adds the ``visualize`` subcommand."""
@@ -25,9 +27,7 @@ def register(subparsers, parents) -> None:
         help="units to draw: a slice like 0:16 or a list like 3,5,9 (default: all)",
     )
     parser.add_argument("--out", required=True, type=Path, help="PNG file to write")
-    parser.add_argument(
-        "--data-dir", type=Path, default=None, help="folder of EMNIST files (default: the run's, else EMNIST_TF_DATA)"
-    )
+    add_run_data_dir(parser)
     parser.add_argument("--starts", type=int, default=4, help="random starts per unit (default 4)")
     parser.add_argument("--steps", type=int, default=200, help="ascent steps (default 200; 20 with --fast)")
     parser.add_argument(
@@ -75,7 +75,8 @@ def run(args) -> int:
     split = settings.get("split", "balanced")
     classes = args.layer in ("logits", "probabilities")
     layer = "logits" if classes else args.layer
-    options = dict(starts=args.starts, steps=args.steps, seed=args.seed, callbacks=[Progress()])
+    steps = config.cap(args.steps, "steps", say="ascent steps")
+    options = dict(starts=args.starts, steps=steps, seed=args.seed, callbacks=[Progress()])
     if classes:
         result = maximize_classes(model, units, **options)
     else:
@@ -84,9 +85,13 @@ def run(args) -> int:
     if args.top:
         data_dir = args.data_dir if args.data_dir is not None else settings.get("data_dir")
         images, _ = data.load_arrays(
-            split, "test", data_dir=data_dir, limit=config.cap(args.examples, "examples"), seed=args.seed
+            split,
+            "test",
+            data_dir=data_dir,
+            limit=config.cap(args.examples, "examples", say="test images searched"),
+            seed=args.seed,
         )
-        top = top_activating_images(model, layer, images, result.units, count=min(args.top, len(images)))
+        top = top_activating_images(model, images, layer, units=result.units, count=min(args.top, len(images)))
     labels = data.class_names(split) if classes else None
     figure = plot_preferred_inputs(
         result, top, unit_labels=labels, title=f"{args.run_dir.name}: layer {args.layer} ({result.steps} steps)"

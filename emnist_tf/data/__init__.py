@@ -8,7 +8,7 @@ Example:
 """
 
 from emnist_tf.data.inspect import class_count_table, class_counts, plot_samples
-from emnist_tf.data.loading import EmnistData, describe_split, load_arrays, load_emnist, upright_images
+from emnist_tf.data.loading import EmnistData, describe_split, load_arrays, load_emnist, load_labels, upright_images
 from emnist_tf.data.pipeline import make_dataset, train_validation_split
 from emnist_tf.data.sampling import per_class_subsample, stratified_folds, stratified_subsample
 from emnist_tf.data.splits import SPLITS, SplitInfo, class_names, split_info
@@ -23,6 +23,7 @@ __all__ = [
     "describe_split",
     "load_arrays",
     "load_emnist",
+    "load_labels",
     "make_dataset",
     "per_class_subsample",
     "plot_samples",

@@ -14,7 +14,6 @@ import os
 
 import numpy as np
 
-from emnist_tf import config
 from emnist_tf.data import sampling, sources
 from emnist_tf.data.splits import class_names, split_info, to_class_indices
 
@@ -28,14 +27,11 @@ def upright_images(stored: np.ndarray) -> np.ndarray:
     return (upright[..., np.newaxis].astype(np.float32)) / np.float32(255.0)
 
 
-def choose_indices(
-    labels: np.ndarray, subset: str, *, limit: int | None, per_class: int | None, seed: int
-) -> np.ndarray | None:
-    """Indices to keep after ``per_class``, ``limit`` and the fast-mode cap (None keeps all)."""
+def choose_indices(labels: np.ndarray, *, limit: int | None, per_class: int | None, seed: int) -> np.ndarray | None:
+    """Indices to keep after ``per_class`` then ``limit`` (None keeps all)."""
     keep = None
     if per_class is not None:
         keep = sampling.per_class_subsample(labels, per_class, seed=seed)
-    limit = config.cap(limit, "train_examples" if subset == "train" else "test_examples")
     if limit is not None:
         pool = np.arange(len(labels)) if keep is None else keep
         keep = pool[sampling.stratified_subsample(labels[pool], limit, seed=seed)]
@@ -64,18 +60,32 @@ def load_arrays(
 
     Returns:
         ``(images, labels)``: float32 images (N, 28, 28, 1) in [0, 1], upright,
-        and int64 class indices 0..C-1 (see :func:`class_names`). In fast mode the
-        train subset is capped at 3,000 images and the test subset at 1,000.
+        and int64 class indices 0..C-1 (see :func:`class_names`). Exactly what the
+        arguments ask for: fast mode is decided by the caller (``config.cap``).
 
     Raises:
         DataError: for an unknown split, a missing, corrupt or mismatched file.
     """
-    raw = sources.read_raw_subset(split, subset, data_dir)
-    labels = to_class_indices(raw.raw_labels, split, f"{split} {subset} labels from {raw.source}")
-    keep = choose_indices(labels, subset, limit=limit, per_class=per_class, seed=seed)
+    raw, labels = _read_subset(split, subset, data_dir)
+    keep = choose_indices(labels, limit=limit, per_class=per_class, seed=seed)
     if keep is None:
         return upright_images(raw.images), labels
     return upright_images(raw.images[keep]), labels[keep]
+
+
+def _read_subset(split, subset, data_dir):
+    """The raw subset as stored, with its labels turned into class indices (checked)."""
+    raw = sources.read_raw_subset(split, subset, data_dir)
+    return raw, to_class_indices(raw.raw_labels, split, f"{split} {subset} labels from {raw.source}")
+
+
+def load_labels(split: str = "balanced", subset: str = "train", *, data_dir=None) -> np.ndarray:
+    """The class indices of every image of one subset (no images are converted).
+
+    Raises:
+        DataError: as :func:`load_arrays`.
+    """
+    return _read_subset(split, subset, data_dir)[1]
 
 
 @dataclasses.dataclass
@@ -133,8 +143,7 @@ def describe_split(split: str, data_dir: str | os.PathLike | None = None) -> dic
         "official_sizes": {"train": info.train_size, "test": info.test_size},
     }
     for subset in ("train", "test"):
-        raw = sources.read_raw_subset(split, subset, data_dir)
-        labels = to_class_indices(raw.raw_labels, split, f"{split} {subset} labels from {raw.source}")
+        raw, labels = _read_subset(split, subset, data_dir)
         report[subset] = {
             "images": int(len(labels)),
             "classes_present": int(np.unique(labels).size),

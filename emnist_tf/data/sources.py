@@ -31,7 +31,7 @@ from emnist_tf.errors import DataError, DataNotFoundError
 
 TFDS_SOURCE = "tensorflow-datasets"
 SOURCES_HELP = (
-    "EMNIST is looked for in (1) the data_dir argument / --data-dir, "
+    "EMNIST is looked for in (1) the data_dir argument, "
     f"(2) the folder in {config.DATA_ENV}, (3) tensorflow-datasets (needs internet); "
     "put NIST's emnist-*.gz files or gzip.zip in a folder and name it there"
 )

@@ -33,9 +33,6 @@ from emnist_tf.evaluation.metrics import (
 )
 from emnist_tf.evaluation.run_evaluation import (
     RESULT_FILES,
-    RUN_FILES,
-    IncompleteRunError,
-    check_run_dir,
     evaluate_model,
     evaluate_predictions,
     evaluate_run,
@@ -47,9 +44,6 @@ from emnist_tf.evaluation.run_evaluation import (
 __all__ = [
     "COMPARISON_COLUMNS",
     "RESULT_FILES",
-    "RUN_FILES",
-    "IncompleteRunError",
-    "check_run_dir",
     "classification_metrics",
     "classification_report_text",
     "comparison_table",

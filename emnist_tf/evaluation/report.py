@@ -25,14 +25,13 @@ from emnist_tf.evaluation import comparison, figures
 from emnist_tf.evaluation.run_evaluation import (
     CONFUSION_FILE,
     CURVES_FILE,
+    EVALUATE_HINT,
     PREDICTIONS_FILE,
     RESULT_FILES,
-    RUN_FILE,
-    IncompleteRunError,
-    check_run_dir,
     evaluate_run,
     load_metrics,
 )
+from emnist_tf.modeling.runs import RUN_FILE, TRAIN_HINT, RunError, check_run_dir
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURE_FILES = (CURVES_FILE, CONFUSION_FILE, PREDICTIONS_FILE)
@@ -98,9 +97,7 @@ def _unique_labels(directories: Sequence[Path]) -> list[str]:
 def _read_png(path: Path) -> bytes:
     payload = path.read_bytes()
     if not payload.startswith(PNG_SIGNATURE):
-        raise IncompleteRunError(
-            f"{path} is not a PNG image; evaluate the run again with `emnist-tf evaluate {path.parent}`"
-        )
+        raise RunError(f"{path} is not a PNG image; {EVALUATE_HINT} again")
     return payload
 
 
@@ -109,10 +106,10 @@ def _needs_evaluation(directory: Path, evaluate_missing: bool) -> bool:
     missing = [name for name in RESULT_FILES if not (directory / name).is_file()]
     if not missing:
         return False
+    check_run_dir(directory)
     if evaluate_missing:
-        check_run_dir(directory)
         return True
-    check_run_dir(directory, required=RESULT_FILES)
+    check_run_dir(directory, required=RESULT_FILES, hint=EVALUATE_HINT)
     return False
 
 
@@ -127,7 +124,7 @@ def collect_run(run_dir, label: str, *, data_dir=None, evaluate_missing: bool = 
             data); when False such a run is an error.
 
     Raises:
-        IncompleteRunError: naming what is missing and the command that makes it.
+        RunError: naming what is missing and the command that makes it.
     """
     directory = Path(run_dir)
     if _needs_evaluation(directory, evaluate_missing):
@@ -136,10 +133,7 @@ def collect_run(run_dir, label: str, *, data_dir=None, evaluate_missing: bool = 
     try:
         settings = json.loads(settings_path.read_text(encoding="utf-8")) if settings_path.is_file() else {}
     except json.JSONDecodeError as error:
-        raise IncompleteRunError(
-            f"{settings_path} is not valid JSON ({error.msg}); "
-            f"train the run again with `emnist-tf train --out {directory}`"
-        ) from None
+        raise RunError(f"{settings_path} is not valid JSON ({error.msg}); {TRAIN_HINT} again") from None
     images = {name: _read_png(directory / name) for name in FIGURE_FILES}
     return ReportRun(label, directory, load_metrics(directory), settings, images)
 
@@ -399,7 +393,7 @@ def build_report(
         The path written.
 
     Raises:
-        IncompleteRunError: if a run directory is missing or incomplete.
+        RunError: if a run directory is missing or incomplete.
         ValueError: if ``run_dirs`` is empty.
     """
     directories = [Path(run_dir) for run_dir in run_dirs]

@@ -1,7 +1,7 @@
 """Evaluating a model, or a saved run directory, on the test images of its split.
 
-A run directory is written by ``emnist-tf train --out DIR`` (``model.keras``,
-``history.csv``, ``run.json``). :func:`evaluate_run` adds ``metrics.json``,
+A run directory (:mod:`emnist_tf.modeling.runs`, the one definition of the format:
+``model.keras``, ``history.csv``, ``run.json``). :func:`evaluate_run` adds ``metrics.json``,
 ``curves.png``, ``confusion.png`` and ``predictions.png`` to it.
 
 Example:
@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from emnist_tf import config
-from emnist_tf.errors import EmnistTfError
 from emnist_tf.evaluation import figures
 from emnist_tf.evaluation.metrics import (
     classification_metrics,
@@ -29,45 +28,15 @@ from emnist_tf.evaluation.metrics import (
     most_confused_pairs,
     per_class_report,
 )
+from emnist_tf.modeling.runs import HISTORY_FILE, RUN_FILE, TRAIN_HINT, RunError, check_run_dir
 
-MODEL_FILE = "model.keras"
-RUN_FILE = "run.json"
-HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 CURVES_FILE = "curves.png"
 CONFUSION_FILE = "confusion.png"
 PREDICTIONS_FILE = "predictions.png"
-RUN_FILES = (MODEL_FILE, RUN_FILE)
-"""Files a run directory needs before it can be evaluated."""
 RESULT_FILES = (METRICS_FILE, CURVES_FILE, CONFUSION_FILE, PREDICTIONS_FILE)
 """Files :func:`evaluate_run` writes into a run directory."""
-
-
-class IncompleteRunError(EmnistTfError, FileNotFoundError):
-    """A run directory does not exist or lacks a file that evaluation or the report needs."""
-
-
-def _train_hint(run_dir: Path) -> str:
-    return f"train one with `emnist-tf train --model cnn --out {run_dir}`"
-
-
-def check_run_dir(run_dir, required: Sequence[str] = RUN_FILES) -> Path:
-    """Returns ``run_dir`` as a Path after checking it holds every file in ``required``.
-
-    Raises:
-        IncompleteRunError: naming the missing folder or files and what to run.
-    """
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise IncompleteRunError(f"run directory {path} does not exist; {_train_hint(path)}")
-    missing = [name for name in required if not (path / name).is_file()]
-    if missing:
-        if set(missing) <= set(RESULT_FILES) and (path / MODEL_FILE).is_file():
-            hint = f"evaluate it with `emnist-tf evaluate {path}`"
-        else:
-            hint = f"the training did not finish; {_train_hint(path)}"
-        raise IncompleteRunError(f"{path} is missing {', '.join(missing)}; {hint}")
-    return path
+EVALUATE_HINT = "evaluate it (evaluate_run, or the evaluate command)"
 
 
 def evaluate_predictions(true_labels, probabilities, class_names: Sequence[str], *, top_pairs: int = 10) -> dict:
@@ -169,9 +138,8 @@ def _data_provenance(split: str, data_dir, images: np.ndarray) -> dict:
 
 def _check_history(run_dir: Path, history: Mapping) -> None:
     if not any(len(values) for values in history.values()):
-        raise IncompleteRunError(
-            f"{run_dir / HISTORY_FILE} is missing or records no epochs; "
-            f"the training did not finish; {_train_hint(run_dir)}"
+        raise RunError(
+            f"{run_dir / HISTORY_FILE} is missing or records no epochs; the training did not finish, {TRAIN_HINT}"
         )
 
 
@@ -220,7 +188,7 @@ def evaluate_run(run_dir, data_dir=None, *, limit: int | None = None, batch_size
         and ``confusion_matrix``.
 
     Raises:
-        IncompleteRunError: if ``run_dir`` lacks ``model.keras`` or ``run.json``.
+        RunError: if ``run_dir`` lacks ``model.keras`` or ``run.json``.
     """
     from emnist_tf import data
     from emnist_tf.modeling import runs
@@ -238,7 +206,9 @@ def evaluate_run(run_dir, data_dir=None, *, limit: int | None = None, batch_size
             f"the model in {run_dir} has {outputs} outputs but its run.json names split "
             f"{split!r} with {len(class_names)} classes; fix 'split' in {run_dir / RUN_FILE}"
         )
-    images, labels = data.load_arrays(split, "test", data_dir=data_dir, limit=config.cap(limit, "test_examples"))
+    images, labels = data.load_arrays(
+        split, "test", data_dir=data_dir, limit=config.cap(limit, "test_examples", say="test images")
+    )
     probabilities = run.model.predict(images, batch_size=batch_size, verbose=0)
     metrics = {**_run_facts(run_dir, settings, run.model), **evaluate_predictions(labels, probabilities, class_names)}
     metrics["test_examples"] = metrics.pop("examples")
@@ -264,16 +234,13 @@ def load_metrics(run_dir) -> dict:
     """Reads ``metrics.json`` of an evaluated run.
 
     Raises:
-        IncompleteRunError: if the run has not been evaluated yet.
+        RunError: if the run has not been evaluated yet.
     """
-    path = check_run_dir(run_dir, required=(METRICS_FILE,))
+    path = check_run_dir(run_dir, required=(METRICS_FILE,), hint=EVALUATE_HINT)
     try:
         return json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise IncompleteRunError(
-            f"{path / METRICS_FILE} is not valid JSON ({error.msg}); "
-            f"evaluate the run again with `emnist-tf evaluate {path}`"
-        ) from None
+        raise RunError(f"{path / METRICS_FILE} is not valid JSON ({error.msg}); {EVALUATE_HINT} again") from None
 
 
 def format_headline(metrics: Mapping) -> str:

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from emnist_tf import config
+from emnist_tf.interpret.activations import hidden_layer_names, layer_activations, untrained_copy
 
 CLASSIFIERS = ("prototype", "linear")
 DEFAULT_SHOTS = (1, 5, 10, 20)
@@ -109,7 +109,7 @@ def make_episodes(
         ways: classes per episode.
         shots: support examples per class (K).
         queries: query examples per class.
-        episodes: number of episodes (capped by ``config.cap(episodes, "episodes")``).
+        episodes: number of episodes.
         seed: the same seed gives the same episodes.
 
     Returns:
@@ -131,10 +131,7 @@ def make_episodes(
             f"{shots}-shot episode; use fewer ways, shots or queries, or a larger pool"
         )
     rng = np.random.default_rng(seed)
-    return [
-        _draw_episode(rng, members, eligible, ways, shots, queries)
-        for _ in range(config.cap(int(episodes), "episodes"))
-    ]
+    return [_draw_episode(rng, members, eligible, ways, shots, queries) for _ in range(int(episodes))]
 
 
 def _draw_episode(rng, members, eligible, ways, shots, queries) -> Episode:
@@ -160,66 +157,22 @@ def raw_pixels(images) -> np.ndarray:
 
 
 def embedding_layer_name(model) -> str:
-    """Name of the last hidden layer (the embedding) of a model built by :mod:`emnist_tf.modeling.models`.
-
-    Uses ``emnist_tf.modeling.models.hidden_layer_names`` when available, otherwise the last
-    ``Activation`` layer before the ``logits`` layer.
+    """Name of the last hidden layer (the embedding): the last of :func:`hidden_layer_names`.
 
     Raises:
         ValueError: if the model has no hidden layer to use.
     """
-    try:
-        from emnist_tf.modeling.models import hidden_layer_names
-    except ImportError:
-        hidden_layer_names = None
-    if hidden_layer_names is not None:
-        names = hidden_layer_names(model)
-        if names:
-            return names[-1]
-    layers = list(model.layers)
-    stop = next((index for index, layer in enumerate(layers) if layer.name == "logits"), len(layers))
-    activations = [layer.name for layer in layers[:stop] if type(layer).__name__ == "Activation"]
-    if not activations:
-        raise ValueError("model has no hidden Activation layer before 'logits'; pass layer_name explicitly")
-    return activations[-1]
-
-
-def embedding_model(model, layer_name: str | None = None):
-    """A Keras model mapping images to the activations of ``layer_name`` (default: the embedding)."""
-    import keras
-
-    layer_name = layer_name or embedding_layer_name(model)
-    return keras.Model(model.inputs[0], model.get_layer(layer_name).output)
+    names = hidden_layer_names(model)
+    if not names:
+        raise ValueError("model has no hidden Activation layer before its output; pass layer_name explicitly")
+    return names[-1]
 
 
 def embed(model, images, *, layer_name: str | None = None, batch_size: int = 256) -> np.ndarray:
     """Embeds ``images`` with the model's last hidden layer; returns (N, features) float32."""
-    extractor = embedding_model(model, layer_name)
-    images = np.asarray(images, dtype=np.float32)
-    outputs = [
-        np.asarray(extractor(images[start : start + batch_size], training=False))
-        for start in range(0, len(images), batch_size)
-    ]
-    features = np.concatenate(outputs) if outputs else np.zeros((0, 1), dtype=np.float32)
-    return features.reshape(len(features), -1).astype(np.float32)
-
-
-def untrained_copy(model, *, seed: int = 0):
-    """A copy of ``model``'s architecture with fresh random weights (seeded), for the baseline."""
-    import keras
-
-    counter = iter(range(10**6))
-
-    def fresh_layer(layer):
-        layer_config = layer.get_config()
-        for key, value in layer_config.items():
-            if key.endswith("_initializer") and isinstance(value, dict) and "seed" in value.get("config", {}):
-                value["config"]["seed"] = seed * 1000 + next(counter)
-        return layer.__class__.from_config(layer_config)
-
-    copy = keras.models.clone_model(model, clone_function=fresh_layer)
-    copy.build(model.input_shape)
-    return copy
+    layer_name = layer_name or embedding_layer_name(model)
+    features = layer_activations(model, images, [layer_name], batch_size=batch_size)[layer_name]
+    return features.reshape(len(features), -1)
 
 
 def feature_sets(
@@ -386,7 +339,7 @@ def evaluate_fewshot(
         shots: the values of K.
         ways: N, classes per episode.
         queries: query images per class.
-        episodes: episodes per K (capped by ``config.cap(episodes, "episodes")``).
+        episodes: episodes per K.
         classifiers: any of :data:`CLASSIFIERS`.
         normalize: scale every feature vector to unit length first (same for all sets).
         seed: episode seed (K-th value of ``shots`` uses ``seed + K``).

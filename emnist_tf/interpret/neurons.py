@@ -22,7 +22,7 @@ needs non-negative activations (post-ReLU or sigmoid). A unit is labelled
 Example:
     >>> from emnist_tf.interpret import neurons
     >>> neurons.plot_weight_heatmaps(model, units=range(16)).savefig("weights.png")
-    >>> activations = neurons.unit_activations(model, test_images)
+    >>> activations = unit_activations(model, test_images)   # from emnist_tf.interpret.activations
     >>> selectivity = neurons.class_selectivity(activations, test_labels)
     >>> neurons.plot_unit_portrait(model, 3, test_images, test_labels).savefig("unit3.png")
 """
@@ -36,17 +36,13 @@ import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from emnist_tf.interpret.activations import default_layer, is_scratch_network, strongest, unit_activations
+
 CLASS_SELECTIVE_THRESHOLD = 0.5
 DOMINANCE = 1.5
 HEATMAP_COLORMAP = "RdBu_r"  # diverging: red excitatory, blue inhibitory, white zero
 FIRST_DENSE = "dense_1"
 IMAGE_SIDE = 28
-
-
-def _is_scratch(model) -> bool:
-    from emnist_tf.scratch import Network
-
-    return isinstance(model, Network)
 
 
 # ---------------------------------------------------------------- weights
@@ -61,7 +57,7 @@ def first_layer_weights(model, *, layer: str = FIRST_DENSE) -> np.ndarray:
     Raises:
         ValueError: if the layer does not read 784 pixels (e.g. a CNN) or does not exist.
     """
-    if _is_scratch(model):
+    if is_scratch_network(model):
         kernel = model.weights[0]  # (units, 784)
     else:
         try:
@@ -126,59 +122,7 @@ def plot_weight_heatmaps(model, units=None, *, columns: int = 8, layer: str = FI
     return figure
 
 
-# ---------------------------------------------------------------- activations
-def default_layer(model):
-    """The first hidden layer: 1 for a scratch network, the first hidden layer name for Keras."""
-    if _is_scratch(model):
-        return 1
-    from emnist_tf.interpret import probes
-
-    return probes.hidden_layer_names(model)[0]
-
-
-def unit_activations(model, images: np.ndarray, layer=None, *, spatial: str = "max") -> np.ndarray:
-    """Activations ``(N, units)`` of one layer's units for a batch of images.
-
-    Args:
-        model: a Keras model or a scratch network.
-        images: ``(N, 28, 28, 1)`` images (flattened for a scratch network).
-        layer: Keras layer name or scratch hidden layer number; default the first hidden layer.
-        spatial: for convolutional layers, how a channel's map becomes one number per
-            image: ``"max"`` (strongest response anywhere) or ``"mean"``.
-
-    Raises:
-        ValueError: for an unknown ``spatial``.
-    """
-    if spatial not in ("max", "mean"):
-        raise ValueError(f"unknown spatial reduction {spatial!r}; choose max or mean")
-    layer = default_layer(model) if layer is None else layer
-    if _is_scratch(model):
-        return model.hidden_activations(np.asarray(images).reshape(len(images), -1), int(layer))
-    from emnist_tf.interpret import probes
-
-    values = probes.layer_activations(model, images, [layer])[layer]
-    if values.ndim > 2:
-        axes = tuple(range(1, values.ndim - 1))
-        values = values.max(axis=axes) if spatial == "max" else values.mean(axis=axes)
-    return values
-
-
-def top_k_images(activations: np.ndarray, unit: int, k: int = 8) -> np.ndarray:
-    """Indices of the k images that activate ``unit`` most, strongest first.
-
-    Args:
-        activations: ``(N, units)`` from :func:`unit_activations`.
-        unit: the unit's column.
-        k: how many (at most N).
-    """
-    column = np.asarray(activations)[:, unit]
-    k = min(int(k), len(column))
-    if k < 1:
-        raise ValueError("k must be at least 1")
-    candidates = np.argpartition(-column, k - 1)[:k]
-    return candidates[np.argsort(-column[candidates], kind="stable")]
-
-
+# ---------------------------------------------------------------- top images
 def plot_top_images(images, activations, unit: int, *, k: int = 8, labels=None, class_names=None) -> Figure:
     """The k images that activate ``unit`` most, titled with the activation (and class)."""
     figure = Figure(figsize=(1.3 * k, 1.7), layout="constrained")
@@ -188,7 +132,7 @@ def plot_top_images(images, activations, unit: int, *, k: int = 8, labels=None, 
 
 
 def _draw_top_images(axes_row, images, activations, unit, k, labels, class_names):
-    indices = top_k_images(activations, unit, k)
+    indices = strongest(np.asarray(activations)[:, [unit]], min(k, len(activations)))[0][0]
     for axes, index in zip(axes_row, indices):
         axes.imshow(np.asarray(images[index]).reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray_r", vmin=0, vmax=1)
         title = f"{activations[index, unit]:.2f}"
@@ -370,7 +314,8 @@ def plot_unit_portrait(
         chart (one bar per class, height = mean activation, the preferred class highlighted).
     """
     layer = default_layer(model) if layer is None else layer
-    activations = unit_activations(model, images, layer) if activations is None else activations
+    if activations is None:
+        activations = unit_activations(model, images, layer, spatial="max")
     if not 0 <= unit < activations.shape[1]:
         raise ValueError(f"unit must be 0..{activations.shape[1] - 1} in layer {layer!r}, got {unit}")
     labels = np.asarray(labels).astype(np.int64).ravel()

@@ -1,13 +1,13 @@
 """Representations across depth: what each hidden layer of a Keras MLP or CNN makes easy.
 
 For a set of images this module collects the activations of every hidden layer
-(the post-activation layers named by ``emnist_tf.modeling.models.hidden_layer_names``) and
+(:func:`emnist_tf.interpret.activations.hidden_layer_names`) and
 measures, per layer:
 
 * a **linear read-out**: scikit-learn's logistic regression trained on the layer's
   activations of training images and scored on held-out images, for the trained
-  network, the same architecture untrained (``keras.models.clone_model``: what
-  training adds) and the raw pixels (what is there before any layer);
+  network, the same architecture untrained (:func:`emnist_tf.interpret.activations.untrained_copy`:
+  what training adds) and the raw pixels (what is there before any layer);
 * **separability**: k-nearest-neighbour accuracy on held-out images, the silhouette
   score and the Fisher ratio (between-class over within-class scatter);
 * **2-D maps** (PCA or t-SNE) coloured by class.
@@ -30,65 +30,14 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from emnist_tf import config
+from emnist_tf.interpret.activations import hidden_layer_names, layer_activations, untrained_copy
 
 PIXELS = "pixels"
 MAX_FEATURES = 2048
 MAP_METHODS = ("pca", "tsne")
 
 
-# ---------------------------------------------------------------- activations
-def hidden_layer_names(model) -> list[str]:
-    """The post-activation hidden layers of a model, in depth order (see ``emnist_tf.modeling.models``)."""
-    from emnist_tf.modeling import models
-
-    return list(models.hidden_layer_names(model))
-
-
-def layer_activations(model, images: np.ndarray, layer_names=None, *, batch_size: int = 256) -> dict[str, np.ndarray]:
-    """Outputs of the named layers of a Keras model for a batch of images, in one pass.
-
-    Args:
-        model: a built Keras model (Sequential or functional) taking ``images``.
-        images: ``(N, 28, 28, 1)`` float32 images.
-        layer_names: layer names; default every hidden layer (:func:`hidden_layer_names`).
-        batch_size: images per forward pass.
-
-    Returns:
-        An ordered dict ``name -> array (N, ...)`` in the order of ``layer_names``.
-
-    Raises:
-        ValueError: if the model is not built or a layer name is unknown.
-    """
-    import keras
-
-    names = hidden_layer_names(model) if layer_names is None else list(layer_names)
-    if not names:
-        raise ValueError("no layers to read; pass layer_names or a model with hidden Activation layers")
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
-    if not inputs:
-        raise ValueError("the model has no defined input; build it with an input shape (keras.Input) first")
-    known = {layer.name for layer in model.layers}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ValueError(f"unknown layer(s) {', '.join(unknown)}; the model has {', '.join(sorted(known))}")
-    inputs = inputs[0] if len(inputs) == 1 else inputs
-    extractor = keras.Model(inputs=inputs, outputs=[model.get_layer(name).output for name in names])
-    images = np.asarray(images, dtype=np.float32)
-    # Direct calls, not predict(): a new extractor per call would retrace predict's tf.function each time.
-    batches = []
-    for start in range(0, len(images), batch_size):
-        outputs = extractor(images[start : start + batch_size], training=False)
-        batches.append(outputs if isinstance(outputs, (list, tuple)) else [outputs])
-    return {
-        name: np.concatenate([keras.ops.convert_to_numpy(batch[position]) for batch in batches])
-        for position, name in enumerate(names)
-    }
-
-
+# ---------------------------------------------------------------- features
 def pool_size_for(shape: tuple[int, ...], max_features: int = MAX_FEATURES) -> int:
     """Smallest square average-pooling window that leaves at most ``max_features`` values.
 
@@ -126,24 +75,13 @@ def to_features(activations: np.ndarray, max_features: int = MAX_FEATURES) -> np
     return np.nanmean(blocks, axis=(2, 4)).reshape(count, -1)
 
 
-def untrained_copy(model, seed: int = 0):
-    """The same architecture with fresh initial weights (``keras.models.clone_model``), seeded."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    clone = keras.models.clone_model(model)
-    if not clone.built:
-        clone.build(model.input_shape)
-    return clone
-
-
 # ---------------------------------------------------------------- measures
 def single_threaded():
     """A context in which BLAS and OpenMP use one thread.
 
     The probes multiply small matrices thousands of times; with several BLAS threads
-    on a busy machine each product waits for idle cores, which made a read-out 20x
-    slower on the shared course server. One thread is as fast on an idle machine.
+    on a busy machine each product waits for idle cores, which makes a read-out many
+    times slower on a shared server. One thread is as fast on an idle machine.
     """
     from threadpoolctl import threadpool_limits
 
@@ -280,15 +218,6 @@ def _probe(name, depth, train, test, train_labels, test_labels, *, untrained, se
     return result
 
 
-def _capped(images, labels, seed):
-    """A stratified, seeded subsample of at most the ``examples`` fast-mode limit."""
-    from emnist_tf.data import stratified_subsample
-
-    labels = np.asarray(labels).ravel()
-    keep = stratified_subsample(labels, config.cap(len(labels), "examples"), seed=seed)
-    return np.asarray(images)[keep], labels[keep]
-
-
 def readout_by_depth(
     model,
     train_images,
@@ -309,9 +238,9 @@ def readout_by_depth(
 
     Args:
         model: a trained Keras model.
-        train_images, train_labels: images the probes are fitted on (a stratified
-            subsample of the ``examples`` fast-mode limit in fast mode).
-        test_images, test_labels: held-out images they are scored on (same cap).
+        train_images, train_labels: images the probes are fitted on (all of them: subsample
+            before calling, e.g. with ``emnist_tf.data.stratified_subsample``).
+        test_images, test_labels: held-out images they are scored on.
         layer_names: layers to probe; default :func:`hidden_layer_names`.
         untrained: also probe ``untrained_copy(model, seed)``.
         separability: also measure k-NN accuracy, silhouette and Fisher ratio.
@@ -324,13 +253,12 @@ def readout_by_depth(
     Returns:
         One :class:`LayerProbe` per representation, pixels first, then by depth.
     """
-    train_images, train_labels = _capped(train_images, train_labels, seed)
-    test_images, test_labels = _capped(test_images, test_labels, seed)
+    train_labels, test_labels = np.asarray(train_labels).ravel(), np.asarray(test_labels).ravel()
     names = hidden_layer_names(model) if layer_names is None else list(layer_names)
     trained = [layer_activations(model, images, names) for images in (train_images, test_images)]
     copies = None
     if untrained:
-        copy = untrained_copy(model, seed)
+        copy = untrained_copy(model, seed=seed)
         copies = [layer_activations(copy, images, names) for images in (train_images, test_images)]
     options = dict(
         separability=separability,

@@ -1,6 +1,7 @@
 """Run directories: a trained model, its history and its settings on disk.
 
-A run directory (written by ``emnist-tf train --out DIR`` or :func:`save_run`) holds
+This module is the one definition of the format. A run directory (written by
+:func:`save_run` or the ``train`` command) holds
 
 * ``model.keras``: the whole model (architecture, weights, optimiser state);
 * ``history.csv``: one row per epoch (``epoch``, ``loss``, ``accuracy``,
@@ -27,19 +28,46 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
-import keras
+from typing import TYPE_CHECKING
 
 from emnist_tf.errors import EmnistTfError
-from emnist_tf.modeling import losses as _losses  # noqa: F401  registers the smoothed loss for load_model
+
+if TYPE_CHECKING:
+    import keras
 
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 RUN_FILE = "run.json"
+RUN_FILES = (MODEL_FILE, RUN_FILE)
+"""Files a run directory needs before it can be loaded or evaluated."""
+TRAIN_HINT = "train a model and save it there (save_run, or the train command)"
+"""What to do about a missing or broken run directory (library errors name no command-line flag)."""
 
 
 class RunError(EmnistTfError, ValueError):
-    """A run directory is missing, incomplete or corrupt."""
+    """A run directory is missing, incomplete or corrupt (the one error of the run-folder format)."""
+
+
+def check_run_dir(run_dir: str | os.PathLike, required=RUN_FILES, *, hint: str | None = None) -> Path:
+    """Returns ``run_dir`` as a Path after checking it exists and holds every file in ``required``.
+
+    Args:
+        run_dir: the run directory.
+        required: file names it must hold.
+        hint: what to do when files are missing (default: the training did not finish).
+
+    Raises:
+        RunError: naming the missing folder or files and what to do.
+    """
+    folder = Path(run_dir)
+    if not folder.is_dir():
+        raise RunError(f"run directory {folder} does not exist; {TRAIN_HINT}")
+    missing = [name for name in required if not (folder / name).is_file()]
+    if missing:
+        raise RunError(
+            f"{folder} is missing {', '.join(missing)}; {hint or 'the training did not finish, ' + TRAIN_HINT}"
+        )
+    return folder
 
 
 @dataclasses.dataclass
@@ -94,13 +122,12 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     Raises:
         RunError: if the folder or one of its files is missing or unreadable.
     """
-    folder = Path(run_dir)
-    hint = f"train one with `emnist-tf train --model cnn --out {folder}`"
-    if not folder.is_dir():
-        raise RunError(f"run directory {folder} does not exist; {hint}")
-    missing = [name for name in (MODEL_FILE, RUN_FILE) if not (folder / name).is_file()]
-    if missing:
-        raise RunError(f"{folder} is missing {', '.join(missing)}; the training did not finish, {hint}")
+    import keras
+
+    from emnist_tf.modeling import losses as _losses  # noqa: F401  registers the smoothed loss for load_model
+
+    folder = check_run_dir(run_dir)
+    hint = TRAIN_HINT
     try:
         config = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -153,6 +180,7 @@ def _jsonable(value):
 
 
 def _versions() -> dict[str, str]:
+    import keras
     import tensorflow as tf
 
     return {"tensorflow": tf.__version__, "keras": keras.__version__}

@@ -10,8 +10,9 @@ no such layer.
 * :func:`pgd`: a random start inside the ball, then ``steps`` steps of ``step_size``,
   each projected back onto the ball; an image keeps the first iterate that fools the
   model. The FGSM image is tried first (``include_fgsm``), so PGD is never weaker than FGSM.
-* :func:`adversarial_training`: train on batches partly replaced by their attacked versions;
-  :func:`defence_table` compares clean and robust accuracy of several models.
+* :func:`adversarial_training`: the library's training recipe (:func:`emnist_tf.modeling.training.train`)
+  on batches partly replaced by their attacked versions; :func:`defence_table` compares clean
+  and robust accuracy of several models.
 
 Untargeted attacks raise the loss of the true class; targeted attacks (pass
 ``target_labels``) lower the loss of the target class.
@@ -31,7 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from emnist_tf import config
+from emnist_tf.interpret.activations import submodel
 from emnist_tf.robustness.corruptions import accuracy, predict_labels
 
 ATTACKS = ("fgsm", "pgd")
@@ -46,16 +47,28 @@ def _tf():
 def score_model(model):
     """Returns ``(scorer, from_logits)``: a model giving the logits when the model has a
     ``logits`` layer, else the model itself (probabilities)."""
-    import keras
+    from emnist_tf.modeling.models import LOGITS_LAYER
 
-    try:
-        layer = model.get_layer("logits")
-    except ValueError:
+    if LOGITS_LAYER not in [layer.name for layer in model.layers]:
         return model, False
-    return keras.Model(model.inputs[0], layer.output), True
+    return submodel(model, LOGITS_LAYER), True
 
 
 _GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def input_gradient(scorer, from_logits: bool, images, classes):
+    """Per-image gradient of the cross-entropy of ``classes`` with respect to ``images``, and the scores.
+
+    The one ``tf.GradientTape`` of the attacks, shared by :func:`fgsm`, :func:`pgd` and the
+    perturbation inside :func:`adversarial_training`'s training step.
+    """
+    tf = _tf()
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        scores = tf.cast(scorer(images, training=False), tf.float32)
+        loss = tf.keras.losses.sparse_categorical_crossentropy(classes, scores, from_logits=from_logits)
+    return tape.gradient(loss, images), scores
 
 
 def loss_gradient_function(model):
@@ -74,11 +87,7 @@ def loss_gradient_function(model):
 
     @tf.function(reduce_retracing=True, autograph=False)
     def gradient_and_scores(images, classes):
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            scores = tf.cast(scorer(images, training=False), tf.float32)
-            loss = tf.keras.losses.sparse_categorical_crossentropy(classes, scores, from_logits=from_logits)
-        return tape.gradient(loss, images), scores
+        return input_gradient(scorer, from_logits, images, classes)
 
     with contextlib.suppress(TypeError):
         _GRADIENT_FUNCTIONS[model] = gradient_and_scores
@@ -184,7 +193,7 @@ def pgd(
         images: images (N, 28, 28, 1) in [0, 1].
         labels: true class indices (N,).
         epsilon: L-infinity radius in [0, 1]; 0 returns the images unchanged.
-        steps: iterations (capped by ``config.cap(steps, "steps")``).
+        steps: iterations.
         step_size: size of each step; defaults to ``2.5 * epsilon / steps``.
         random_start: start from a random point of the ball instead of the image.
         restarts: number of random starts (only used with ``random_start``).
@@ -202,7 +211,7 @@ def pgd(
     _tf()
     epsilon = _check_epsilon(epsilon)
     images, labels, target_labels = _prepare(images, labels, target_labels)
-    steps = config.cap(int(steps), "steps")
+    steps = int(steps)
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     if epsilon == 0 or len(images) == 0:
@@ -213,59 +222,52 @@ def pgd(
     if restarts < 1:
         raise ValueError(f"restarts must be at least 1, got {restarts}")
     restarts = restarts if random_start else 1
+    settings = _PgdSettings(epsilon, step_size, steps, restarts, random_start, include_fgsm)
     gradient_function = loss_gradient_function(model)
     rng = np.random.default_rng(seed)
     outputs = []
     for batch in _batches(len(images), batch_size):
         targets = None if target_labels is None else target_labels[batch]
         outputs.append(
-            _pgd_with_restarts(
-                model,
-                gradient_function,
-                images[batch],
-                labels[batch],
-                targets,
-                epsilon,
-                step_size,
-                steps,
-                restarts,
-                random_start,
-                include_fgsm,
-                rng,
-            )
+            _pgd_with_restarts(model, gradient_function, images[batch], labels[batch], targets, settings, rng)
         )
     return np.concatenate(outputs)
 
 
-def _pgd_with_restarts(
-    model,
-    gradient_function,
-    images,
-    labels,
-    targets,
-    epsilon,
-    step_size,
-    steps,
-    restarts,
-    random_start,
-    include_fgsm,
-    rng,
-) -> np.ndarray:
+@dataclasses.dataclass(frozen=True)
+class _PgdSettings:
+    epsilon: float
+    step_size: float
+    steps: int
+    restarts: int
+    random_start: bool
+    include_fgsm: bool
+
+
+def _pgd_with_restarts(model, gradient_function, images, labels, targets, settings: _PgdSettings, rng) -> np.ndarray:
     """PGD on one batch: optional FGSM try, then restarts for the images not yet fooled."""
+    epsilon = settings.epsilon
     result, fooled = images.copy(), np.zeros(len(labels), dtype=bool)
-    if include_fgsm:
+    if settings.include_fgsm:
         result = fgsm(model, images, labels, epsilon, target_labels=targets, batch_size=len(images))
         fooled = _fooled(model, result, labels, targets)
-    for _ in range(restarts):
+    for _ in range(settings.restarts):
         todo = np.nonzero(~fooled)[0]
         if todo.size == 0:
             break
         start = images[todo]
-        if random_start:
+        if settings.random_start:
             start = start + rng.uniform(-epsilon, epsilon, size=start.shape).astype(np.float32)
         todo_targets = None if targets is None else targets[todo]
         result[todo] = _pgd_batch(
-            gradient_function, images[todo], start, labels[todo], todo_targets, epsilon, step_size, steps
+            gradient_function,
+            images[todo],
+            start,
+            labels[todo],
+            todo_targets,
+            epsilon,
+            settings.step_size,
+            settings.steps,
         )
         fooled[todo] = _fooled(model, result[todo], labels[todo], todo_targets)
     return result
@@ -444,84 +446,116 @@ def adversarial_training(
     *,
     epsilon: float = 0.1,
     method: str = "fgsm",
-    epochs: int = 5,
-    batch_size: int = 128,
     adversarial_fraction: float = 0.5,
     steps: int = 7,
+    epochs: int = 5,
+    batch_size: int = 128,
+    optimizer: str = "adam",
     learning_rate: float = 1e-3,
+    class_weight: str | dict | None = None,
+    label_smoothing: float = 0.0,
+    callbacks: Sequence = (),
+    validation_fraction: float = 0.0,
     seed: int = 0,
-) -> dict:
-    """Trains ``model`` in place on a mix of clean and adversarial examples.
+    **training_options,
+):
+    """Trains ``model`` in place on a mix of clean and adversarial examples, with the library's recipe.
 
-    Each batch is attacked with the current weights (FGSM, or PGD with ``steps``
-    iterations); a fraction ``adversarial_fraction`` of the batch is replaced by its
-    adversarial version before the gradient step. An uncompiled model is compiled with
-    Adam and sparse categorical cross-entropy.
+    Training goes through :func:`emnist_tf.modeling.training.train` (same keywords, same
+    :class:`~emnist_tf.modeling.training.TrainingResult`): the model is wrapped in a Keras
+    model sharing its layers whose ``train_step`` first replaces a fraction
+    ``adversarial_fraction`` of each batch by its attacked version under the current
+    weights (FGSM, or PGD with ``steps`` iterations from a random start), then takes the
+    ordinary step, so class weights, label smoothing, schedules and callbacks apply as in
+    any other run.
 
     Args:
-        model: Keras classifier outputting probabilities.
+        model: Keras classifier outputting probabilities (a ``logits`` layer is attacked if present).
         images: training images (N, 28, 28, 1) in [0, 1].
         labels: class indices (N,).
         epsilon: attack radius used during training.
         method: ``"fgsm"`` (fast) or ``"pgd"`` (stronger, slower).
-        epochs: passes over the data (capped by ``config.cap(epochs, "epochs")``).
-        batch_size: images per step.
         adversarial_fraction: share of each batch replaced by adversarial images (0..1).
         steps: PGD iterations per batch.
-        learning_rate: Adam learning rate when the model is compiled here.
-        seed: seed of the shuffling and of the PGD random starts.
+        epochs, batch_size, optimizer, learning_rate, class_weight, label_smoothing, callbacks,
+            validation_fraction, seed: as for :func:`~emnist_tf.modeling.training.train`
+            (``seed`` also seeds the PGD random starts).
+        **training_options: any other keyword of :func:`~emnist_tf.modeling.training.train`
+            (``schedule``, ``verbose``, ``optimizer_options``...).
 
     Returns:
-        ``{"loss": [...], "accuracy": [...]}``, one value per epoch (on the mixed batches).
+        The :class:`~emnist_tf.modeling.training.TrainingResult` of the run, with ``model``
+        the trained ``model`` and the attack recorded in ``settings["adversarial"]``.
 
     Example:
-        >>> history = adversarial_training(build_cnn(), images, labels, epsilon=0.1, epochs=2)
+        >>> result = adversarial_training(build_cnn(), images, labels, epsilon=0.1, epochs=2)
+        >>> result.history["loss"]
     """
-    import keras
+    from emnist_tf.modeling.training import train
 
     if method not in ATTACKS:
         raise ValueError(f"unknown attack {method!r}; choose one of {', '.join(ATTACKS)}")
     if not 0 <= adversarial_fraction <= 1:
         raise ValueError(f"adversarial_fraction must be in [0, 1], got {adversarial_fraction}")
+    if method == "pgd" and steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    epsilon = _check_epsilon(epsilon)
     images, labels, _ = _prepare(images, labels, None)
-    if not getattr(model, "compiled", False):
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-        )
-    epochs = config.cap(int(epochs), "epochs")
-    rng = np.random.default_rng(seed)
-    history = {"loss": [], "accuracy": []}
-    for epoch in range(epochs):
-        order = rng.permutation(len(images))
-        losses, accuracies = [], []
-        for batch_number, batch in enumerate(_batches(len(images), batch_size)):
-            indices = order[batch]
-            batch_images = _mix_batch(
-                model,
-                images[indices],
-                labels[indices],
-                epsilon,
-                method,
-                adversarial_fraction,
-                steps,
-                seed + 1000 * epoch + batch_number,
-            )
-            result = model.train_on_batch(batch_images, labels[indices], return_dict=True)
-            losses.append(float(result["loss"]))
-            accuracies.append(float(result.get("accuracy", result.get("compile_metrics", np.nan))))
-        history["loss"].append(float(np.mean(losses)))
-        history["accuracy"].append(float(np.mean(accuracies)))
-    return history
+    attack_settings = dict(epsilon=epsilon, method=method, adversarial_fraction=adversarial_fraction, steps=steps)
+    wrapper = _adversarial_trainer(model, seed=seed, **attack_settings)
+    training_options.setdefault("verbose", 0)
+    result = train(
+        wrapper,
+        (images, labels),
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        class_weight=class_weight,
+        label_smoothing=label_smoothing,
+        callbacks=callbacks,
+        validation_fraction=validation_fraction,
+        seed=seed,
+        **training_options,
+    )
+    return dataclasses.replace(result, model=model, settings={**result.settings, "adversarial": attack_settings})
 
 
-def _mix_batch(model, images, labels, epsilon, method, fraction, steps, seed):
-    count = int(round(fraction * len(images)))
-    if count == 0 or epsilon == 0:
-        return images
-    mixed = images.copy()
-    options = {"steps": steps, "seed": seed} if method == "pgd" else {}
-    mixed[:count] = attack(model, images[:count], labels[:count], epsilon, method=method, **options)
-    return mixed
+def _adversarial_trainer(model, *, epsilon, method, adversarial_fraction, steps, seed):
+    """A functional Keras model sharing ``model``'s layers whose training step attacks part of each batch."""
+    import keras
+
+    tf = _tf()
+    scorer, from_logits = score_model(model)
+
+    class AdversarialTrainer(keras.Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def train_step(self, data):
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            x = tf.cast(x, tf.float32)
+            count = tf.cast(tf.round(adversarial_fraction * tf.cast(tf.shape(x)[0], tf.float32)), tf.int32)
+            attacked = self.perturb(x[:count], tf.cast(y[:count], tf.int64))
+            mixed = tf.concat([attacked, x[count:]], axis=0)
+            return super().train_step(keras.utils.pack_x_y_sample_weight(mixed, y, sample_weight))
+
+        def perturb(self, originals, classes):
+            if epsilon == 0:
+                return originals
+            if method == "fgsm":
+                gradient, _ = input_gradient(scorer, from_logits, originals, classes)
+                return _project(originals + epsilon * tf.sign(gradient), originals, epsilon)
+            step_size = 2.5 * epsilon / steps
+            noise = keras.random.uniform(tf.shape(originals), -epsilon, epsilon, seed=self.seed_generator)
+            current = _project(originals + noise, originals, epsilon)
+            for _ in range(steps):
+                gradient, _ = input_gradient(scorer, from_logits, current, classes)
+                current = _project(current + step_size * tf.sign(gradient), originals, epsilon)
+            return tf.stop_gradient(current)
+
+    return AdversarialTrainer(inputs=model.inputs, outputs=model.outputs, name=f"{model.name}_adversarial")
 
 
 def defence_table(

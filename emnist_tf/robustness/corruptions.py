@@ -133,17 +133,11 @@ _CORRUPTERS = {
 def predict_labels(model, images, *, batch_size: int = 256) -> np.ndarray:
     """Returns the model's predicted class indices for ``images`` (int64, shape (N,)).
 
-    Calls the model in inference mode batch by batch (faster than ``model.predict``
-    for the small arrays used here).
+    One batched forward pass in inference mode (:func:`emnist_tf.interpret.activations.forward`).
     """
-    array = _as_images(images)
-    predictions = []
-    for start in range(0, len(array), batch_size):
-        outputs = model(array[start : start + batch_size], training=False)
-        predictions.append(np.argmax(np.asarray(outputs), axis=-1))
-    if not predictions:
-        return np.zeros((0,), dtype=np.int64)
-    return np.concatenate(predictions).astype(np.int64)
+    from emnist_tf.interpret.activations import forward
+
+    return np.argmax(forward(model, _as_images(images), batch_size=batch_size), axis=-1).astype(np.int64)
 
 
 def accuracy(model, images, labels, *, batch_size: int = 256) -> float:
@@ -429,23 +423,6 @@ def confusion_at_levels(
         predictions = predict_labels(model, corrupt(images, corruption, level, seed=seed), batch_size=batch_size)
         matrices[float(level)] = confusion_matrix(labels, predictions, labels=np.arange(num_classes))
     return matrices
-
-
-def top_confusions(matrix, class_names: Sequence[str] | None = None, *, count: int = 5) -> list[tuple]:
-    """The ``count`` largest off-diagonal cells: ``[(true, predicted, number), ...]``.
-
-    With ``class_names`` the classes are given by name, otherwise by index.
-    """
-    matrix = np.asarray(matrix).copy()
-    np.fill_diagonal(matrix, 0)
-    flat = np.argsort(matrix, axis=None)[::-1][:count]
-    rows, columns = np.unravel_index(flat, matrix.shape)
-    name = (lambda index: class_names[index]) if class_names is not None else int
-    return [
-        (name(row), name(column), int(matrix[row, column]))
-        for row, column in zip(rows, columns)
-        if matrix[row, column] > 0
-    ]
 
 
 def plot_confusions(

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from emnist_tf import config
+from emnist_tf.evaluation.metrics import most_confused_pairs
 from emnist_tf.robustness import adversarial, corruptions
 
 DEFAULT_EPSILONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -66,10 +67,10 @@ def write_report(
             and the confusion matrices).
         out_dir: where to write (default: the first run directory).
         data_dir: folder of EMNIST files (default: the run's, else ``EMNIST_TF_DATA``).
-        examples: test images for the noise curves (``config.cap(..., "examples")``).
+        examples: test images for the noise curves (fast mode caps them, saying so).
         attack_examples: test images attacked per epsilon (also capped).
         epsilons: L-infinity radii of the epsilon curves.
-        steps: PGD iterations (``config.cap(..., "steps")``).
+        steps: PGD iterations (also capped).
         seed: seed of the test subsample, the noise and the PGD random starts.
 
     Returns:
@@ -83,14 +84,15 @@ def write_report(
     from emnist_tf.modeling import runs
 
     if not run_dirs:
-        raise ValueError("no run directory given; pass at least one folder from `emnist-tf train --out DIR`")
+        raise ValueError("no run directory given; pass at least one folder written by save_run or the train command")
     run_dirs = [Path(folder) for folder in run_dirs]
     out = Path(out_dir) if out_dir is not None else run_dirs[0]
     out.mkdir(parents=True, exist_ok=True)
     loaded = [runs.load_run(folder) for folder in run_dirs]
     names = _model_names(run_dirs, [run.config for run in loaded])
-    examples = config.cap(int(examples), "examples")
-    attack_examples = min(config.cap(int(attack_examples), "examples"), examples)
+    examples = config.cap(int(examples), "examples", say="test images for the noise curves")
+    attack_examples = min(config.cap(int(attack_examples), "examples", say="attacked test images"), examples)
+    steps = config.cap(int(steps), "steps", say="PGD steps")
     test_sets, noise, attacks, results = {}, {}, {}, {}
     for name, run, folder in zip(names, loaded, run_dirs):
         split = run.config.get("split") or "balanced"
@@ -112,13 +114,13 @@ def write_report(
     paths = {name: out / name for name in REPORT_FILES}
     _save(corruptions.plot_noise_curves(noise), paths["noise_curves.png"])
     _save(adversarial.plot_epsilon_curves(attacks), paths["epsilon_curves.png"])
-    results[names[0]]["top_confusions"] = _write_first_model_figures(
+    results[names[0]]["most_confused"] = _write_first_model_figures(
         first.model, images, labels, split, paths, steps=steps, seed=seed
     )
     report = {
         "fast_mode": config.fast_mode(),
         "seed": seed,
-        "steps": config.cap(int(steps), "steps"),
+        "steps": steps,
         "gallery_epsilon": GALLERY_EPSILON,
         "models": results,
     }
@@ -170,7 +172,7 @@ def _write_first_model_figures(model, images, labels, split, paths, *, steps, se
         paths["adversarial_gallery.png"],
     )
     return {
-        f"gaussian {level:g}": corruptions.top_confusions(matrix, class_names) for level, matrix in matrices.items()
+        f"gaussian {level:g}": most_confused_pairs(matrix, class_names, top=5) for level, matrix in matrices.items()
     }
 
 

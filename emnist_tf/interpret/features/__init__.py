@@ -10,10 +10,11 @@ penalties (:mod:`.regularizers`) and the constraints and input modifiers
 Example:
     >>> from emnist_tf.interpret.features import maximize_classes, top_activating_images, plot_preferred_inputs
     >>> result = maximize_classes(model, starts=4, seed=0)          # all 47 classes at once
-    >>> top = top_activating_images(model, "logits", test_images, count=3)
+    >>> top = top_activating_images(model, test_images, "logits", count=3)
     >>> plot_preferred_inputs(result, top).savefig("classes.png")
 """
 
+from emnist_tf.interpret.activations import TopImages, top_activating_images, unit_activations
 from emnist_tf.interpret.features.figures import plot_preferred_inputs
 from emnist_tf.interpret.features.maximize import (
     Maximizer,
@@ -29,7 +30,6 @@ from emnist_tf.interpret.features.maximize import (
 from emnist_tf.interpret.features.modifiers import Blur, ClipRange, Jitter, NormConstraint
 from emnist_tf.interpret.features.objectives import ChannelMean, ClassLogit, ClassMargin, DenseUnit, UnitActivation
 from emnist_tf.interpret.features.regularizers import L2Decay, TotalVariation, total_variation
-from emnist_tf.interpret.features.top_images import TopImages, top_activating_images, unit_activations
 
 __all__ = [
     "Blur",

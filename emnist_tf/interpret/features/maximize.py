@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from emnist_tf import config
+from emnist_tf.interpret.activations import resolve_units, submodel
 from emnist_tf.interpret.features.modifiers import Blur, ClipRange, Jitter
 from emnist_tf.interpret.features.objectives import ClassMargin, UnitActivation
 from emnist_tf.interpret.features.regularizers import L2Decay, TotalVariation
@@ -98,38 +98,16 @@ def feature_model(model, layer: str):
             other layer both outputs are the layer's output.
 
     Returns:
-        A ``keras.Model`` with two outputs.
+        A ``keras.Model`` with two outputs (:func:`emnist_tf.interpret.activations.submodel`).
 
     Raises:
         ValueError: if the layer does not exist or the model was never built.
     """
-    import keras
-
     names = [item.name for item in model.layers]
     if layer not in names:
         raise ValueError(f"model has no layer {layer!r}; choose one of {', '.join(names)}")
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
-    if not inputs:
-        raise ValueError("model has no defined inputs; build it with an input shape or call it once first")
     target_layer = model.get_layer(layer)
-    return keras.Model(inputs, [_pre_activation(target_layer), target_layer.output])
-
-
-def _resolve_units(units, unit_count: int) -> np.ndarray:
-    if units is None:
-        return np.arange(unit_count)
-    if isinstance(units, slice):
-        resolved = np.arange(unit_count)[units]
-    else:
-        resolved = np.atleast_1d(np.asarray(units if isinstance(units, np.ndarray) else list(units), dtype=np.int64))
-    if resolved.size == 0:
-        raise ValueError(f"no units selected; pass unit indices between 0 and {unit_count - 1}")
-    if resolved.min() < 0 or resolved.max() >= unit_count:
-        raise ValueError(f"unit indices must be in 0..{unit_count - 1}, got {resolved.min()}..{resolved.max()}")
-    return resolved
+    return submodel(model, [_pre_activation(target_layer), target_layer.output])
 
 
 class Maximizer:
@@ -221,7 +199,7 @@ class Maximizer:
         Args:
             units: unit indices (list, range, slice or array); ``None`` = every unit.
             starts: random starting images per unit; the best one is reported.
-            steps: ascent steps (capped in fast mode).
+            steps: ascent steps.
             learning_rate: L2 length of each step in pixel space; it decays
                 linearly to a tenth of this over the run.
             initial_mean: mean of the Gaussian starting pixels.
@@ -238,8 +216,8 @@ class Maximizer:
                 f"need starts >= 1, steps >= 0 and learning_rate > 0, got "
                 f"starts={starts}, steps={steps}, learning_rate={learning_rate}"
             )
-        steps = int(config.cap(steps, "steps"))
-        unit_indices = _resolve_units(units, self.unit_count)
+        steps = int(steps)
+        unit_indices = resolve_units(units, self.unit_count)
         batch_units = tf.constant(np.repeat(unit_indices, starts), tf.int32)
         rng = np.random.default_rng(seed)
         shape = (len(unit_indices) * starts, *self.input_shape)
