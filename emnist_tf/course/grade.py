@@ -109,6 +109,21 @@ class GradeResult:
     def max_points(self) -> float:
         return sum(exercise.points for exercise in self.exercises)
 
+    def to_dict(self) -> dict:
+        """Plain data (JSON-ready), for the record that lets a stopped run resume."""
+        data = dataclasses.asdict(self)
+        data["submission"] = str(self.submission)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GradeResult:
+        """The inverse of :meth:`to_dict`."""
+        exercises = [
+            ExerciseGrade(**{**exercise, "checks": [CheckGrade(**check) for check in exercise["checks"]]})
+            for exercise in data["exercises"]
+        ]
+        return cls(**{**data, "submission": Path(data["submission"]), "exercises": exercises})
+
 
 def load_solutions(solutions_dir: str | Path = "solutions") -> list[SolutionNotebook]:
     """Reads and validates every solution notebook of a folder.
@@ -316,7 +331,9 @@ def _solution_note(outcomes: list[dict] | None, check_results: list[dict | None]
     if outcomes is None:
         return "no solution cell of this exercise was found in the notebook"
     raised = [outcome.get("error") for outcome in outcomes]
-    raised += ["NotImplementedError" for result in check_results if result and "NotImplementedError" in result["reason"]]
+    raised += [
+        "NotImplementedError" for result in check_results if result and "NotImplementedError" in result["reason"]
+    ]
     if "NotImplementedError" in raised:
         return (
             "not attempted: the solution still raises NotImplementedError; "

@@ -198,7 +198,10 @@ class Exporter:
         if type(value) is dict:
             if len(value) > MAX_ITEMS:
                 raise ValueError("too many items")
-            return {"t": "dict", "items": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}
+            return {
+                "t": "dict",
+                "items": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()],
+            }
         model = self._keras_kind(value)
         if model == "model":
             name = self._file(".keras")
