@@ -53,7 +53,8 @@ def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
     if result.duplicates:
         lines += [
             "",
-            f"Check cells found more than once (only the last copy counted): {plain(', '.join(result.duplicates), 300)}",
+            "Check cells found more than once (only the last copy counted): "
+            + plain(", ".join(result.duplicates), 300),
         ]
     for exercise in result.exercises:
         lines += ["", f"## {plain(exercise.name)}: {format_points(exercise.earned)} / {format_points(exercise.points)}"]
@@ -91,15 +92,15 @@ def write_atomic(path: str | Path, text: str) -> Path:
     """Writes a text file so that readers see either the old or the new content, never half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8")
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with handle:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
         raise
     return path
 

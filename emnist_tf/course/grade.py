@@ -27,7 +27,7 @@ from pathlib import Path
 
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook, solution_paths
-from emnist_tf.course.sandbox import Limits, SandboxUnavailable, isolation_problem
+from emnist_tf.course.sandbox import Limits, SandboxUnavailableError, isolation_problem
 
 HIDDEN_FAILED = "hidden check failed"
 JUDGE_SLACK = 120  # seconds for the judge's own start-up (TensorFlow imports) beyond the notebook budget
@@ -195,7 +195,7 @@ def grade_submission(
         never raised.
 
     Raises:
-        SandboxUnavailable: if bubblewrap cannot be used and ``trusted`` is False.
+        SandboxUnavailableError: if bubblewrap cannot be used and ``trusted`` is False.
     """
     path = Path(path)
     student = student or path.stem
@@ -232,10 +232,10 @@ def grade_submission(
 
 
 def require_sandbox() -> None:
-    """Raises :class:`SandboxUnavailable` (one line: why, and how to install bubblewrap)."""
+    """Raises :class:`SandboxUnavailableError` (one line: why, and how to install bubblewrap)."""
     problem = isolation_problem()
     if problem:
-        raise SandboxUnavailable(f"cannot isolate student code: {problem}")
+        raise SandboxUnavailableError(f"cannot isolate student code: {problem}")
 
 
 def _not_graded(student: str, path: Path, solution: SolutionNotebook | None, reason: str) -> GradeResult:

@@ -38,11 +38,7 @@ ALLOWED_MODEL_MODULES = ("keras", "emnist_tf")
 HIDDEN_FAILED = "hidden check failed"
 
 
-class CheckFailure(Exception):
-    """A check could not use the student's value; the message is grader text."""
-
-
-class ExportProblem(Exception):
+class ExportError(Exception):
     """An exported value cannot be read safely."""
 
 
@@ -144,25 +140,25 @@ class Importer:
 
     def _open(self, name: str) -> bytes:
         if not isinstance(name, str) or not re.fullmatch(r"v[0-9]{1,7}\.(npy|keras)", name):
-            raise ExportProblem("bad file name")
+            raise ExportError("bad file name")
         fd = os.open(self.folder / name, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
-                raise ExportProblem("not a regular file")
+                raise ExportError("not a regular file")
             self.total += info.st_size
             if self.total > MAX_EXPORT_BYTES:
-                raise ExportProblem("the exported values are too large")
+                raise ExportError("the exported values are too large")
             return handle.read()
 
     def value(self, item, depth: int = 0):
         if depth > 20 or not isinstance(item, dict):
-            raise ExportProblem("malformed export")
+            raise ExportError("malformed export")
         kind = item.get("t")
         if kind == "json":
             value = item.get("v")
             if value is not None and type(value) not in (bool, int, float, str):
-                raise ExportProblem("malformed export")
+                raise ExportError("malformed export")
             return value
         if kind in ("list", "tuple"):
             values = [self.value(entry, depth + 1) for entry in item.get("items", [])]
@@ -172,7 +168,7 @@ class Importer:
             for pair in item.get("items", []):
                 key = self.value(pair[0], depth + 1)
                 if not isinstance(key, (type(None), bool, int, float, str, tuple)):
-                    raise ExportProblem("dictionary keys must be plain values")
+                    raise ExportError("dictionary keys must be plain values")
                 result[key] = self.value(pair[1], depth + 1)
             return result
         if kind == "array":
@@ -190,14 +186,14 @@ class Importer:
         if kind == "object":
             attrs = item.get("attrs", {})
             if not all(isinstance(key, str) and key.isidentifier() for key in attrs):
-                raise ExportProblem("malformed export")
+                raise ExportError("malformed export")
             return types.SimpleNamespace(**{key: self.value(value, depth + 1) for key, value in attrs.items()})
         if kind == "function":
             handle = item.get("handle")
             if type(handle) is not int:
-                raise ExportProblem("malformed export")
+                raise ExportError("malformed export")
             return Proxy(self.judge, handle)
-        raise ExportProblem("unknown kind of value")
+        raise ExportError("unknown kind of value")
 
     def _model(self, data: bytes):
         import keras
@@ -214,13 +210,13 @@ class Importer:
 def _check_model_config(config, depth: int = 0) -> None:
     """Refuses models whose config names classes outside Keras and this library."""
     if depth > 200:
-        raise ExportProblem("model config nested too deeply")
+        raise ExportError("model config nested too deeply")
     if isinstance(config, dict):
         module = config.get("module")
-        if isinstance(module, str) and not module.split(".")[0] in ALLOWED_MODEL_MODULES:
-            raise ExportProblem("the model uses a class from outside Keras")
+        if isinstance(module, str) and module.split(".")[0] not in ALLOWED_MODEL_MODULES:
+            raise ExportError("the model uses a class from outside Keras")
         if config.get("class_name") in ("Lambda", "function", "__lambda__"):
-            raise ExportProblem("the model uses a Lambda layer or a Python function")
+            raise ExportError("the model uses a Lambda layer or a Python function")
         for value in config.values():
             _check_model_config(value, depth + 1)
     elif isinstance(config, list):
@@ -314,9 +310,9 @@ class Judge:
             fd = os.open(folder / "manifest.json", os.O_RDONLY | os.O_NOFOLLOW)
             with os.fdopen(fd, "rb") as handle:
                 if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                    raise ExportProblem("not a file")
+                    raise ExportError("not a file")
                 manifest = json.loads(handle.read(64 * 1024 * 1024))
-        except (OSError, ValueError, ExportProblem):
+        except (OSError, ValueError, ExportError):
             return {}, {name: "could not be copied out of your notebook" for name in names}
         importer = Importer(folder, self)
         values, problems = {}, {}
@@ -344,7 +340,7 @@ class Judge:
         if answer is None:
             return {"passed": False, "reason": "your notebook's values could not be read (the kernel stopped)"}
         values, problems = self._import(export_dir, names)
-        for name, reason in (answer.get("failed") or {}).items():
+        for name in answer.get("failed") or {}:
             if name in names:
                 problems[name] = "could not be copied out of your notebook (unsupported value)"
         namespace = {"__name__": "__check__", **self.modules, **values}
