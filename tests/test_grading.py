@@ -97,9 +97,24 @@ def graded(tmp_path_factory):
         "killer": _student("    return a + b\nimport os\nos._exit(1)"),
     }
     students["deleter"].cells.insert(3, nbformat.v4.new_code_cell("del add, np"))
+    students["duplicated"] = _solution_notebook()
+    students["duplicated"].cells.insert(
+        2, nbformat.v4.new_code_cell("pass", id="add-check-copy", metadata=_meta("ex01_add", "check", 2))
+    )
+    students["noids"] = _solution_notebook()
+    for cell in students["noids"].cells:
+        del cell["id"]
+    students["noids"].nbformat_minor = 4
     for name, notebook in students.items():
         (submitted / name).mkdir(parents=True)
         nbformat.write(notebook, str(submitted / name / "01-tiny.ipynb"))
+    (submitted / "v3").mkdir()
+    (submitted / "v3" / "01-tiny.ipynb").write_text(
+        nbformat.writes(nbformat.convert(_solution_notebook(), 3), version=3)
+    )
+    (submitted / "twice" / "old").mkdir(parents=True)
+    nbformat.write(_solution_notebook(), str(submitted / "twice" / "01-tiny.ipynb"))
+    shutil.copy(root / "exercises" / "01-tiny.ipynb", submitted / "twice" / "old" / "01-tiny.ipynb")
     (submitted / "garbled").mkdir()
     (submitted / "garbled" / "01-tiny.ipynb").write_text("{not json")
     out = root / "gradebook.csv"
@@ -118,7 +133,9 @@ def graded(tmp_path_factory):
         ]
     )
     with out.open() as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
+        every_row = list(csv.DictReader(handle))
+    rows = {row["student"]: row for row in every_row if row["student"] != "twice"}
+    rows["twice"] = [row for row in every_row if row["student"] == "twice"]
     return status, rows, root / "feedback"
 
 
@@ -139,8 +156,36 @@ def test_every_submission_is_in_the_gradebook(graded):
         "leaker",
         "killer",
         "garbled",
+        "duplicated",
+        "noids",
+        "v3",
+        "twice",
     }
-    assert all(row["max_points"] == "4" for name, row in rows.items() if name != "garbled")
+    assert all(row["max_points"] == "4" for name, row in rows.items() if name != "twice")
+
+
+def test_honest_notebooks_saved_differently_get_full_marks(graded):
+    """Saved as nbformat v3, without cell ids, or with a check cell copied above the solution."""
+    _, rows, feedback_dir = graded
+    for student in ("noids", "v3", "duplicated"):
+        assert rows[student]["total"] == "4", student
+    assert "more than once" in _feedback(feedback_dir, "duplicated")
+    assert "copy it back" not in _feedback(feedback_dir, "v3")
+
+
+def test_a_second_submission_is_reported_not_graded_over_the_first(graded):
+    _, rows, feedback_dir = graded
+    first, second = rows["twice"]
+    assert first["total"] == "4" and first["status"] == "graded"
+    assert second["status"].startswith("second submission") and second["submission"].endswith("old/01-tiny.ipynb")
+    assert "Total: **4 / 4**" in _feedback(feedback_dir, "twice")
+
+
+def test_an_unreadable_notebook_scores_zero_out_of_its_maximum(graded):
+    _, rows, feedback_dir = graded
+    assert (rows["garbled"]["total"], rows["garbled"]["max_points"]) == ("0", "4")
+    assert rows["garbled"]["status"].startswith("unreadable")
+    assert "0 / 4" in _feedback(feedback_dir, "garbled")
 
 
 def test_solution_gets_full_marks(graded):
@@ -182,17 +227,68 @@ def test_deleted_variables_and_dead_kernels_cost_points(graded):
     assert rows["deleter"]["ex01_add"] == "0" and rows["deleter"]["total"] == "0"
     assert rows["killer"]["ex01_add"] == "0" and rows["killer"]["total"] == "0"
     assert "kernel" in _feedback(feedback_dir, "killer")
-    assert rows["garbled"]["total"] == "0" and rows["garbled"]["status"].startswith("unreadable")
 
 
 def test_feedback_never_shows_hidden_test_code(graded):
     _, rows, feedback_dir = graded
     assert rows["leaker"]["total"] == "4"
     texts = [path.read_text() for path in feedback_dir.rglob("*.md")]
-    assert len(texts) == 9
+    assert len(texts) == 13
     for text in texts:
         for secret in (HIDDEN_ADD, HIDDEN_SQUARE, "negatives", "tolist()", "HIDDEN TESTS"):
             assert secret not in text
+
+
+def test_a_stopped_run_resumes_and_grades_only_what_is_missing(tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(_solution_notebook(), str(solutions / "01-tiny.ipynb"))
+    for student in ("ann", "ben", "cat"):
+        (tmp_path / "submitted" / student).mkdir(parents=True)
+        nbformat.write(_solution_notebook(), str(tmp_path / "submitted" / student / "01-tiny.ipynb"))
+    out = tmp_path / "gradebook.csv"
+
+    def run():
+        lines = []
+        gradebook.grade_all(
+            [tmp_path / "submitted"], solutions_dir=solutions, out=out, timeout_per_cell=TIMEOUT, progress=lines.append
+        )
+        return [line for line in lines if "earlier run" not in line]
+
+    assert len(run()) == 3
+    # as if the grader had been killed while grading ben, before the gradebook was written:
+    out.unlink()
+    records = sorted(Path(f"{out}.parts").glob("*.json"))
+    assert len(records) == 3
+    (tmp_path / "feedback" / "ben" / "01-tiny.md").unlink()
+    for record in records:
+        if "ben" in record.read_text():
+            record.unlink()
+    regraded = run()
+    assert len(regraded) == 1 and " ben " in f" {regraded[0]}"
+    with out.open() as handle:
+        assert [row["total"] for row in csv.DictReader(handle)] == ["4", "4", "4"]
+    assert (tmp_path / "feedback" / "ben" / "01-tiny.md").exists()
+    assert not list(tmp_path.rglob(".*.csv.*")) and not list(tmp_path.rglob(".*.md.*"))  # no half-written files
+
+
+def test_without_bubblewrap_grading_refuses_in_one_line_unless_trusted(tmp_path, capsys, monkeypatch):
+    from emnist_tf.course import sandbox
+
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed; install it")
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(_solution_notebook(), str(tmp_path / "solutions" / "01-tiny.ipynb"))
+    nbformat.write(_solution_notebook(), str(tmp_path / "alice.ipynb"))
+    arguments = ["grade", str(tmp_path / "alice.ipynb"), "--solutions", str(tmp_path / "solutions")]
+    arguments += ["--out", str(tmp_path / "gradebook.csv"), "--timeout-per-cell", str(TIMEOUT)]
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert "bubblewrap" in error and "--trusted" in error and len(error.splitlines()) == 1
+    assert not (tmp_path / "gradebook.csv").exists()
+    assert cli.main([*arguments, "--trusted"]) == 0
+    assert capsys.readouterr().err.count("warning: --trusted") == 1
+    with (tmp_path / "gradebook.csv").open() as handle:
+        assert next(csv.DictReader(handle))["total"] == "4"
 
 
 def test_grading_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
