@@ -15,6 +15,7 @@ import pytest
 
 from emnist_tf import cli
 from emnist_tf.course import build, gradebook
+from emnist_tf.course.grade import format_points as grade_format
 
 REPO = Path(__file__).resolve().parents[1]
 HIDDEN_ADD = "assert add(-7, 7) == 0, 'negatives'"
@@ -325,3 +326,45 @@ def test_real_notebook_solution_gets_full_marks_and_exercise_zero(emnist_dir, tm
     assert by_student["model"].total == by_student["model"].max_points
     assert by_student["blank"].total == 0
     assert all("not attempted" in exercise.note for exercise in by_student["blank"].exercises)
+
+
+def _forbidding_solution() -> nbformat.NotebookNode:
+    """ex01_add forbids the library's class_names; a given cell may still call it."""
+    notebook = _solution_notebook()
+    notebook.cells[1].source = "import numpy as np\nimport emnist_tf\nNAMES = emnist_tf.class_names('digits')"
+    notebook.cells[2].metadata["emnist_tf"]["forbid"] = ["emnist_tf.data.splits.class_names"]
+    return notebook
+
+
+@pytest.mark.parametrize(
+    "body, earned",
+    [
+        ("    return a + b", "2"),
+        ("    from emnist_tf import class_names\n    class_names('digits')\n    return a + b", "0"),
+        (
+            "    try:\n        emnist_tf.data.class_names('digits')\n"
+            "    except Exception:\n        pass\n    return a + b",
+            "0",
+        ),
+    ],
+    ids=["own-code", "alias-call", "caught-call"],
+)
+def test_calling_a_forbidden_library_function_earns_nothing_for_that_exercise(tmp_path, body, earned):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(_forbidding_solution(), str(solutions / "01-tiny.ipynb"))
+    student = _forbidding_solution()
+    student.cells[2].source = "def add(a, b):\n" + body
+    nbformat.write(student, str(tmp_path / "alice.ipynb"))
+    (result,) = gradebook.grade_all(
+        [tmp_path / "alice.ipynb"],
+        solutions_dir=solutions,
+        out=tmp_path / "gradebook.csv",
+        timeout_per_cell=10,
+        progress=None,
+    )
+    grades = {exercise.name: exercise for exercise in result.exercises}
+    assert grade_format(grades["ex01_add"].earned) == earned
+    assert grades["ex01_squares"].earned == 2  # other exercises keep their points
+    if earned == "0":
+        assert "asks you to write yourself" in grades["ex01_add"].note
