@@ -78,14 +78,20 @@ def _student(body_add: str, body_squares: str = "    return np.arange(n) ** 2", 
     return notebook
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Grades a folder of seven submissions in one run, as an instructor would."""
-    root = tmp_path_factory.mktemp("course")
+def tiny_course(root: Path) -> Path:
+    """Writes the tiny solution notebook and builds its exercise; returns the solutions folder."""
     solutions = root / "solutions"
     solutions.mkdir()
     nbformat.write(_solution_notebook(), str(solutions / "01-tiny.ipynb"))
     build.build_exercises(solutions, root / "exercises")
+    return solutions
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grades a folder of submissions in one run, as an instructor would."""
+    root = tmp_path_factory.mktemp("course")
+    solutions = tiny_course(root)
     submitted = root / "submitted"
     students = {
         "solution": nbformat.read(str(solutions / "01-tiny.ipynb"), as_version=4),

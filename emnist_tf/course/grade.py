@@ -27,6 +27,7 @@ from pathlib import Path
 
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook, solution_paths
+from emnist_tf.course.judge import describe_outcome
 from emnist_tf.course.sandbox import Limits, SandboxUnavailableError, isolation_problem
 
 HIDDEN_FAILED = "hidden check failed"
@@ -341,18 +342,8 @@ def _solution_note(outcomes: list[dict] | None, check_results: list[dict | None]
         )
     for outcome in outcomes:
         if outcome.get("status") != "ok":
-            return "your solution cell did not finish: " + _describe_outcome(outcome)
+            return "your solution cell did not finish: " + describe_outcome(outcome)
     return ""
-
-
-def _describe_outcome(outcome: dict) -> str:
-    return {
-        "error": f"it raised {outcome.get('error') or 'an exception'}",
-        "timeout": "it timed out (the cell ran longer than the time limit)",
-        "dead": "the kernel died or stopped responding (exit, a crash or running out of memory)",
-        "budget": "the notebook ran longer than its time budget",
-        "not run": "not run: the kernel had died in an earlier cell",
-    }.get(outcome.get("status"), "it failed")
 
 
 def format_points(value: float) -> str:

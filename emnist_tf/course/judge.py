@@ -413,7 +413,7 @@ class Judge:
                 if role == "solution":
                     solution_outcomes.setdefault(detail, []).append(outcome)
                 elif outcome["status"] not in ("ok", "not run"):
-                    problems.append(f"code cell {index + 1}: {_describe(outcome)}")
+                    problems.append(f"code cell {index + 1}: {describe_outcome(outcome)}")
         for exercise, names in forbids.items():
             used = sorted(set(names) & self.violations)
             if used:
@@ -460,13 +460,15 @@ def _safe_name(name) -> str:
     return "an exception"
 
 
-def _describe(outcome: dict) -> str:
+def describe_outcome(outcome: dict) -> str:
+    """What happened to a cell, in grader words: ``"raised ValueError"``, ``"timed out (...)"``..."""
     return {
         "error": f"raised {outcome.get('error') or 'an exception'}",
         "timeout": "timed out (the cell ran longer than the time limit)",
         "dead": "the kernel died or stopped responding (exit, a crash or running out of memory)",
         "budget": "stopped: the notebook ran longer than its time budget",
-    }.get(outcome["status"], outcome["status"])
+        "not run": "not run: the kernel had died in an earlier cell",
+    }.get(outcome.get("status"), "failed")
 
 
 def _assert_message(error: AssertionError, filename: str) -> str:

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from attacks import INJECTED, TOKEN, Targets, build_attacks  # noqa: E402
-from test_grading import HIDDEN_ADD, HIDDEN_SQUARE, _solution_notebook  # noqa: E402
+from test_grading import HIDDEN_ADD, HIDDEN_SQUARE, tiny_course  # noqa: E402
 
-from emnist_tf.course import build, gradebook, notebooks, sandbox  # noqa: E402
+from emnist_tf.course import gradebook, notebooks, sandbox  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 LIMITS = sandbox.Limits(memory_mb=1024, processes=96, file_size_mb=64, timeout_per_cell=3, timeout_per_notebook=20)
@@ -75,10 +75,7 @@ def _grade(root: Path, solutions: Path, submitted: Path, limits: sandbox.Limits 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("redteam")
-    solutions = root / "solutions"
-    solutions.mkdir()
-    nbformat.write(_solution_notebook(), str(solutions / "01-tiny.ipynb"))
-    build.build_exercises(solutions, root / "exercises")
+    solutions = tiny_course(root)
     submitted = root / "submitted"
     # honest students around the attackers: the model answer, and an untouched exercise graded after them all
     (submitted / "honest_model").mkdir(parents=True)
