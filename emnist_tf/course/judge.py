@@ -23,6 +23,8 @@ import re
 import stat
 import sys
 import tempfile
+import threading
+import time
 import traceback
 import types
 import zipfile
@@ -243,6 +245,10 @@ class Proxy:
         return "<student function>"
 
 
+def _proxy_handle(value) -> int | None:
+    return value._handle if isinstance(value, Proxy) else None
+
+
 class Judge:
     """Runs one submission: its cells in the sandbox, its checks here."""
 
@@ -268,7 +274,8 @@ class Judge:
         number = self._next()
         folder = self.inbox / f"call{number}"
         folder.mkdir()
-        exporter = runner.Exporter(types.SimpleNamespace(handles=[]), str(folder))
+        unsendable: list = []  # functions of the judge's own cannot be sent into the sandbox
+        exporter = runner.Exporter(types.SimpleNamespace(handles=unsendable), str(folder), handle_of=_proxy_handle)
         try:
             manifest = {
                 "args": [exporter.encode(arg, 0) for arg in args],
@@ -276,7 +283,7 @@ class Judge:
             }
         except Exception:
             raise ProxyError("the check passed your function a value the grader cannot send") from None
-        if "function" in json.dumps(manifest):
+        if unsendable:
             raise ProxyError("the check passed your function a value the grader cannot send")
         (folder / "manifest.json").write_text(json.dumps(manifest))
         os.chmod(folder, 0o755)
@@ -482,7 +489,20 @@ def _assert_message(error: AssertionError, filename: str) -> str:
     return text[:MAX_REASON] or "an assertion of the check did not hold"
 
 
+def _exit_with_parent() -> None:
+    """Ends the judge (and so its sandbox) if the grader that started it is killed."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> None:
+    _exit_with_parent()
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     sys.stdout = io.StringIO()
     job = json.loads(sys.stdin.read())

@@ -133,8 +133,8 @@ class Runner:
         with open(os.path.join(args_folder, "manifest.json"), encoding="utf-8") as stream:
             manifest = json.load(stream)
         try:
-            args = [decode(item, args_folder) for item in manifest["args"]]
-            kwargs = {key: decode(item, args_folder) for key, item in manifest["kwargs"].items()}
+            args = [decode(item, args_folder, self.handles) for item in manifest["args"]]
+            kwargs = {key: decode(item, args_folder, self.handles) for key, item in manifest["kwargs"].items()}
         except Exception as error:
             return {"status": "error", "error": _error_name(error), "forbidden": []}
         error, value = None, None
@@ -178,9 +178,10 @@ def _raiser_code(name: str, original: types.CodeType, violations: set):
 class Exporter:
     """Encodes a value as JSON plus ``.npy`` / ``.keras`` files in one folder."""
 
-    def __init__(self, runner: Runner, folder: str):
+    def __init__(self, runner: Runner, folder: str, handle_of=None):
         self.runner = runner
         self.folder = folder
+        self.handle_of = handle_of  # the judge's: a proxy of a student function goes back as its handle
 
     def _file(self, suffix: str) -> str:
         count = len(os.listdir(self.folder))
@@ -189,6 +190,9 @@ class Exporter:
     def encode(self, value, depth: int):
         if depth > MAX_DEPTH:
             raise ValueError("nested too deeply")
+        handle = self.handle_of(value) if self.handle_of else None
+        if handle is not None:
+            return {"t": "handle", "handle": handle}
         if value is None or type(value) in (bool, int, float, str):
             return {"t": "json", "v": value}
         if type(value) in (list, tuple):
@@ -267,16 +271,26 @@ def _attributes(value) -> dict:
     raise ValueError(f"values of type {type(value).__name__} cannot be exported")
 
 
-def decode(item: dict, folder: str):
-    """Decodes the judge's arguments (plain data only) for a proxied call."""
+def decode(item: dict, folder: str, handles: list):
+    """Decodes the judge's arguments (plain data, or handles of the student's own functions)."""
     kind = item["t"]
     if kind == "json":
         return item["v"]
     if kind in ("list", "tuple"):
-        items = [decode(entry, folder) for entry in item["items"]]
+        items = [decode(entry, folder, handles) for entry in item["items"]]
         return items if kind == "list" else tuple(items)
     if kind == "dict":
-        return {decode(k, folder): decode(v, folder) for k, v in item["items"]}
+        return {decode(k, folder, handles): decode(v, folder, handles) for k, v in item["items"]}
+    if kind == "object":
+        return types.SimpleNamespace(**{k: decode(v, folder, handles) for k, v in item["attrs"].items()})
+    if kind == "history":
+        return types.SimpleNamespace(
+            history=decode(item["history"], folder, handles),
+            epoch=decode(item["epoch"], folder, handles),
+            params=decode(item["params"], folder, handles),
+        )
+    if kind == "handle":
+        return handles[item["handle"]]
     if kind == "array":
         import numpy as np
 
