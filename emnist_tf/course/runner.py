@@ -32,8 +32,14 @@ import types
 
 MAX_DEPTH = 12
 MAX_ITEMS = 100_000
+MAX_NODES = 200_000
+MAX_MEMBERS = 200
 VIOLATIONS_MODULE = "_emnist_tf_grader_violations"
 _BUILTIN_ERRORS = {name for name, value in vars(builtins).items() if isinstance(value, type)}
+
+
+class TooBigError(ValueError):
+    """An export has more values than the grader copies."""
 
 
 class CellTimeout(KeyboardInterrupt):
@@ -182,6 +188,8 @@ class Exporter:
         self.runner = runner
         self.folder = folder
         self.handle_of = handle_of  # the judge's: a proxy of a student function goes back as its handle
+        self.path: set[int] = set()
+        self.nodes = 0
 
     def _file(self, suffix: str) -> str:
         count = len(os.listdir(self.folder))
@@ -190,6 +198,9 @@ class Exporter:
     def encode(self, value, depth: int):
         if depth > MAX_DEPTH:
             raise ValueError("nested too deeply")
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise TooBigError("too many values")
         handle = self.handle_of(value) if self.handle_of else None
         if handle is not None:
             return {"t": "handle", "handle": handle}
@@ -234,8 +245,30 @@ class Exporter:
             return {"t": "function", "handle": len(self.runner.handles) - 1}
         if isinstance(value, (type, types.ModuleType)):
             raise ValueError("classes and modules are not exported")
-        attributes = _attributes(value)
-        return {"t": "object", "attrs": {key: self.encode(item, depth + 1) for key, item in attributes.items()}}
+        return {"t": "object", "attrs": self._object(value, depth)}
+
+    def _object(self, value, depth: int) -> dict:
+        """Its exportable attributes, then its class's public properties and methods (methods as handles).
+
+        An attribute that cannot be copied is left out; a cycle back to an object being copied is cut.
+        """
+        if id(value) in self.path:
+            raise ValueError("cycle")
+        self.path.add(id(value))
+        try:
+            encoded = {}
+            for key, item in [*_attributes(value).items(), *_members(value)]:
+                if key in encoded or len(encoded) >= MAX_MEMBERS:
+                    continue
+                try:
+                    encoded[key] = self.encode(item, depth + 1)
+                except TooBigError:
+                    raise
+                except Exception:
+                    continue
+            return encoded
+        finally:
+            self.path.discard(id(value))
 
     @staticmethod
     def _keras_kind(value) -> str | None:
@@ -269,6 +302,23 @@ def _attributes(value) -> dict:
     if hasattr(value, "__dict__"):
         return {key: item for key, item in vars(value).items() if not key.startswith("_")}
     raise ValueError(f"values of type {type(value).__name__} cannot be exported")
+
+
+def _members(value) -> list[tuple[str, object]]:
+    """The public properties (their values) and methods (bound) that the object's class defines."""
+    import inspect
+
+    found = []
+    for name in dir(type(value)):
+        if name.startswith("_"):
+            continue
+        raw = inspect.getattr_static(type(value), name, None)
+        if isinstance(raw, (property, types.FunctionType, staticmethod, classmethod)):
+            try:
+                found.append((name, getattr(value, name)))
+            except Exception:
+                continue
+    return found
 
 
 def decode(item: dict, folder: str, handles: list):
