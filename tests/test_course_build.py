@@ -139,3 +139,96 @@ def test_repository_solutions_are_clean_and_graded():
 def test_repository_exercises_are_up_to_date():
     stale = build.stale_exercises(REPO / "solutions", REPO / "exercises")
     assert not stale, f"run `emnist-tf course build`: {', '.join(map(str, stale))}"
+
+
+def test_build_writes_nbgrader_metadata_and_check_notices_when_it_is_stale(course, capsys):
+    solutions, exercises = course
+    build.build_exercises(solutions, exercises)
+    marked = nbformat.read(str(solutions / "01-tiny.ipynb"), as_version=4)
+    meta = [cell.metadata.get("nbgrader") for cell in marked.cells]
+    assert meta[0] is None
+    assert meta[1] == {
+        "grade": False,
+        "grade_id": "ex01-add-solution",
+        "locked": False,
+        "schema_version": 3,
+        "solution": True,
+        "task": False,
+    }
+    assert meta[2]["grade"] is True and meta[2]["locked"] is True and meta[2]["points"] == 2
+    assert meta[3]["grade"] is True and meta[3]["solution"] is True  # a Markdown answer: nbgrader wants it graded
+    arguments = ["course", "check", "--solutions", str(solutions), "--exercises", str(exercises)]
+    assert cli.main(arguments) == 0
+    marked.cells[2].metadata["emnist_tf"]["points"] = 5  # our points changed, nbgrader's did not
+    nbformat.write(marked, str(solutions / "01-tiny.ipynb"))
+    assert cli.main(arguments) == 1
+    assert "nbgrader metadata missing or stale" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "forbid",
+    [["emnist_tf.data.no_such_function"], ["emnist_tf.class_names"], ["numpy.sum"], "emnist_tf.data.class_names"],
+)
+def test_forbid_entries_must_name_library_functions_by_their_module(course, forbid):
+    solutions, exercises = course
+    notebook = _tiny_solution()
+    notebook.cells[1].metadata["emnist_tf"]["forbid"] = forbid
+    nbformat.write(notebook, str(solutions / "01-tiny.ipynb"))
+    with pytest.raises(ValueError, match="forbid") as raised:
+        build.build_exercises(solutions, exercises)
+    assert "\n" not in str(raised.value)
+    assert not exercises.exists() or not list(exercises.iterdir())
+
+
+def test_a_real_library_function_may_be_forbidden(course):
+    solutions, exercises = course
+    notebook = _tiny_solution()
+    notebook.cells[1].metadata["emnist_tf"]["forbid"] = ["emnist_tf.data.splits.class_names"]
+    nbformat.write(notebook, str(solutions / "01-tiny.ipynb"))
+    build.build_exercises(solutions, exercises)
+    assert (exercises / "01-tiny.ipynb").exists()
+
+
+def _nbgrader_release(path: Path, *, lock: bool):
+    """nbgrader's own student version of a solution notebook (its preprocessors, nothing of ours)."""
+    preprocessors = pytest.importorskip("nbgrader.preprocessors")
+    notebook = nbformat.read(str(path), as_version=4)
+    steps = [preprocessors.ClearSolutions(), preprocessors.ClearHiddenTests(), preprocessors.ClearOutput()]
+    if lock:
+        steps.append(preprocessors.LockCells())
+    resources = {}
+    for step in steps:
+        notebook, resources = step.preprocess(notebook, resources)
+    return notebook
+
+
+def _comparable(cell, *, keep_locks: bool) -> dict:
+    data = dict(cell)
+    data["metadata"] = {k: v for k, v in cell.metadata.items() if keep_locks or k not in ("editable", "deletable")}
+    return data
+
+
+@pytest.mark.parametrize("source", ["tiny", "repository"])
+def test_nbgrader_release_matches_our_exercises_cell_for_cell(source, course, tmp_path):
+    """nbgrader's ClearSolutions + ClearHiddenTests + ClearOutput on every built solution gives our exercise.
+
+    Our exercises also carry the locks nbgrader's LockCells adds in `generate_assignment`; with it the
+    match is exact. The repository notebooks are copied and built here (the real ones pass once built).
+    """
+    solutions, exercises = course
+    if source == "repository":
+        solutions = tmp_path / "copies"
+        solutions.mkdir()
+        for path in build.solution_paths(REPO / "solutions"):
+            (solutions / path.name).write_bytes(path.read_bytes())
+    build.build_exercises(solutions, exercises)
+    for path in build.solution_paths(solutions):
+        ours = nbformat.read(str(exercises / path.name), as_version=4)
+        for lock in (False, True):
+            theirs = _nbgrader_release(path, lock=lock)
+            assert len(theirs.cells) == len(ours.cells)
+            for index, (their_cell, our_cell) in enumerate(zip(theirs.cells, ours.cells, strict=True)):
+                assert _comparable(their_cell, keep_locks=lock) == _comparable(our_cell, keep_locks=lock), (
+                    f"{path.name} cell {index}"
+                )
+            assert theirs.metadata == ours.metadata

@@ -15,6 +15,7 @@ import pytest
 
 from emnist_tf import cli
 from emnist_tf.course import build, gradebook
+from emnist_tf.course.grade import format_points as grade_format
 
 REPO = Path(__file__).resolve().parents[1]
 HIDDEN_ADD = "assert add(-7, 7) == 0, 'negatives'"
@@ -77,14 +78,20 @@ def _student(body_add: str, body_squares: str = "    return np.arange(n) ** 2", 
     return notebook
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Grades a folder of seven submissions in one run, as an instructor would."""
-    root = tmp_path_factory.mktemp("course")
+def tiny_course(root: Path) -> Path:
+    """Writes the tiny solution notebook and builds its exercise; returns the solutions folder."""
     solutions = root / "solutions"
     solutions.mkdir()
     nbformat.write(_solution_notebook(), str(solutions / "01-tiny.ipynb"))
     build.build_exercises(solutions, root / "exercises")
+    return solutions
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grades a folder of submissions in one run, as an instructor would."""
+    root = tmp_path_factory.mktemp("course")
+    solutions = tiny_course(root)
     submitted = root / "submitted"
     students = {
         "solution": nbformat.read(str(solutions / "01-tiny.ipynb"), as_version=4),
@@ -97,17 +104,45 @@ def graded(tmp_path_factory):
         "killer": _student("    return a + b\nimport os\nos._exit(1)"),
     }
     students["deleter"].cells.insert(3, nbformat.v4.new_code_cell("del add, np"))
+    students["duplicated"] = _solution_notebook()
+    students["duplicated"].cells.insert(
+        2, nbformat.v4.new_code_cell("pass", id="add-check-copy", metadata=_meta("ex01_add", "check", 2))
+    )
+    students["noids"] = _solution_notebook()
+    for cell in students["noids"].cells:
+        del cell["id"]
+    students["noids"].nbformat_minor = 4
     for name, notebook in students.items():
         (submitted / name).mkdir(parents=True)
         nbformat.write(notebook, str(submitted / name / "01-tiny.ipynb"))
+    (submitted / "v3").mkdir()
+    (submitted / "v3" / "01-tiny.ipynb").write_text(
+        nbformat.writes(nbformat.convert(_solution_notebook(), 3), version=3)
+    )
+    (submitted / "twice" / "old").mkdir(parents=True)
+    nbformat.write(_solution_notebook(), str(submitted / "twice" / "01-tiny.ipynb"))
+    shutil.copy(root / "exercises" / "01-tiny.ipynb", submitted / "twice" / "old" / "01-tiny.ipynb")
     (submitted / "garbled").mkdir()
     (submitted / "garbled" / "01-tiny.ipynb").write_text("{not json")
     out = root / "gradebook.csv"
     status = cli.main(
-        ["grade", str(submitted), "--solutions", str(solutions), "--out", str(out), "--timeout-per-cell", str(TIMEOUT)]
+        [
+            "grade",
+            str(submitted),
+            "--solutions",
+            str(solutions),
+            "--out",
+            str(out),
+            "--timeout-per-cell",
+            str(TIMEOUT),
+            "--jobs",
+            "2",
+        ]
     )
     with out.open() as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
+        every_row = list(csv.DictReader(handle))
+    rows = {row["student"]: row for row in every_row if row["student"] != "twice"}
+    rows["twice"] = [row for row in every_row if row["student"] == "twice"]
     return status, rows, root / "feedback"
 
 
@@ -128,8 +163,36 @@ def test_every_submission_is_in_the_gradebook(graded):
         "leaker",
         "killer",
         "garbled",
+        "duplicated",
+        "noids",
+        "v3",
+        "twice",
     }
-    assert all(row["max_points"] == "4" for name, row in rows.items() if name != "garbled")
+    assert all(row["max_points"] == "4" for name, row in rows.items() if name != "twice")
+
+
+def test_honest_notebooks_saved_differently_get_full_marks(graded):
+    """Saved as nbformat v3, without cell ids, or with a check cell copied above the solution."""
+    _, rows, feedback_dir = graded
+    for student in ("noids", "v3", "duplicated"):
+        assert rows[student]["total"] == "4", student
+    assert "more than once" in _feedback(feedback_dir, "duplicated")
+    assert "copy it back" not in _feedback(feedback_dir, "v3")
+
+
+def test_a_second_submission_is_reported_not_graded_over_the_first(graded):
+    _, rows, feedback_dir = graded
+    first, second = rows["twice"]
+    assert first["total"] == "4" and first["status"] == "graded"
+    assert second["status"].startswith("second submission") and second["submission"].endswith("old/01-tiny.ipynb")
+    assert "Total: **4 / 4**" in _feedback(feedback_dir, "twice")
+
+
+def test_an_unreadable_notebook_scores_zero_out_of_its_maximum(graded):
+    _, rows, feedback_dir = graded
+    assert (rows["garbled"]["total"], rows["garbled"]["max_points"]) == ("0", "4")
+    assert rows["garbled"]["status"].startswith("unreadable")
+    assert "0 / 4" in _feedback(feedback_dir, "garbled")
 
 
 def test_solution_gets_full_marks(graded):
@@ -147,15 +210,17 @@ def test_untouched_exercise_gets_zero_with_a_message_per_exercise(graded):
     assert rows["untouched"]["total"] == "0"
     text = _feedback(feedback_dir, "untouched")
     assert text.count("not attempted") == 2
-    assert "failed: NotImplementedError" in text
+    assert "failed: your function raised NotImplementedError" in text
 
 
 def test_loop_and_raise_cost_points_but_not_the_run(graded):
     _, rows, feedback_dir = graded
     assert rows["looper"]["ex01_add"] == "0" and rows["looper"]["ex01_squares"] == "2"
-    assert "timed out" in _feedback(feedback_dir, "looper")
+    assert "did not finish in time" in _feedback(feedback_dir, "looper")
     assert rows["raiser"]["ex01_add"] == "0" and rows["raiser"]["ex01_squares"] == "2"
-    assert "RuntimeError: my bug" in _feedback(feedback_dir, "raiser")
+    text = _feedback(feedback_dir, "raiser")
+    assert "your function raised RuntimeError" in text
+    assert "my bug" not in text  # the student's own exception text never reaches feedback
 
 
 def test_partial_credit_and_hidden_failure_message(graded):
@@ -169,17 +234,68 @@ def test_deleted_variables_and_dead_kernels_cost_points(graded):
     assert rows["deleter"]["ex01_add"] == "0" and rows["deleter"]["total"] == "0"
     assert rows["killer"]["ex01_add"] == "0" and rows["killer"]["total"] == "0"
     assert "kernel" in _feedback(feedback_dir, "killer")
-    assert rows["garbled"]["total"] == "0" and rows["garbled"]["status"].startswith("unreadable")
 
 
 def test_feedback_never_shows_hidden_test_code(graded):
     _, rows, feedback_dir = graded
     assert rows["leaker"]["total"] == "4"
     texts = [path.read_text() for path in feedback_dir.rglob("*.md")]
-    assert len(texts) == 9
+    assert len(texts) == 13
     for text in texts:
         for secret in (HIDDEN_ADD, HIDDEN_SQUARE, "negatives", "tolist()", "HIDDEN TESTS"):
             assert secret not in text
+
+
+def test_a_stopped_run_resumes_and_grades_only_what_is_missing(tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(_solution_notebook(), str(solutions / "01-tiny.ipynb"))
+    for student in ("ann", "ben", "cat"):
+        (tmp_path / "submitted" / student).mkdir(parents=True)
+        nbformat.write(_solution_notebook(), str(tmp_path / "submitted" / student / "01-tiny.ipynb"))
+    out = tmp_path / "gradebook.csv"
+
+    def run():
+        lines = []
+        gradebook.grade_all(
+            [tmp_path / "submitted"], solutions_dir=solutions, out=out, timeout_per_cell=TIMEOUT, progress=lines.append
+        )
+        return [line for line in lines if "earlier run" not in line]
+
+    assert len(run()) == 3
+    # as if the grader had been killed while grading ben, before the gradebook was written:
+    out.unlink()
+    records = sorted(Path(f"{out}.parts").glob("*.json"))
+    assert len(records) == 3
+    (tmp_path / "feedback" / "ben" / "01-tiny.md").unlink()
+    for record in records:
+        if "ben" in record.read_text():
+            record.unlink()
+    regraded = run()
+    assert len(regraded) == 1 and " ben " in f" {regraded[0]}"
+    with out.open() as handle:
+        assert [row["total"] for row in csv.DictReader(handle)] == ["4", "4", "4"]
+    assert (tmp_path / "feedback" / "ben" / "01-tiny.md").exists()
+    assert not list(tmp_path.rglob(".*.csv.*")) and not list(tmp_path.rglob(".*.md.*"))  # no half-written files
+
+
+def test_without_bubblewrap_grading_refuses_in_one_line_unless_trusted(tmp_path, capsys, monkeypatch):
+    from emnist_tf.course import sandbox
+
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed; install it")
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(_solution_notebook(), str(tmp_path / "solutions" / "01-tiny.ipynb"))
+    nbformat.write(_solution_notebook(), str(tmp_path / "alice.ipynb"))
+    arguments = ["grade", str(tmp_path / "alice.ipynb"), "--solutions", str(tmp_path / "solutions")]
+    arguments += ["--out", str(tmp_path / "gradebook.csv"), "--timeout-per-cell", str(TIMEOUT)]
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert "bubblewrap" in error and "--trusted" in error and len(error.splitlines()) == 1
+    assert not (tmp_path / "gradebook.csv").exists()
+    assert cli.main([*arguments, "--trusted"]) == 0
+    assert capsys.readouterr().err.count("warning: --trusted") == 1
+    with (tmp_path / "gradebook.csv").open() as handle:
+        assert next(csv.DictReader(handle))["total"] == "4"
 
 
 def test_grading_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
@@ -216,3 +332,45 @@ def test_real_notebook_solution_gets_full_marks_and_exercise_zero(emnist_dir, tm
     assert by_student["model"].total == by_student["model"].max_points
     assert by_student["blank"].total == 0
     assert all("not attempted" in exercise.note for exercise in by_student["blank"].exercises)
+
+
+def _forbidding_solution() -> nbformat.NotebookNode:
+    """ex01_add forbids the library's class_names; a given cell may still call it."""
+    notebook = _solution_notebook()
+    notebook.cells[1].source = "import numpy as np\nimport emnist_tf\nNAMES = emnist_tf.class_names('digits')"
+    notebook.cells[2].metadata["emnist_tf"]["forbid"] = ["emnist_tf.data.splits.class_names"]
+    return notebook
+
+
+@pytest.mark.parametrize(
+    "body, earned",
+    [
+        ("    return a + b", "2"),
+        ("    from emnist_tf import class_names\n    class_names('digits')\n    return a + b", "0"),
+        (
+            "    try:\n        emnist_tf.data.class_names('digits')\n"
+            "    except Exception:\n        pass\n    return a + b",
+            "0",
+        ),
+    ],
+    ids=["own-code", "alias-call", "caught-call"],
+)
+def test_calling_a_forbidden_library_function_earns_nothing_for_that_exercise(tmp_path, body, earned):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(_forbidding_solution(), str(solutions / "01-tiny.ipynb"))
+    student = _forbidding_solution()
+    student.cells[2].source = "def add(a, b):\n" + body
+    nbformat.write(student, str(tmp_path / "alice.ipynb"))
+    (result,) = gradebook.grade_all(
+        [tmp_path / "alice.ipynb"],
+        solutions_dir=solutions,
+        out=tmp_path / "gradebook.csv",
+        timeout_per_cell=10,
+        progress=None,
+    )
+    grades = {exercise.name: exercise for exercise in result.exercises}
+    assert grade_format(grades["ex01_add"].earned) == earned
+    assert grades["ex01_squares"].earned == 2  # other exercises keep their points
+    if earned == "0":
+        assert "asks you to write yourself" in grades["ex01_add"].note

@@ -9,12 +9,13 @@ def register(subparsers, parents) -> None:
     parser = subparsers.add_parser(
         "course",
         parents=parents,
-        help="generate exercises/ from solutions/ (build) or fail if it is out of date (check)",
+        help="generate exercises/ and nbgrader metadata from solutions/ (build) or fail if out of date (check)",
     )
     parser.add_argument(
         "action",
         choices=["build", "check"],
-        help="build: write exercises/; check: exit 1 naming stale exercise notebooks",
+        help="build: add nbgrader metadata to solutions/ and write exercises/; "
+        "check: exit 1 naming stale exercise notebooks or nbgrader metadata",
     )
     parser.add_argument("--solutions", default="solutions", help="folder of solution notebooks (default: solutions)")
     parser.add_argument("--exercises", default="exercises", help="folder of exercise notebooks (default: exercises)")
@@ -31,7 +32,7 @@ def run(args) -> int:
     stale = build.stale_exercises(args.solutions, args.exercises)
     if stale:
         names = ", ".join(str(item) for item in stale)
-        print(f"exercises out of date: {names}; run `emnist-tf course build`", file=sys.stderr)
+        print(f"course notebooks out of date: {names}; run `emnist-tf course build`", file=sys.stderr)
         return 1
     print(f"{args.exercises} is up to date with {args.solutions}")
     return 0

@@ -1,13 +1,16 @@
-"""``emnist-tf grade SUBMISSION... --out gradebook.csv``: grade student notebooks."""
+"""``emnist-tf grade SUBMISSION... --out gradebook.csv``: grade student notebooks, each in a sandbox."""
 
 from __future__ import annotations
+
+import os
+import sys
 
 
 def register(subparsers, parents) -> None:
     parser = subparsers.add_parser(
         "grade",
         parents=parents,
-        help="run student notebooks in fresh kernels with the hidden checks; write a gradebook and feedback",
+        help="run student notebooks in bubblewrap sandboxes, judge the hidden checks; write a gradebook and feedback",
     )
     parser.add_argument(
         "submissions", nargs="+", help="student notebooks or folders of them (submitted/<student>/<notebook>.ipynb)"
@@ -23,18 +26,53 @@ def register(subparsers, parents) -> None:
         default=300.0,
         help="seconds a cell may run before it is stopped (default: 300)",
     )
+    parser.add_argument(
+        "--timeout-per-notebook",
+        type=float,
+        default=3600.0,
+        help="seconds a whole notebook may run; later cells are not run (default: 3600)",
+    )
+    parser.add_argument(
+        "--memory-mb", type=int, default=6144, help="address space of each sandboxed process in MB (default: 6144)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="submissions graded at once (default: the number of cores)"
+    )
+    parser.add_argument(
+        "--trusted",
+        action="store_true",
+        help="run student code WITHOUT a sandbox (only for code you trust, e.g. where bubblewrap is unavailable)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    from emnist_tf.course import gradebook
+    from emnist_tf.course import gradebook, sandbox
 
+    if args.jobs is not None and args.jobs < 1:
+        print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    if args.trusted:
+        print("warning: --trusted: student code runs unsandboxed as you, with your files and network", file=sys.stderr)
+    else:
+        problem = sandbox.isolation_problem()
+        if problem:
+            print(f"error: cannot sandbox student code: {problem}; or pass --trusted", file=sys.stderr)
+            return 2
+    limits = sandbox.Limits(
+        memory_mb=args.memory_mb,
+        timeout_per_cell=args.timeout_per_cell,
+        timeout_per_notebook=args.timeout_per_notebook,
+        processes=sandbox.Limits.processes * (args.jobs or os.cpu_count() or 1),
+    )
     results = gradebook.grade_all(
         args.submissions,
         solutions_dir=args.solutions,
         out=args.out,
         feedback_dir=args.feedback_dir,
-        timeout_per_cell=args.timeout_per_cell,
+        limits=limits,
+        jobs=args.jobs,
+        trusted=args.trusted,
     )
     print(f"graded {len(results)} submission(s); gradebook in {args.out}")
     return 0

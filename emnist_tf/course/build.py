@@ -1,4 +1,4 @@
-"""Generating ``exercises/`` from ``solutions/`` and checking that it is up to date.
+"""Generating ``exercises/`` from ``solutions/`` (with nbgrader metadata) and checking that it is up to date.
 
 Example:
     >>> from emnist_tf.course import build
@@ -9,6 +9,8 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import types
 from pathlib import Path
 
 import nbformat
@@ -54,15 +56,67 @@ def read_notebook(path: str | Path):
         ) from None
 
 
+def check_forbidden_names(solution, *, name: str = "notebook") -> None:
+    """Checks that every ``forbid`` entry of a solution cell names a library function by its real path.
+
+    Raises:
+        ValueError: one line naming the notebook, the cell and the bad entry.
+    """
+    for index, cell in enumerate(solution.cells):
+        forbid = notebooks.cell_info(cell).get("forbid")
+        if forbid is None:
+            continue
+        where = f"{name}, cell {index}"
+        if notebooks.cell_kind(cell) != "solution" or not isinstance(forbid, list):
+            raise ValueError(f"{where}: 'forbid' must be a list of function names in a solution cell's metadata")
+        for entry in forbid:
+            if not _is_library_function(entry):
+                raise ValueError(
+                    f"{where}: forbid entry {entry!r} is not a function of the emnist_tf library; "
+                    "name it by its defining module, e.g. emnist_tf.robustness.adversarial.fgsm"
+                )
+
+
+def _is_library_function(entry) -> bool:
+    if not isinstance(entry, str) or not entry.startswith("emnist_tf."):
+        return False
+    module_name, _, attribute = entry.rpartition(".")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(function, types.FunctionType) and f"{function.__module__}.{function.__qualname__}" == entry
+
+
+def marked_solution_text(solution_path: str | Path) -> str:
+    """Returns the solution notebook's text with nbgrader metadata derived from ours (what build writes)."""
+    path = Path(solution_path)
+    solution = read_notebook(path)
+    check_forbidden_names(solution, name=str(path))
+    return notebooks.notebook_text(notebooks.with_nbgrader_metadata(solution, name=str(path)))
+
+
 def exercise_text(solution_path: str | Path) -> str:
     """Returns the exercise notebook's text generated from one solution notebook."""
     path = Path(solution_path)
     solution = read_notebook(path)
+    check_forbidden_names(solution, name=str(path))
     return notebooks.notebook_text(notebooks.make_exercise(solution, name=str(path)))
 
 
+def nbgrader_metadata_current(solution_path: str | Path) -> bool:
+    """True when every cell of the solution carries the nbgrader metadata derived from ours."""
+    path = Path(solution_path)
+    solution = read_notebook(path)
+    for index, cell in enumerate(solution.cells):
+        expected = notebooks.nbgrader_metadata(cell, where=f"{path}, cell {index}")
+        if cell.get("metadata", {}).get(notebooks.NBGRADER_KEY) != expected:
+            return False
+    return True
+
+
 def build_exercises(solutions_dir: str | Path = "solutions", exercises_dir: str | Path = "exercises") -> list[Path]:
-    """Writes one exercise notebook per solution notebook and removes orphans.
+    """Adds nbgrader metadata to the solutions, writes one exercise notebook per solution, removes orphans.
 
     The output depends only on the solutions, so building twice gives
     byte-identical files.
@@ -75,10 +129,15 @@ def build_exercises(solutions_dir: str | Path = "solutions", exercises_dir: str 
         The exercise notebooks written, sorted.
 
     Raises:
-        ValueError: if a solution notebook's markers are wrong (nothing is written then).
+        ValueError: if a solution notebook's markers, ids or ``forbid`` entries
+            are wrong (nothing is written then).
     """
     sources = solution_paths(solutions_dir)
+    marked = {path: marked_solution_text(path) for path in sources}
     texts = {path.name: exercise_text(path) for path in sources}
+    for path, text in marked.items():
+        if not nbgrader_metadata_current(path) or _has_runtime_metadata(path):
+            path.write_text(text, encoding="utf-8")
     target = Path(exercises_dir)
     target.mkdir(parents=True, exist_ok=True)
     for orphan in sorted(target.glob("*.ipynb")):
@@ -93,20 +152,30 @@ def build_exercises(solutions_dir: str | Path = "solutions", exercises_dir: str 
     return written
 
 
+def _has_runtime_metadata(path: Path) -> bool:
+    notebook = read_notebook(path)
+    return "celltoolbar" in notebook.metadata or any(
+        key in cell.metadata for cell in notebook.cells for key in notebooks.OUTPUT_METADATA
+    )
+
+
 def stale_exercises(
     solutions_dir: str | Path = "solutions", exercises_dir: str | Path = "exercises"
 ) -> list[Staleness]:
-    """Lists the exercise notebooks that ``build_exercises`` would change.
+    """Lists what ``build_exercises`` would change.
 
     Returns:
-        One :class:`Staleness` per missing, different or orphaned exercise
-        notebook; empty when ``exercises/`` is up to date.
+        One :class:`Staleness` per solution whose nbgrader metadata is missing
+        or stale, and per missing, different or orphaned exercise notebook;
+        empty when everything is up to date.
     """
     target = Path(exercises_dir)
     stale = []
     names = set()
     for source in solution_paths(solutions_dir):
         names.add(source.name)
+        if not nbgrader_metadata_current(source):
+            stale.append(Staleness(source, "nbgrader metadata missing or stale"))
         path = target / source.name
         if not path.exists():
             stale.append(Staleness(path, "missing"))

@@ -1,8 +1,9 @@
 """Feedback for a student: points per exercise and why each check failed.
 
-Hidden checks are reported as "hidden check failed" and nothing else; as a
-second guard, any line of a hidden test's code that still turns up in the text
-(for example echoed in an error message of the student's own code) is redacted.
+Every line is written by the grader: a hidden check that fails is reported as
+"hidden check failed" and nothing else, and no text the student controls
+(exception messages, outputs, Markdown) is ever copied in. As a second guard,
+any line of a hidden test's code that still turns up is redacted.
 
 Example:
     >>> from emnist_tf.course import feedback
@@ -11,31 +12,52 @@ Example:
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from pathlib import Path
 
 from emnist_tf.course.grade import GradeResult, format_points
 
 REDACTED = "[hidden]"
+MAX_FEEDBACK_CHARS = 20_000
+MAX_PROBLEMS = 30
 _MIN_REDACT_LENGTH = 8
+
+
+def plain(text: str, limit: int = 120) -> str:
+    """Reduces text that came from outside the grader (file and folder names) to inert plain text."""
+    text = re.sub(r"[^A-Za-z0-9 ._-]", "_", str(text))
+    return text[:limit]
 
 
 def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
     """Returns the Markdown feedback for one graded submission.
+
+    Every line is grader text: check numbers, points and reasons the grader
+    chose; names taken from the file system are reduced to letters, digits and
+    ``._-``; the whole text is capped at ``MAX_FEEDBACK_CHARS``.
 
     Args:
         result: from :func:`emnist_tf.course.grade.grade_submission`.
         hidden_sources: the hidden tests' code, to make sure none of it shows.
     """
     lines = [
-        f"# Feedback for {result.student}: {result.notebook or result.submission.name}",
+        f"# Feedback for {plain(result.student)}: {plain(result.notebook or result.submission.name)}",
         "",
-        f"Submission: `{result.submission.name}`  ",
+        f"Submission: `{plain(result.submission.name)}`  ",
         f"Total: **{format_points(result.total)} / {format_points(result.max_points)}** points",
     ]
     if result.status != "graded":
-        lines += ["", f"The notebook could not be graded normally: {result.status}"]
+        lines += ["", f"The notebook could not be graded normally: {plain(result.status, 300)}"]
+    if result.duplicates:
+        lines += [
+            "",
+            "Check cells found more than once (only the last copy counted): "
+            + plain(", ".join(result.duplicates), 300),
+        ]
     for exercise in result.exercises:
-        lines += ["", f"## {exercise.name}: {format_points(exercise.earned)} / {format_points(exercise.points)}"]
+        lines += ["", f"## {plain(exercise.name)}: {format_points(exercise.earned)} / {format_points(exercise.points)}"]
         if exercise.note:
             lines += ["", f"Note: {exercise.note}", ""]
         for number, check in enumerate(exercise.checks, start=1):
@@ -43,8 +65,11 @@ def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
             lines.append(f"- check {number} ({format_points(check.earned)}/{format_points(check.points)}): {mark}")
     if result.cell_problems:
         lines += ["", "## Other cells that failed", ""]
-        lines += [f"- {problem}" for problem in result.cell_problems]
-    return redact("\n".join(lines) + "\n", hidden_sources)
+        lines += [f"- {problem}" for problem in result.cell_problems[:MAX_PROBLEMS]]
+    text = redact("\n".join(lines) + "\n", hidden_sources)
+    if len(text) > MAX_FEEDBACK_CHARS:
+        text = text[:MAX_FEEDBACK_CHARS] + "\n\n(feedback shortened)\n"
+    return text
 
 
 def redact(text: str, hidden_sources: list[str]) -> str:
@@ -59,13 +84,27 @@ def redact(text: str, hidden_sources: list[str]) -> str:
 
 def feedback_path(result: GradeResult, feedback_dir: str | Path) -> Path:
     """Where a submission's feedback goes: ``<dir>/<student>/<notebook>.md``."""
-    stem = Path(result.notebook or result.submission.name).stem
-    return Path(feedback_dir) / result.student / f"{stem}.md"
+    stem = plain(Path(result.notebook or result.submission.name).stem).lstrip(".") or "notebook"
+    return Path(feedback_dir) / (plain(result.student).lstrip(".") or "student") / f"{stem}.md"
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Writes a text file so that readers see either the old or the new content, never half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def write(result: GradeResult, feedback_dir: str | Path, *, hidden_sources: list[str] = ()) -> Path:
     """Writes the feedback file of one submission and returns its path."""
-    path = feedback_path(result, feedback_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(result, hidden_sources=hidden_sources), encoding="utf-8")
-    return path
+    return write_atomic(feedback_path(result, feedback_dir), render(result, hidden_sources=hidden_sources))

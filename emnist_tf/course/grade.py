@@ -1,10 +1,12 @@
 """Grading student notebooks against the solution notebooks.
 
-Each submission runs in a fresh kernel with a time limit per cell. Its check
-cells are replaced by the solution's (hidden tests restored), matched by cell
-id, and every check cell that runs without an error earns its points. A
-submission that raises, loops forever, deletes variables or kills its kernel
-loses points; it never stops the grading of the others.
+Each submission's cells run in a sandbox (:mod:`emnist_tf.course.sandbox`);
+its check cells, found by id or else by their exercise metadata, are replaced
+by the solution's, and each check (visible and hidden parts) runs in a trusted
+judge process (:mod:`emnist_tf.course.judge`) on plain copies of the student's
+values. Every check cell that passes earns its points. A submission that
+raises, loops forever, deletes variables, kills its kernel or attacks the
+grader loses points; it never stops the grading of the others.
 
 Example:
     >>> from emnist_tf.course import grade
@@ -16,14 +18,20 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook, solution_paths
-from emnist_tf.course.execution import CellOutcome, KernelSession
+from emnist_tf.course.judge import describe_outcome
+from emnist_tf.course.sandbox import Limits, SandboxUnavailableError, isolation_problem
 
 HIDDEN_FAILED = "hidden check failed"
+JUDGE_SLACK = 120  # seconds for the judge's own start-up (TensorFlow imports) beyond the notebook budget
 
 
 @dataclasses.dataclass
@@ -92,6 +100,7 @@ class GradeResult:
     exercises: list[ExerciseGrade]
     status: str = "graded"
     cell_problems: list[str] = dataclasses.field(default_factory=list)
+    duplicates: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -100,6 +109,21 @@ class GradeResult:
     @property
     def max_points(self) -> float:
         return sum(exercise.points for exercise in self.exercises)
+
+    def to_dict(self) -> dict:
+        """Plain data (JSON-ready), for the record that lets a stopped run resume."""
+        data = dataclasses.asdict(self)
+        data["submission"] = str(self.submission)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GradeResult:
+        """The inverse of :meth:`to_dict`."""
+        exercises = [
+            ExerciseGrade(**{**exercise, "checks": [CheckGrade(**check) for check in exercise["checks"]]})
+            for exercise in data["exercises"]
+        ]
+        return cls(**{**data, "submission": Path(data["submission"]), "exercises": exercises})
 
 
 def load_solutions(solutions_dir: str | Path = "solutions") -> list[SolutionNotebook]:
@@ -120,11 +144,12 @@ def load_solutions(solutions_dir: str | Path = "solutions") -> list[SolutionNote
 
 
 def match_solution(submission, filename: str, solutions: list[SolutionNotebook]) -> SolutionNotebook | None:
-    """Finds the solution notebook sharing the most check-cell ids, else the same file name."""
+    """Finds the solution notebook sharing the most check cells (by id or exercise), else the same file name."""
     cell_ids = {cell.get("id") for cell in submission.cells}
+    exercises = {notebooks.cell_info(cell).get("exercise") for cell in submission.cells} - {None}
     best, best_overlap = None, 0
     for solution in solutions:
-        overlap = len(cell_ids & set(solution.checks))
+        overlap = len(cell_ids & set(solution.checks)) + len(exercises & set(solution.exercises))
         if overlap > best_overlap:
             best, best_overlap = solution, overlap
     if best is None:
@@ -147,26 +172,44 @@ def student_name(path: str | Path, root: str | Path | None = None) -> str:
 
 
 def grade_submission(
-    path: str | Path, solutions: list[SolutionNotebook], *, student: str | None = None, timeout_per_cell: float = 300
+    path: str | Path,
+    solutions: list[SolutionNotebook],
+    *,
+    student: str | None = None,
+    timeout_per_cell: float = 300,
+    limits: Limits | None = None,
+    trusted: bool = False,
 ) -> GradeResult:
-    """Grades one submitted notebook in a fresh kernel.
+    """Grades one submitted notebook: its cells in a sandbox, its checks in a trusted judge.
 
     Args:
         path: the student's notebook.
         solutions: from :func:`load_solutions`.
         student: the student's name (default: the file name).
-        timeout_per_cell: seconds each cell may run.
+        timeout_per_cell: seconds each cell may run (used when ``limits`` is None).
+        limits: the sandbox's limits (default: :class:`~emnist_tf.course.sandbox.Limits`
+            with ``timeout_per_cell``).
+        trusted: run the student's code without bubblewrap (no isolation).
 
     Returns:
         A :class:`GradeResult`; problems with the notebook are recorded in it,
         never raised.
+
+    Raises:
+        SandboxUnavailableError: if bubblewrap cannot be used and ``trusted`` is False.
     """
     path = Path(path)
     student = student or path.stem
+    limits = limits or Limits(timeout_per_cell=timeout_per_cell)
+    if not trusted:
+        require_sandbox()
     try:
         submission = read_notebook(path)
-    except ValueError as error:
-        return GradeResult(student, path, "", [], status=f"unreadable: {error}")
+    except ValueError:
+        solution = next((solution for solution in solutions if solution.name == path.name), None)
+        return _not_graded(
+            student, path, solution, "unreadable: the file is not a notebook; open it in Jupyter and save it again"
+        )
     solution = match_solution(submission, path.name, solutions)
     if solution is None:
         return GradeResult(
@@ -174,106 +217,132 @@ def grade_submission(
             path,
             "",
             [],
-            status="no solution notebook matches it (no known check cell ids and no solution of the same name)",
+            status="no solution notebook matches it (no known check cell and no solution of the same name)",
         )
-    try:
-        outcomes, problems = _run_submission(submission, solution, timeout_per_cell)
-    except Exception as error:  # the kernel could not start: no points, but the run goes on
-        problem = f"the notebook could not be run: {type(error).__name__}: {error}"
-        return GradeResult(
-            student,
-            path,
-            solution.name,
-            _grade_exercises(solution, {}, {}, default=problem),
-            status="not run",
-            cell_problems=[problem],
-        )
+    outcome = _judge(path, solution, limits, trusted)
+    if outcome.get("status") != "graded":
+        return _not_graded(student, path, solution, str(outcome.get("status", "grading failed"))[:200])
     return GradeResult(
         student,
         path,
         solution.name,
-        _grade_exercises(solution, outcomes["checks"], outcomes["solutions"]),
-        cell_problems=problems,
+        _grade_exercises(solution, outcome),
+        cell_problems=[str(problem)[:200] for problem in outcome.get("cell_problems", [])],
+        duplicates=list(outcome.get("duplicates", [])),
     )
 
 
-def _run_submission(submission, solution: SolutionNotebook, timeout_per_cell: float):
-    """Runs the student's cells with the solution's check cells; returns outcomes by cell."""
-    checks = solution.checks
-    check_outcomes: dict[str, list[tuple[str, CellOutcome]]] = {}
-    solution_outcomes: dict[str, list[CellOutcome]] = {}
-    problems: list[str] = []
-    with (
-        tempfile.TemporaryDirectory(prefix="emnist-tf-grade-") as workdir,
-        KernelSession(workdir, timeout_per_cell=timeout_per_cell) as session,
-    ):
-        for index, cell in enumerate(submission.cells):
-            if cell.get("cell_type") != "code":
-                continue
-            cell_id = cell.get("id")
-            if cell_id in checks:
-                check_outcomes[cell_id] = _run_check(session, checks[cell_id])
-                continue
-            outcome = session.run(cell.get("source", ""))
-            exercise = notebooks.cell_info(cell).get("exercise")
-            if notebooks.cell_kind(cell) == "solution" and isinstance(exercise, str):
-                solution_outcomes.setdefault(exercise, []).append(outcome)
-            elif not outcome.ok and outcome.status != "not run":
-                problems.append(f"cell {index}: {outcome.summary()}")
-    return {"checks": check_outcomes, "solutions": solution_outcomes}, problems
+def require_sandbox() -> None:
+    """Raises :class:`SandboxUnavailableError` (one line: why, and how to install bubblewrap)."""
+    problem = isolation_problem()
+    if problem:
+        raise SandboxUnavailableError(f"cannot isolate student code: {problem}")
 
 
-def _run_check(session: KernelSession, check: notebooks.CheckCell) -> list[tuple[str, CellOutcome]]:
-    """Runs a check cell's parts in order and stops at the first that fails."""
-    results = []
-    for part, code in notebooks.split_check(check.source):
-        outcome = session.run(code, store_history=part == "visible")
-        results.append((part, outcome))
-        if not outcome.ok:
-            break
-    return results
+def _not_graded(student: str, path: Path, solution: SolutionNotebook | None, reason: str) -> GradeResult:
+    if solution is None:
+        return GradeResult(student, path, "", [], status=reason)
+    exercises = [
+        ExerciseGrade(
+            name,
+            exercise.points,
+            0.0,
+            [CheckGrade(check.cell_id, check.points, 0.0, "not graded") for check in exercise.checks],
+        )
+        for name, exercise in solution.exercises.items()
+    ]
+    return GradeResult(student, path, solution.name, exercises, status=reason)
 
 
-def _grade_exercises(
-    solution: SolutionNotebook, check_outcomes: dict, solution_outcomes: dict, default: str | None = None
-):
+def judge_environment() -> tuple[dict[str, str], list[str]]:
+    """What the notebook may see of the grader's environment: fast mode and the data folder (read-only)."""
+    env, read_only = {}, []
+    for key in ("EMNIST_TF_FAST", "EMNIST_TF_DATA"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    if env.get("EMNIST_TF_DATA"):
+        env["EMNIST_TF_DATA"] = str(Path(env["EMNIST_TF_DATA"]).resolve())
+        read_only.append(env["EMNIST_TF_DATA"])
+    return env, read_only
+
+
+def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool) -> dict:
+    """Runs the judge process on one submission and returns its result."""
+    env, read_only = judge_environment()
+    with tempfile.TemporaryDirectory(prefix="emnist-tf-grade-") as work:
+        os.chmod(work, 0o755)
+        job = {
+            "submission": str(path.resolve()),
+            "solution": str(solution.path.resolve()),
+            "work": work,
+            "limits": dataclasses.asdict(limits),
+            "env": env,
+            "read_only": read_only,
+            "trusted": trusted,
+        }
+        try:
+            completed = subprocess.run(
+                [sys.executable, "-m", "emnist_tf.course.judge"],
+                input=json.dumps(job),
+                capture_output=True,
+                text=True,
+                timeout=limits.timeout_per_notebook + JUDGE_SLACK,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"},
+            )
+        except subprocess.TimeoutExpired:
+            return {"status": "not graded: the grader's judge ran out of time"}
+        lines = completed.stdout.strip().splitlines()
+        try:
+            return json.loads(lines[-1])
+        except (IndexError, ValueError):
+            return {"status": f"not graded: the grader's judge failed (exit status {completed.returncode})"}
+
+
+def _grade_exercises(solution: SolutionNotebook, outcome: dict) -> list[ExerciseGrade]:
+    checks = outcome.get("checks", {})
+    forbidden = outcome.get("forbidden", {})
+    solution_outcomes = outcome.get("solution_outcomes", {})
     grades = []
     for exercise in solution.exercises.values():
-        checks = [_grade_check(check, check_outcomes.get(check.cell_id), default) for check in exercise.checks]
-        parts = [outcome for check in exercise.checks for _, outcome in check_outcomes.get(check.cell_id, [])]
-        note = _solution_note(solution_outcomes.get(exercise.name), parts)
-        grades.append(ExerciseGrade(exercise.name, exercise.points, sum(c.earned for c in checks), checks, note))
+        graded = [_grade_check(check, checks.get(check.cell_id)) for check in exercise.checks]
+        note = _solution_note(solution_outcomes.get(exercise.name), [checks.get(c.cell_id) for c in exercise.checks])
+        used = forbidden.get(exercise.name)
+        if used:
+            graded = [dataclasses.replace(check, earned=0.0) for check in graded]
+            note = f"0 points: your code calls {', '.join(used)}, which this exercise asks you to write yourself"
+        grades.append(ExerciseGrade(exercise.name, exercise.points, sum(c.earned for c in graded), graded, note))
     return grades
 
 
-def _grade_check(check: notebooks.CheckCell, parts: list | None, default: str | None = None) -> CheckGrade:
-    if parts is None:
+def _grade_check(check: notebooks.CheckCell, result: dict | None) -> CheckGrade:
+    if result is None:
         return CheckGrade(
             check.cell_id,
             check.points,
             0.0,
-            default
-            or f"check cell {check.cell_id!r} is missing from the notebook; copy it back from the exercise notebook",
+            f"check cell {check.cell_id!r} is missing from the notebook; copy it back from the exercise notebook",
         )
-    for part, outcome in parts:
-        if not outcome.ok:
-            message = HIDDEN_FAILED if part == "hidden" else f"failed: {outcome.summary()}"
-            return CheckGrade(check.cell_id, check.points, 0.0, message)
-    return CheckGrade(check.cell_id, check.points, check.points, "passed")
+    if result.get("passed"):
+        return CheckGrade(check.cell_id, check.points, check.points, "passed")
+    return CheckGrade(check.cell_id, check.points, 0.0, str(result.get("reason", "failed"))[:200])
 
 
-def _solution_note(outcomes: list[CellOutcome] | None, check_outcomes: list[CellOutcome]) -> str:
+def _solution_note(outcomes: list[dict] | None, check_results: list[dict | None]) -> str:
     """Explains what went wrong in the student's own solution cells, if anything."""
     if outcomes is None:
         return "no solution cell of this exercise was found in the notebook"
-    if any(outcome.error_name == "NotImplementedError" for outcome in [*outcomes, *check_outcomes]):
+    raised = [outcome.get("error") for outcome in outcomes]
+    raised += [
+        "NotImplementedError" for result in check_results if result and "NotImplementedError" in result["reason"]
+    ]
+    if "NotImplementedError" in raised:
         return (
             "not attempted: the solution still raises NotImplementedError; "
             "replace '# YOUR CODE HERE' and the raise with your code"
         )
     for outcome in outcomes:
-        if not outcome.ok:
-            return f"your solution cell did not finish: {outcome.summary()}"
+        if outcome.get("status") != "ok":
+            return "your solution cell did not finish: " + describe_outcome(outcome)
     return ""
 
 

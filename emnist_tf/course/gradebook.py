@@ -9,10 +9,18 @@ Example:
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
+import json
+import os
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from emnist_tf.course import feedback, grade
+from emnist_tf.course.feedback import write_atomic
+from emnist_tf.course.sandbox import Limits
 
 
 def collect_submissions(paths: list[str | Path]) -> list[tuple[Path, str]]:
@@ -47,29 +55,70 @@ def _looks_like_course_file(path: Path) -> bool:
 
 
 def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns: list[str]) -> Path:
-    """Writes one CSV row per submission: points per exercise, total, maximum and status.
+    """Writes one CSV row per submission (atomically): points per exercise, total, maximum and status.
 
     Exercises that do not belong to a submission's notebook are left empty.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "notebook", "submission", *columns, "total", "max_points", "status"])
-        for result in results:
-            earned = {exercise.name: grade.format_points(exercise.earned) for exercise in result.exercises}
-            writer.writerow(
-                [
-                    result.student,
-                    result.notebook,
-                    str(result.submission),
-                    *[earned.get(column, "") for column in columns],
-                    grade.format_points(result.total),
-                    grade.format_points(result.max_points),
-                    result.status,
-                ]
-            )
-    return path
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "notebook", "submission", *columns, "total", "max_points", "status"])
+    for result in results:
+        earned = {exercise.name: grade.format_points(exercise.earned) for exercise in result.exercises}
+        writer.writerow(
+            [
+                result.student,
+                result.notebook,
+                str(result.submission),
+                *[earned.get(column, "") for column in columns],
+                grade.format_points(result.total),
+                grade.format_points(result.max_points),
+                result.status,
+            ]
+        )
+    return write_atomic(path, buffer.getvalue())
+
+
+def _fingerprint(path: Path, solutions: list[grade.SolutionNotebook]) -> str:
+    digest = hashlib.sha256()
+    for part in [path, *(solution.path for solution in solutions)]:
+        try:
+            digest.update(Path(part).read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+class Progress:
+    """Done/total, elapsed time and an estimate of the time left."""
+
+    def __init__(self, total: int, report: Callable[[str], None] | None):
+        self.total = total
+        self.done = 0
+        self.report = report
+        self.started = time.monotonic()
+
+    def __call__(self, line: str, *, graded: bool = True) -> None:
+        self.done += 1
+        if self.report is None:
+            return
+        elapsed = time.monotonic() - self.started
+        left = self.total - self.done
+        eta = f"; about {_duration(elapsed / self.done * left)} left" if graded and left else ""
+        self.report(f"[{self.done}/{self.total}] {line}{eta}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _notebook_key(path: Path, solutions: list[grade.SolutionNotebook]) -> str:
+    """Which course notebook a submission is (for spotting a second submission of the same one)."""
+    try:
+        matched = grade.match_solution(grade.read_notebook(path), path.name, solutions)
+    except ValueError:
+        matched = None
+    return matched.name if matched else path.name
 
 
 def grade_all(
@@ -79,9 +128,17 @@ def grade_all(
     out: str | Path = "gradebook.csv",
     feedback_dir: str | Path | None = None,
     timeout_per_cell: float = 300,
+    limits: Limits | None = None,
+    jobs: int | None = None,
+    trusted: bool = False,
     progress: Callable[[str], None] | None = print,
 ) -> list[grade.GradeResult]:
-    """Grades every submission, one fresh kernel each, and writes gradebook and feedback.
+    """Grades every submission, each in its own sandbox, and writes gradebook and feedback.
+
+    A record of every graded submission is kept next to the gradebook
+    (``<out>.parts/``), so a run that was stopped half way resumes and grades
+    only what is missing or changed. A second submission of the same notebook
+    by the same student is reported in the gradebook and not graded.
 
     Args:
         submissions: notebook files and/or folders of them.
@@ -89,26 +146,78 @@ def grade_all(
         out: the gradebook CSV to write.
         feedback_dir: where per-student feedback goes (default: ``feedback/``
             next to the gradebook).
-        timeout_per_cell: seconds each cell may run.
+        timeout_per_cell: seconds each cell may run (when ``limits`` is None).
+        limits: the sandbox's limits.
+        jobs: submissions graded at once (default: the number of cores).
+        trusted: run student code without bubblewrap (no isolation).
         progress: called with one line per graded submission (None: quiet).
 
     Returns:
         One :class:`~emnist_tf.course.grade.GradeResult` per submission.
     """
+    limits = limits or Limits(timeout_per_cell=timeout_per_cell)
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if not trusted:
+        grade.require_sandbox()
     solutions = grade.load_solutions(solutions_dir)
     pairs = collect_submissions(submissions)
     feedback_dir = Path(feedback_dir) if feedback_dir else Path(out).parent / "feedback"
+    parts = Path(f"{out}.parts")
+    parts.mkdir(parents=True, exist_ok=True)
     hidden = {solution.name: solution.hidden_sources() for solution in solutions}
-    results = []
-    for number, (path, student) in enumerate(pairs, start=1):
-        result = grade.grade_submission(path, solutions, student=student, timeout_per_cell=timeout_per_cell)
-        results.append(result)
+    results: dict[int, grade.GradeResult] = {}
+    first: dict[tuple[str, str], Path] = {}
+    todo = []
+    report = Progress(len(pairs), progress)
+    for number, (path, student) in enumerate(pairs):
+        key = (student, _notebook_key(path, solutions))
+        if key in first:
+            results[number] = grade.GradeResult(
+                student,
+                path,
+                key[1],
+                [],
+                status=f"second submission of {key[1]} by {student} (first: {first[key]}); not graded",
+            )
+            report(f"{student} {path}: second submission of {key[1]}, not graded", graded=False)
+            continue
+        first[key] = path
+        record = parts / (hashlib.sha256(f"{student}\0{path.resolve()}".encode()).hexdigest()[:24] + ".json")
+        fingerprint = _fingerprint(path, solutions)
+        previous = _load_record(record, fingerprint)
+        if previous is not None:
+            results[number] = previous
+            report(f"{student} {path.name}: graded in an earlier run", graded=False)
+            continue
+        todo.append((number, path, student, record, fingerprint))
+
+    def work(item):
+        number, path, student, record, fingerprint = item
+        result = grade.grade_submission(path, solutions, student=student, limits=limits, trusted=trusted)
         written = feedback.write(result, feedback_dir, hidden_sources=hidden.get(result.notebook, []))
-        if progress:
-            progress(
-                f"[{number}/{len(pairs)}] {student} {path.name}: "
+        write_atomic(record, json.dumps({"fingerprint": fingerprint, "result": result.to_dict()}))
+        return number, result, written
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for number, result, written in pool.map(work, todo):
+            results[number] = result
+            report(
+                f"{result.student} {result.submission.name}: "
                 f"{grade.format_points(result.total)}/{grade.format_points(result.max_points)} "
                 f"({result.status}); feedback in {written}"
             )
-    write_gradebook(results, out, grade.exercise_columns(solutions))
-    return results
+    ordered = [results[number] for number in sorted(results)]
+    write_gradebook(ordered, out, grade.exercise_columns(solutions))
+    return ordered
+
+
+def _load_record(path: Path, fingerprint: str) -> grade.GradeResult | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("fingerprint") != fingerprint:
+            return None
+        return grade.GradeResult.from_dict(record["result"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

