@@ -243,3 +243,27 @@ def test_attacks_and_adversarial_training_under_mixed_precision(data, mixed_floa
     attacked = adversarial.pgd(result.model, images[:20], labels[:20], 0.1, steps=3, seed=SEED)
     _assert_valid(attacked, images[:20], 0.1)
     _assert_valid(adversarial.fgsm(result.model, images[:20], labels[:20], 0.1), images[:20], 0.1)
+
+
+@pytest.mark.parametrize(("count", "fraction"), [(257, 0.5), (256, 0.0)])
+def test_adversarial_training_with_batches_that_attack_no_image(data, count, fraction):
+    """A last batch of one image at fraction 0.5 (rounds to none), or fraction 0: no empty batch reaches batch norm."""
+    import keras
+
+    from emnist_tf.modeling.models import build_cnn
+
+    (images, labels), _ = data
+    keras.utils.set_random_seed(SEED)
+    model = build_cnn(filters=(4,), convs_per_block=1, dense_units=8, batch_norm=True, dropout_rate=0.0, seed=SEED)
+    result = adversarial.adversarial_training(
+        model,
+        images[:count],
+        labels[:count],
+        epsilon=0.1,
+        adversarial_fraction=fraction,
+        epochs=1,
+        batch_size=32,
+        seed=SEED,
+    )
+    assert result.epochs_run == 1 and np.isfinite(result.history["loss"][0])
+    assert result.settings["train_examples"] == count

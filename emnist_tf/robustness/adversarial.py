@@ -536,9 +536,15 @@ def _adversarial_trainer(model, *, epsilon, method, adversarial_fraction, steps,
         def train_step(self, data):
             x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
             x = tf.cast(x, tf.float32)
+            if adversarial_fraction == 0:
+                return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
             count = tf.cast(tf.round(adversarial_fraction * tf.cast(tf.shape(x)[0], tf.float32)), tf.int32)
-            attacked = self.perturb(x[:count], tf.cast(y[:count], tf.int64))
-            mixed = tf.concat([attacked, x[count:]], axis=0)
+            # A small last batch can round to no attacked image: an empty batch must not reach the layers.
+            mixed = tf.cond(
+                count > 0,
+                lambda: tf.concat([self.perturb(x[:count], tf.cast(y[:count], tf.int64)), x[count:]], axis=0),
+                lambda: x,
+            )
             return super().train_step(keras.utils.pack_x_y_sample_weight(mixed, y, sample_weight))
 
         def perturb(self, originals, classes):
