@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import math
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 import keras
 import numpy as np
 
-from emnist_tf import config, devices
+from emnist_tf import devices
 from emnist_tf.errors import EmnistTfError
 from emnist_tf.modeling.losses import classification_loss
 from emnist_tf.modeling.optimizers import make_optimizer
@@ -146,9 +147,12 @@ def compile_model(
 
 
 def train(
-    model: keras.Model,
+    model: keras.Model | str,
     data: str | tuple[np.ndarray, np.ndarray] = "balanced",
     *,
+    architecture: dict | None = None,
+    num_classes: int | None = None,
+    distribute: str | None = None,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     validation_fraction: float = 0.1,
     batch_size: int = 128,
@@ -176,21 +180,33 @@ def train(
     ``emnist_tf.devices.configure_precision()`` *before* building the model (the
     command line does).
 
+    A run configuration (``best.json`` of a sweep, see :mod:`emnist_tf.tuning.configs`) holds
+    keywords of this function, so ``train(data=..., **config)`` trains it.
+
     Args:
-        model: an uncompiled or compiled model that outputs probabilities; it is
-            (re)compiled with ``optimizer``, ``learning_rate`` and ``schedule``.
+        model: an uncompiled or compiled model that outputs probabilities (it is
+            (re)compiled with ``optimizer``, ``learning_rate`` and ``schedule``), or a model
+            kind, ``"mlp"`` or ``"cnn"``, built here from ``architecture`` (seeded by ``seed``).
         data: a split name (its train subset is loaded) or ``(images, labels)``.
+        architecture: keywords of :func:`emnist_tf.modeling.models.build_mlp` or ``build_cnn``
+            when ``model`` is a kind (None: the builder's defaults).
+        num_classes: outputs of a model built from a kind (default: the split's classes, or
+            the largest label + 1 for arrays).
+        distribute: None (one device) or ``"mirrored"``: ``tf.distribute.MirroredStrategy`` over
+            every visible GPU (or logical device); the model is built (or cloned) and compiled
+            in its scope.
         validation_data: ``(images, labels)`` to validate on; by default a stratified
             ``validation_fraction`` of the training data is held out.
         validation_fraction: share held out when ``validation_data`` is None (0: none).
         batch_size: examples per batch.
-        epochs: epochs to run (1 in fast mode).
+        epochs: epochs to run (exactly: fast mode does not change it).
         optimizer, learning_rate, schedule: see :func:`compile_model`.
         early_stopping_patience: stop after this many epochs without a lower
             validation loss and restore the best weights (None: never stop early).
         seed: seed of the validation split, shuffling, augmentation, dropout.
         tensorboard_dir: write TensorBoard logs there (None: none).
-        verbose: Keras' ``fit`` verbosity (``"auto"`` shows a progress bar).
+        verbose: Keras' ``fit`` verbosity (``"auto"`` shows a progress bar); 0 also silences
+            the lines this function prints.
         data_dir: folder of EMNIST files when ``data`` is a split name.
         augmentation: True for :func:`emnist_tf.modeling.augmentation.make_augmenter` defaults, a dict
             of its keywords (e.g. ``{"rotation_degrees": 5}``), or a function
@@ -214,10 +230,13 @@ def train(
     """
     from emnist_tf import data as emnist_data
 
-    epochs = config.cap(epochs, "epochs")
     _check_arguments(epochs, batch_size, validation_fraction, early_stopping_patience)
     keras.utils.set_random_seed(seed)
     split, images, labels = _training_arrays(data, data_dir, limit, seed)
+    built = {"model": model, "architecture": dict(architecture or {})} if isinstance(model, str) else {}
+    strategy = _distribution(distribute)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = _model_to_train(model, architecture, num_classes, split, labels, seed, strategy)
     _check_labels(model, labels, split)
     held_out = validation_data is None and validation_fraction > 0
     if held_out:
@@ -231,19 +250,23 @@ def train(
     if validation_data is not None:
         validation_set = emnist_data.make_dataset(*validation_data, batch_size=max(batch_size, 512), shuffle=False)
     steps_per_epoch = math.ceil(len(images) / batch_size)
-    compile_model(
-        model,
-        optimizer,
-        learning_rate,
-        schedule,
-        steps_per_epoch,
-        epochs,
-        schedule_options=schedule_options,
-        steps_per_execution=_steps_per_execution(steps_per_epoch),
-        label_smoothing=label_smoothing,
-        **(optimizer_options or {}),
-    )
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        compile_model(
+            model,
+            optimizer,
+            learning_rate,
+            schedule,
+            steps_per_epoch,
+            epochs,
+            schedule_options=schedule_options,
+            steps_per_execution=_steps_per_execution(steps_per_epoch),
+            label_smoothing=label_smoothing,
+            **(optimizer_options or {}),
+        )
     device = devices.describe_device()
+    if strategy is not None:
+        device = f"{device}, mirrored over {strategy.num_replicas_in_sync} replica(s)"
+    say = print if verbose != 0 else _silent
     recorder = _EpochRecorder()
     monitor = "val_loss" if validation_set is not None else "loss"
     all_callbacks = [
@@ -253,7 +276,7 @@ def train(
         *callbacks,
     ]
     validation_count = 0 if validation_data is None else len(validation_data[1])
-    print(
+    say(
         f"Training {model.name} on {device}: {len(labels)} training and {validation_count} "
         f"validation images, {epochs} epoch(s) of {steps_per_epoch} batches of {batch_size}"
     )
@@ -275,7 +298,7 @@ def train(
         )
     history = _history(fitted.history, recorder)
     epochs_run = len(history["loss"])
-    print(
+    say(
         f"Trained {epochs_run} epoch(s) in {train_seconds:.1f} s "
         f"({train_seconds / max(epochs_run, 1):.1f} s/epoch) on {device}"
     )
@@ -295,7 +318,8 @@ def train(
         class_weight=class_weight if isinstance(class_weight, (str, type(None))) else "custom",
         train_examples=int(len(labels)),
         validation_examples=validation_count,
-        fast_mode=config.fast_mode(),
+        distribute=distribute,
+        **built,
         precision=keras.mixed_precision.global_policy().name,
     )
     return TrainingResult(
@@ -307,6 +331,58 @@ def train(
         epochs_run=epochs_run,
         settings=settings,
     )
+
+
+DISTRIBUTE_CHOICES = ("mirrored",)
+"""Values of ``train(distribute=...)`` besides None."""
+
+
+def _silent(*args, **kwargs) -> None:
+    """Prints nothing (``verbose=0``)."""
+
+
+def _distribution(distribute):
+    """The ``tf.distribute`` strategy named by ``distribute`` (None: the default, one device)."""
+    if distribute is None:
+        return None
+    if distribute not in DISTRIBUTE_CHOICES:
+        raise ValueError(f"distribute must be None or one of {', '.join(DISTRIBUTE_CHOICES)}, got {distribute!r}")
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()
+
+
+def _model_to_train(model, architecture, num_classes, split, labels, seed, strategy) -> keras.Model:
+    """The model to train: built from a kind, cloned into a strategy's scope, or ``model`` itself."""
+    if isinstance(model, str):
+        from emnist_tf.modeling.models import build_model
+
+        if num_classes is None:
+            num_classes = _classes_of(split, labels)
+        return build_model(model, num_classes=num_classes, seed=seed, **(architecture or {}))
+    if architecture is not None:
+        raise ValueError("architecture describes a model to build: pass model='mlp' or 'cnn' with it, not a model")
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model or a model kind ('mlp' or 'cnn'), got {type(model).__name__}")
+    if strategy is None:
+        return model
+    try:
+        copy = keras.models.clone_model(model)
+    except Exception as error:  # noqa: BLE001 - any reason a model cannot be cloned
+        raise ValueError(
+            f"distribute needs a model it can rebuild in the strategy's scope ({type(error).__name__}); "
+            "pass the model kind and its architecture instead of a built model"
+        ) from None
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _classes_of(split, labels) -> int:
+    if split is not None:
+        from emnist_tf import data as emnist_data
+
+        return emnist_data.split_info(split).num_classes
+    return int(np.max(labels)) + 1 if len(labels) else 2
 
 
 class _EpochRecorder(keras.callbacks.Callback):

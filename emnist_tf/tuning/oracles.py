@@ -21,34 +21,17 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 
 import keras_tuner
 from keras_tuner.src.engine import metrics_tracking
 from keras_tuner.src.engine import trial as trial_module
 
+from emnist_tf.tuning.files import atomic_write_json
+
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
 _FINISHED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
-
-
-def atomic_write_json(path: str, state: dict) -> None:
-    """Writes ``state`` as JSON to ``path`` so that a reader sees the old or the new file, never half."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(state, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 class ResumableOracleMixin:
