@@ -18,7 +18,7 @@ import os
 
 from emnist_tf import config
 from emnist_tf.choices import STRATEGIES
-from emnist_tf.tuning import distributed, greedy, results, space
+from emnist_tf.tuning import configs, distributed, greedy, results, space
 from emnist_tf.tuning.crossval import CrossValidationTuner
 from emnist_tf.tuning.final import final_results
 from emnist_tf.tuning.oracles import atomic_write_json, make_oracle
@@ -92,7 +92,7 @@ def make_settings(
         max_trials=max_trials,
         seed=seed,
         split=split,
-        limit=limit,
+        limit=config.cap(limit, "train_examples"),
         fast=config.fast_mode(),
     )
 
@@ -193,6 +193,8 @@ def run_sweep(
     stream=None,
     listeners=None,
     recycle_after: int | None = None,
+    final: bool = True,
+    final_epochs: int | None = None,
 ) -> SweepOutcome:
     """Runs, resumes or (as a distributed worker) helps with a sweep.
 
@@ -212,6 +214,13 @@ def run_sweep(
         recycle_after: raise :class:`RecycleProcess` once this process has finished this many
             trials and more remain (TensorFlow leaks memory with every model trained; the
             command line then restarts itself, which resumes the sweep). None: never.
+        final: train the baseline and the best configuration on all training images and test
+            them (``final/``, ``best_model.keras``); False stops after ``best.json``/``baseline.json``.
+        final_epochs: the ``epochs`` written into ``best.json`` and ``baseline.json`` (default:
+            the model's default recipe).
+
+    The sweep folder gets ``baseline.json`` and ``best.json`` (:mod:`emnist_tf.tuning.configs`)
+    as soon as the search has finished: ``emnist-tf train --config DIR/best.json`` trains the winner.
 
     Raises:
         ValueError: for bad options, a folder holding another sweep, or greedy in distributed mode.
@@ -247,14 +256,19 @@ def run_sweep(
         f"{settings.trial_budget()} trials, {settings.folds} folds, {settings.epochs} epochs"
         f"{' (fast mode)' if settings.fast else ''}; {progress.finished} already finished"
     )
-    train = _load(settings, "train", data_dir, limit) if role != "chief" else None
+    train = _load(settings, "train", data_dir, settings.limit) if role != "chief" else None
     baseline_values, best_values = _search(directory, settings, hypermodel, train, progress)
     if role == "worker":
         progress.message(f"worker done: ran {len(progress.ran)} trial(s)")
         return SweepOutcome(settings, best_values, {}, {})
+    write_configurations(directory, settings.model, baseline_values, best_values, epochs=final_epochs)
+    if not final:
+        written = report.write_report(directory)
+        progress.message(f"search done: {configs.BEST_FILE} and {configs.BASELINE_FILE} in {directory}")
+        return SweepOutcome(settings, best_values, {}, written)
     if train is None:
-        train = _load(settings, "train", data_dir, limit)
-    test = _load(settings, "test", data_dir, None)
+        train = _load(settings, "train", data_dir, settings.limit)
+    test = _load(settings, "test", data_dir, config.cap(None, "test_examples"))
     configurations = {"baseline": baseline_values}
     if best_values is not None:
         configurations["best"] = best_values
@@ -264,6 +278,13 @@ def run_sweep(
     written = report.write_report(directory)
     progress.message(f"done: results in {written['results']}, summary in {written['summary']}")
     return SweepOutcome(settings, best_values, final, written)
+
+
+def write_configurations(directory, kind: str, baseline_values: dict, best_values: dict | None, *, epochs=None):
+    """Writes ``baseline.json`` and ``best.json`` (the baseline's when nothing completed) into the sweep folder."""
+    configurations = {configs.BASELINE_FILE: baseline_values, configs.BEST_FILE: best_values or baseline_values}
+    for name, values in configurations.items():
+        configs.save_config(space.config_from_values(kind, values, epochs=epochs), os.path.join(str(directory), name))
 
 
 def _search(directory, settings: SweepSettings, hypermodel, train, progress) -> tuple[dict, dict | None]:
