@@ -272,7 +272,7 @@ def train(
     all_callbacks = [
         recorder,
         *schedule_callbacks(schedule, monitor=monitor),
-        *_optional_callbacks(early_stopping_patience, monitor, tensorboard_dir),
+        *_optional_callbacks(early_stopping_patience, monitor, tensorboard_dir, quiet=verbose == 0),
         *callbacks,
     ]
     validation_count = 0 if validation_data is None else len(validation_data[1])
@@ -510,11 +510,13 @@ def _augmentation_setting(augmentation) -> bool | dict:
     return dict(augmentation) if isinstance(augmentation, dict) else bool(augmentation)
 
 
-def _optional_callbacks(patience, monitor, tensorboard_dir) -> list[keras.callbacks.Callback]:
+def _optional_callbacks(patience, monitor, tensorboard_dir, quiet=False) -> list[keras.callbacks.Callback]:
     extra = []
     if patience is not None:
         extra.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True, verbose=1)
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=patience, restore_best_weights=True, verbose=0 if quiet else 1
+            )
         )
     if tensorboard_dir is not None:
         extra.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
