@@ -29,6 +29,7 @@ class Budget:
         final_epochs: epochs of the final training of each model kind.
         final_images: training images of the final training (None: all).
         test_images: test images evaluated (None: all).
+        eager_trials: train the sweep's trials without tracing graphs (quicker when a fold is a few batches).
     """
 
     name: str
@@ -39,6 +40,7 @@ class Budget:
     final_epochs: dict
     final_images: int | None
     test_images: int | None
+    eager_trials: bool = False
 
     def with_folds(self, folds: int | None) -> Budget:
         """The same budget with another number of folds (None: unchanged).
@@ -55,7 +57,7 @@ class Budget:
 
 BUDGETS = {
     # CI and a first look: every stage runs, on a few hundred images, in a few minutes.
-    "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500),
+    "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500, eager_trials=True),
     # About 4 hours on a 2-core machine (arithmetic in the README).
     "evening": Budget("evening", 20_000, 3, 3, None, {"mlp": 20, "cnn": 12}, None, None),
     # About 8 to 12 hours: more images and epochs per fold, longer final training.

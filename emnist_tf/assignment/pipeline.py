@@ -140,6 +140,7 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after) -> No
         recycle_after=recycle_after,
         final=False,
         final_epochs=budget.final_epochs[kind],
+        run_eagerly=budget.eager_trials,
     )
     progress.done += max(0.0, total - (state["counted"] or 0.0))
     progress.say(f"{name} done: winner {outcome.best_values}")

@@ -108,6 +108,7 @@ def compile_model(
     schedule_options: dict | None = None,
     steps_per_execution: int = 1,
     label_smoothing: float = 0.0,
+    run_eagerly: bool = False,
     **options,
 ) -> keras.Model:
     """Compiles ``model`` for integer labels: sparse cross-entropy and accuracy.
@@ -125,6 +126,8 @@ def compile_model(
             saves Python overhead per batch (callbacks then see every n-th batch).
         label_smoothing: spread this share of each label evenly over all classes
             (:func:`emnist_tf.modeling.losses.classification_loss`); 0: plain cross-entropy.
+        run_eagerly: run every batch as Python code instead of a traced graph: faster only for runs
+            of a few batches, where tracing costs more than it saves.
         **options: extra keywords for :func:`emnist_tf.modeling.optimizers.make_optimizer`
             (``momentum``, ``nesterov``, ``use_ema``, ``weight_decay``...).
 
@@ -142,6 +145,7 @@ def compile_model(
         loss=classification_loss(label_smoothing),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
+        run_eagerly=run_eagerly,
     )
     return model
 
@@ -172,6 +176,7 @@ def train(
     schedule_options: dict | None = None,
     class_weight: str | dict | None = None,
     label_smoothing: float = 0.0,
+    run_eagerly: bool = False,
 ) -> TrainingResult:
     """Trains ``model`` on a split (or arrays) and records the run.
 
@@ -220,6 +225,7 @@ def train(
             they do in a balanced test set; or a dict ``{class index: weight}``; None:
             every image weighs 1. Only the training loss is weighted.
         label_smoothing: see :func:`compile_model`; the reported loss then includes it.
+        run_eagerly: see :func:`compile_model`.
 
     Returns:
         A :class:`TrainingResult`.
@@ -261,6 +267,7 @@ def train(
             schedule_options=schedule_options,
             steps_per_execution=_steps_per_execution(steps_per_epoch),
             label_smoothing=label_smoothing,
+            run_eagerly=run_eagerly,
             **(optimizer_options or {}),
         )
     device = devices.describe_device()

@@ -64,10 +64,11 @@ class Stage:
 class _EmnistHyperModel(keras_tuner.HyperModel):
     """Shared training half of both hypermodels: optimiser, schedule, batch size."""
 
-    def __init__(self, num_classes: int = 47, seed: int = 0):
+    def __init__(self, num_classes: int = 47, seed: int = 0, run_eagerly: bool = False):
         super().__init__(name=self.kind, tunable=True)
         self.num_classes = num_classes
         self.seed = seed
+        self.run_eagerly = run_eagerly
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         """Declares the whole space at once (model and training choices)."""
@@ -115,6 +116,7 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
             callbacks=list(callbacks or []),
             verbose=0,
             seed=self.seed,
+            run_eagerly=self.run_eagerly,
             **config,
         )
 
@@ -232,16 +234,17 @@ def config_from_values(kind: str, values: dict, *, epochs: int | None = None) ->
     return check_config(config)
 
 
-def make_hypermodel(kind: str, num_classes: int = 47, seed: int = 0) -> _EmnistHyperModel:
-    """Returns the hypermodel for ``kind`` ("mlp" or "cnn").
+def make_hypermodel(kind: str, num_classes: int = 47, seed: int = 0, run_eagerly: bool = False) -> _EmnistHyperModel:
+    """Returns the hypermodel for ``kind`` ("mlp" or "cnn"); ``run_eagerly`` trains without tracing a graph
+    (for trials of a few batches, where tracing costs more than it saves).
 
     Raises:
         ValueError: if ``kind`` is not a known model kind.
     """
     if kind == "mlp":
-        return MlpHyperModel(num_classes=num_classes, seed=seed)
+        return MlpHyperModel(num_classes=num_classes, seed=seed, run_eagerly=run_eagerly)
     if kind == "cnn":
-        return CnnHyperModel(num_classes=num_classes, seed=seed)
+        return CnnHyperModel(num_classes=num_classes, seed=seed, run_eagerly=run_eagerly)
     raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
 
 

@@ -195,6 +195,7 @@ def run_sweep(
     recycle_after: int | None = None,
     final: bool = True,
     final_epochs: int | None = None,
+    run_eagerly: bool = False,
 ) -> SweepOutcome:
     """Runs, resumes or (as a distributed worker) helps with a sweep.
 
@@ -216,6 +217,7 @@ def run_sweep(
             command line then restarts itself, which resumes the sweep). None: never.
         final: train the baseline and the best configuration on all training images and test
             them (``final/``, ``best_model.keras``); False stops after ``best.json``/``baseline.json``.
+        run_eagerly: train the trials without tracing graphs (quicker for trials of a few batches).
         final_epochs: the ``epochs`` written into ``best.json`` and ``baseline.json`` (default:
             the model's default recipe).
 
@@ -247,7 +249,9 @@ def run_sweep(
     os.makedirs(str(directory), exist_ok=True)
     if role != "worker":
         check_settings(directory, settings)
-    hypermodel = space.make_hypermodel(settings.model, num_classes=data.split_info(split).num_classes, seed=seed)
+    hypermodel = space.make_hypermodel(
+        settings.model, num_classes=data.split_info(split).num_classes, seed=seed, run_eagerly=run_eagerly
+    )
     progress = _progress(directory, settings, stream, listeners)
     if recycle_after:
         progress.listeners.append(_recycler(recycle_after))
