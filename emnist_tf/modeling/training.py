@@ -265,7 +265,8 @@ def train(
             steps_per_epoch,
             epochs,
             schedule_options=schedule_options,
-            steps_per_execution=_steps_per_execution(steps_per_epoch),
+            # Keras' multi-step loop fails under MirroredStrategy (a placeholder left unfed): one step per call.
+            steps_per_execution=_steps_per_execution(steps_per_epoch) if strategy is None else 1,
             label_smoothing=label_smoothing,
             run_eagerly=run_eagerly,
             **(optimizer_options or {}),
@@ -356,7 +357,11 @@ def _distribution(distribute):
         raise ValueError(f"distribute must be None or one of {', '.join(DISTRIBUTE_CHOICES)}, got {distribute!r}")
     import tensorflow as tf
 
-    return tf.distribute.MirroredStrategy()
+    if tf.config.list_logical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()  # NCCL all-reduce between the GPUs
+    # CPU replicas (logical devices): collective all-reduce can pack gradients differently per replica
+    # and abort with a shape mismatch; summing on one device is exact and cheap there.
+    return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
 
 
 def _model_to_train(model, architecture, num_classes, split, labels, seed, strategy) -> keras.Model:
