@@ -25,24 +25,11 @@ from pathlib import Path
 
 from emnist_tf import config
 from emnist_tf.assignment import budgets
+from emnist_tf.assignment.layout import CONFIGURATIONS, REPORT_FILE, RUNS, run_dir, sweep_dir  # noqa: F401
 from emnist_tf.choices import MODEL_KINDS
 from emnist_tf.tuning.files import atomic_write_json
 
 SETTINGS_FILE = "assignment.json"
-SWEEPS = "sweeps"
-RUNS = "runs"
-REPORT_FILE = "report.html"
-CONFIGURATIONS = ("baseline", "best")
-
-
-def run_dir(out, kind: str, name: str) -> Path:
-    """The run folder of one final training, e.g. ``OUT/runs/cnn-best``."""
-    return Path(out) / RUNS / f"{kind}-{name}"
-
-
-def sweep_dir(out, kind: str) -> Path:
-    """The sweep folder of one model kind, e.g. ``OUT/sweeps/mlp``."""
-    return Path(out) / SWEEPS / kind
 
 
 class Progress:

@@ -49,7 +49,7 @@ def sweep_section(directory, kind: str) -> str:
     from emnist_tf.evaluation.report import html_figure, html_table
     from emnist_tf.tuning import configs
     from emnist_tf.tuning import report as sweep_report
-    from emnist_tf.tuning.sweep import load_settings
+    from emnist_tf.tuning.settings import load_settings
 
     settings = load_settings(directory)
     parts = [
@@ -124,8 +124,8 @@ def write_report(out, *, data_dir=None) -> Path:
     Raises:
         IncompleteRunError, FileNotFoundError: if a stage has not finished (run the assignment again).
     """
-    from emnist_tf.assignment.pipeline import REPORT_FILE, sweep_dir
-    from emnist_tf.assignment.pipeline import run_dir as run_folder
+    from emnist_tf.assignment.layout import REPORT_FILE, sweep_dir
+    from emnist_tf.assignment.layout import run_dir as run_folder
     from emnist_tf.evaluation import report as evaluation_report
 
     out = Path(out)

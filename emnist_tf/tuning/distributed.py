@@ -57,19 +57,19 @@ def environment(tuner_id: str, port: int, ip_address: str = "127.0.0.1") -> dict
 def serve_oracle(oracle, poll_seconds: float = 0.5) -> None:
     """Serves ``oracle`` to the workers until every trial has ended and every worker left."""
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
+
+    from emnist_tf.tuning import kt_adapter
 
     address = f"{os.environ[ORACLE_IP_ENV]}:{os.environ[ORACLE_PORT_ENV]}"
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = oracle_chief.OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer, add_to_server, exit_chief = kt_adapter.oracle_server(oracle)
+    add_to_server(servicer, server)
     if server.add_insecure_port(address) == 0:
         raise ValueError(f"the chief cannot listen on {address}; choose a free {ORACLE_PORT_ENV}")
     server.start()
     print(f"[tune] chief oracle listening on {address}", flush=True)
     try:
-        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+        while not (servicer.stop_triggered and exit_chief(oracle)):
             time.sleep(poll_seconds)
     finally:
         server.stop(grace=1)

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from emnist_tf.tuning import greedy, results, space
 from emnist_tf.tuning.final import BEST_MODEL, load_final
+from emnist_tf.tuning.settings import load_settings
 
 STAGES_DIR = "stages"
 TENSORBOARD_DIR = "tensorboard"
@@ -222,8 +223,6 @@ def write_report(directory) -> dict:
     Raises:
         FileNotFoundError: if ``directory`` is not a sweep folder.
     """
-    from emnist_tf.tuning.sweep import load_settings
-
     settings = load_settings(directory)
     records = results.load_trials(directory)
     outcomes = report_stages(directory, settings)
@@ -257,8 +256,6 @@ def write_report(directory) -> dict:
 
 def format_report(directory) -> str:
     """The stage tables and the summary as text (what ``tune-report`` prints)."""
-    from emnist_tf.tuning.sweep import load_settings
-
     settings = load_settings(directory)
     outcomes = report_stages(directory, settings)
     tables = [stage_table(outcome, stage_keys(settings, outcome.name)) for outcome in outcomes]
