@@ -7,9 +7,6 @@ Example::
 
 from __future__ import annotations
 
-import os
-import sys
-
 BUDGET_NAMES = ("fast", "evening", "overnight")
 
 
@@ -45,12 +42,11 @@ def register(subparsers, parents) -> None:
 
 
 def run(args) -> int:
-    """Runs or resumes the assignment."""
+    """Runs or resumes the assignment, restarting the process every ``--recycle-after`` sweep trials."""
     from emnist_tf.assignment.pipeline import run_assignment
-    from emnist_tf.tuning.sweep import RecycleProcess
+    from emnist_tf.cli.tune import run_recycling
 
-    recycle = args.recycle_after if _restartable() else None
-    try:
+    def assignment(recycle_after):
         run_assignment(
             args.out,
             budget=args.budget,
@@ -58,16 +54,7 @@ def run(args) -> int:
             split=args.split,
             seed=args.seed,
             data_dir=args.data_dir,
-            recycle_after=recycle or None,
+            recycle_after=recycle_after,
         )
-    except RecycleProcess:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
-    return 0
 
-
-def _restartable() -> bool:
-    """True when this process was started as the ``emnist-tf`` command (not called in-process)."""
-    program = os.path.basename(sys.argv[0]) if sys.argv else ""
-    return program in ("emnist-tf", "__main__.py") and "assignment" in sys.argv[1:]
+    return run_recycling("assignment", args.recycle_after, assignment)
