@@ -13,7 +13,8 @@ from emnist_tf.choices import MODEL_KINDS
 
 BALANCED_TRAIN_IMAGES = 112_800
 CNN_COST = 9.0
-"""A default-CNN epoch costs about this many default-MLP epochs (throughput benchmark: 10,849 vs 1,174 images/s)."""
+"""A default-CNN epoch costs about this many default-MLP epochs (ratio of their images/s in the README's
+throughput row); only used to weigh stages for the time-left estimate."""
 
 
 @dataclasses.dataclass(frozen=True)
