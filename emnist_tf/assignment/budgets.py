@@ -15,6 +15,8 @@ BALANCED_TRAIN_IMAGES = 112_800
 CNN_COST = 9.0
 """A default-CNN epoch costs about this many default-MLP epochs (ratio of their images/s in the README's
 throughput row); only used to weigh stages for the time-left estimate."""
+FOLD_OVERHEAD = 0.3
+"""Fixed cost of one fold or run (building, compiling, first batch), in default-MLP epochs; dominates tiny budgets."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,13 +87,13 @@ def sweep_work(budget: Budget, kind: str, trials: int) -> float:
     """Work of a sweep in default-MLP full epochs: every fold trains on (k-1)/k of the images."""
     images = budget.sweep_images or BALANCED_TRAIN_IMAGES
     per_trial = budget.folds * budget.sweep_epochs * images * (budget.folds - 1) / budget.folds
-    return _cost(kind) * trials * per_trial / BALANCED_TRAIN_IMAGES
+    return trials * (_cost(kind) * per_trial / BALANCED_TRAIN_IMAGES + budget.folds * FOLD_OVERHEAD)
 
 
 def final_work(budget: Budget, kind: str) -> float:
     """Work of one final training run in default-MLP full epochs."""
     images = budget.final_images or BALANCED_TRAIN_IMAGES
-    return _cost(kind) * budget.final_epochs[kind] * images / BALANCED_TRAIN_IMAGES
+    return _cost(kind) * budget.final_epochs[kind] * images / BALANCED_TRAIN_IMAGES + FOLD_OVERHEAD
 
 
 def estimated_work(budget: Budget, trials: dict) -> dict:
