@@ -156,3 +156,39 @@ def test_saved_configurations_round_trip_exactly(tmp_path):
     path = configs.save_config(config, tmp_path / "best.json")
     assert configs.load_config(path) == config
     assert config["architecture"]["filters"] == [32, 64, 128] and config["architecture"]["convs_per_block"] == 2
+
+
+def test_budgets_are_checked_and_weigh_every_stage():
+    from emnist_tf.assignment import budgets
+
+    with pytest.raises(ValueError, match="unknown budget 'weekend'; choose one of fast, evening, overnight"):
+        budgets.get_budget("weekend")
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        budgets.get_budget("fast", folds=1)
+    assert budgets.get_budget("evening", folds=5).folds == 5
+    trials = {kind: greedy.planned_trials(kind, None) for kind in ("mlp", "cnn")}
+    work = budgets.estimated_work(budgets.get_budget("evening"), trials)
+    assert list(work) == [
+        "sweep mlp",
+        "sweep cnn",
+        "train mlp-baseline",
+        "train mlp-best",
+        "train cnn-baseline",
+        "train cnn-best",
+        "report",
+    ]
+    assert work["sweep cnn"] > work["sweep mlp"] > 0 and work["train cnn-best"] > work["train mlp-best"] > 0
+    fast = budgets.estimated_work(budgets.get_budget("fast"), {"mlp": 10, "cnn": 10})
+    assert fast["sweep cnn"] < 3 * fast["sweep mlp"]  # tiny folds: their fixed cost dominates
+
+
+def test_the_progress_line_names_the_stage_and_the_time_left(capsys):
+    from emnist_tf.assignment.pipeline import Progress
+
+    progress = Progress({"sweep mlp": 3.0, "report": 0.0})
+    progress.begin("sweep mlp")
+    assert "stage 1/2: sweep mlp | time left estimating" in capsys.readouterr().out
+    progress.advance(1.0)
+    progress.begin("report")
+    line = capsys.readouterr().out
+    assert "stage 2/2: report | time left 0:00:" in line
