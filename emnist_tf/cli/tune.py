@@ -61,6 +61,7 @@ def register(subparsers, parents) -> None:
 
 def run(args) -> int:
     """Runs the sweep described by ``args``, restarting the process every ``--recycle-after`` trials."""
+    from emnist_tf import config
     from emnist_tf.tuning.sweep import run_sweep
 
     def sweep(recycle_after):
@@ -76,6 +77,7 @@ def run(args) -> int:
             limit=args.limit,
             data_dir=args.data_dir,
             recycle_after=recycle_after,
+            run_eagerly=config.fast_mode(),  # fast-mode folds are a few batches: tracing costs more than it saves
         )
 
     return run_recycling("tune", args.recycle_after, sweep)
