@@ -138,11 +138,6 @@ def run_sweep(
         limit=limit,
     )
     role = distributed.role()
-    if settings.strategy == "greedy" and role != "single":
-        raise ValueError(
-            "the greedy strategy runs on one machine; use --strategy random, bayesian "
-            "or hyperband for a distributed sweep"
-        )
     os.makedirs(str(directory), exist_ok=True)
     if role != "worker":
         check_settings(directory, settings)
@@ -194,7 +189,7 @@ def _search(directory, settings: SweepSettings, hypermodel, train, progress) -> 
         outcome = greedy.run_greedy(
             directory,
             hypermodel,
-            *train,
+            *(train or (None, None)),  # the chief only serves
             folds=settings.folds,
             epochs=settings.epochs,
             seed=settings.seed,
