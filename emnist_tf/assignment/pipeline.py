@@ -202,8 +202,13 @@ def run_assignment(
         ValueError: for an unknown budget, fewer than 2 folds, or a folder holding another assignment.
     """
     from emnist_tf.assignment.report import write_report
-    from emnist_tf.tuning import greedy
+    from emnist_tf.tuning import distributed, greedy
 
+    if distributed.role() != "single":
+        raise ValueError(
+            "the assignment runs in one process; to spread a sweep over machines, run `emnist-tf tune` "
+            "as chief and workers, then train its best.json"
+        )
     chosen = budgets.get_budget(budget, folds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
