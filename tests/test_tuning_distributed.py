@@ -88,24 +88,7 @@ def test_a_chief_and_two_workers_run_every_trial_exactly_once(emnist_dir, tmp_pa
         directory,
         "--fast",
     ]
-    port = _free_port()
-    base = {name: value for name, value in os.environ.items() if not name.startswith("KERASTUNER_")}
-    base.update(EMNIST_TF_FAST="1", EMNIST_TF_DATA=str(emnist_dir), TF_CPP_MIN_LOG_LEVEL="2")
-    processes = {}
-    for tuner_id in ("chief", "worker0", "worker1"):
-        environment = dict(base, **distributed.environment(tuner_id, port))
-        processes[tuner_id] = subprocess.Popen(
-            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-    outputs = {}
-    try:
-        for tuner_id, process in processes.items():
-            outputs[tuner_id], _ = process.communicate(timeout=500)
-            assert process.returncode == 0, f"{tuner_id} failed:\n{outputs[tuner_id][-3000:]}"
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
+    outputs = _run_chief_and_workers(emnist_dir, command)
     ran = RAN.findall(outputs["worker0"]) + RAN.findall(outputs["worker1"])
     assert not RAN.findall(outputs["chief"]), "the chief only serves the oracle"
     records = results.load_trials(directory)
