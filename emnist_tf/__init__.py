@@ -83,6 +83,11 @@ _EXPORTS = {
     "MlpHyperModel": "emnist_tf.tuning",
     "CnnHyperModel": "emnist_tf.tuning",
     "make_hypermodel": "emnist_tf.tuning",
+    "load_config": "emnist_tf.tuning.configs",
+    "check_config": "emnist_tf.tuning.configs",
+    "save_config": "emnist_tf.tuning.configs",
+    "ConfigError": "emnist_tf.tuning.configs",
+    "run_assignment": "emnist_tf.assignment.pipeline",
     # inside the network
     "Network": "emnist_tf.scratch",
     "gradient_check": "emnist_tf.scratch",

@@ -11,7 +11,7 @@ import pytest
 from emnist_tf import config, devices
 from emnist_tf.data import load_arrays
 from emnist_tf.modeling.augmentation import make_augmenter
-from emnist_tf.modeling.models import build_mlp
+from emnist_tf.modeling.models import build_mlp, hidden_layer_names
 from emnist_tf.modeling.runs import HISTORY_FILE, MODEL_FILE, RUN_FILE, RunError, load_run, save_run
 from emnist_tf.modeling.training import STEPS_PER_EXECUTION, TrainingDivergedError, _class_weights, compile_model, train
 
@@ -20,21 +20,20 @@ PEAK_RATE = 1e-2
 
 @pytest.fixture(scope="module")
 def trained(emnist_dir, tmp_path_factory):
-    """One tiny MLP trained in fast mode on the real balanced split, with TensorBoard logs."""
+    """One tiny MLP trained for one epoch on 3,000 images of the real balanced split, with TensorBoard logs."""
     logs = tmp_path_factory.mktemp("tensorboard")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(config.FAST_ENV, "1")
-        model = build_mlp(num_classes=47, hidden_units=(64, 32), seed=0)
-        result = train(
-            model,
-            "balanced",
-            data_dir=emnist_dir,
-            epochs=5,
-            learning_rate=PEAK_RATE,
-            schedule="cosine",
-            tensorboard_dir=logs,
-            verbose=0,
-        )
+    model = build_mlp(num_classes=47, hidden_units=(64, 32), seed=0)
+    result = train(
+        model,
+        "balanced",
+        data_dir=emnist_dir,
+        limit=3000,
+        epochs=1,
+        learning_rate=PEAK_RATE,
+        schedule="cosine",
+        tensorboard_dir=logs,
+        verbose=0,
+    )
     return result, logs
 
 
@@ -45,7 +44,7 @@ def test_images(emnist_dir):
 
 def test_fast_run_records_one_entry_per_epoch(trained):
     result, _ = trained
-    assert result.epochs_run == 1  # fast mode caps the 5 epochs asked for
+    assert result.epochs_run == 1
     expected = {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_seconds"}
     assert expected <= set(result.history)
     assert all(len(values) == result.epochs_run for values in result.history.values())
@@ -120,8 +119,7 @@ class _SpoilOutputLayer(keras.callbacks.Callback):
             kernel.assign(np.random.default_rng(epoch).normal(scale=30.0, size=kernel.shape))
 
 
-def test_early_stopping_restores_the_best_weights(emnist_dir, monkeypatch):
-    monkeypatch.delenv(config.FAST_ENV)  # needs more than one epoch
+def test_early_stopping_restores_the_best_weights(emnist_dir):
     images, labels = load_arrays("balanced", "train", data_dir=emnist_dir, limit=1500, seed=1)
     validation = load_arrays("balanced", "test", data_dir=emnist_dir, limit=300)
     model = build_mlp(num_classes=47, hidden_units=(32,), batch_norm=False, dropout_rate=0.0, seed=0)
@@ -212,9 +210,8 @@ def test_balanced_class_weights_follow_scikit_learn():
     assert {round(weights[k] * counts[k], 9) for k in (0, 1, 2, 4)} == {2.0}  # each class weighs the same
 
 
-def test_batches_run_several_per_graph_call_yet_every_epoch_is_logged(trained, test_images, monkeypatch):
+def test_batches_run_several_per_graph_call_yet_every_epoch_is_logged(trained, test_images):
     result, _ = trained
-    monkeypatch.delenv(config.FAST_ENV)  # fast mode would cap the run at one epoch
     assert result.model.steps_per_execution == STEPS_PER_EXECUTION
     images, labels = test_images  # 200 images: 4 batches of 64, the last one partial
     model = build_mlp(num_classes=47, hidden_units=(16,), seed=0)
@@ -249,3 +246,37 @@ def test_augmentation_moves_pixels_but_keeps_shapes(test_images):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(unchanged), batch)
     with pytest.raises(ValueError, match="rotation_degrees"):
         make_augmenter(rotation_degrees=90)
+
+
+def test_epochs_are_exact_even_in_fast_mode_and_verbose_zero_is_silent(test_images, capfd):
+    assert config.fast_mode()  # the session's fast mode does not touch an explicit value
+    images, labels = test_images
+    model = build_mlp(num_classes=47, hidden_units=(16,), seed=0)
+    result = train(
+        model, (images, labels), validation_fraction=0.0, epochs=3, batch_size=64, early_stopping_patience=5, verbose=0
+    )
+    assert result.epochs_run == 3 and len(result.history["loss"]) == 3
+    assert capfd.readouterr().out == ""
+    train(model, (images, labels), validation_fraction=0.0, epochs=1, batch_size=64, verbose=2)
+    assert "Trained 1 epoch(s)" in capfd.readouterr().out
+
+
+def test_a_model_kind_and_architecture_build_the_model_it_trains(test_images):
+    images, labels = test_images
+    architecture = {"filters": [8, 16], "convs_per_block": 1, "dense_units": [16], "activation": "elu"}
+    result = train(
+        "cnn",
+        (images, labels),
+        architecture=architecture,
+        num_classes=47,
+        validation_fraction=0.0,
+        epochs=1,
+        verbose=0,
+    )
+    assert hidden_layer_names(result.model) == ["conv_1_activation", "conv_2_activation", "dense_1_activation"]
+    assert result.model.get_layer("conv_2").filters == 16 and result.model.output_shape[-1] == 47
+    assert result.settings["model"] == "cnn" and result.settings["architecture"] == architecture
+    with pytest.raises(ValueError, match="pass model='mlp' or 'cnn'"):
+        train(build_mlp(num_classes=47), (images, labels), architecture=architecture, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="distribute must be None or one of mirrored"):
+        train("mlp", (images, labels), distribute="everywhere", epochs=1, verbose=0)

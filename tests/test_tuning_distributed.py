@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import csv
 import os
 import re
@@ -10,15 +11,60 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emnist_tf.tuning import distributed, results
+from emnist_tf.tuning import distributed, greedy, results, space
+from emnist_tf.tuning.settings import load_settings
 
 RAN = re.compile(r"runs trial_(\d+)")
+GREEDY_RAN = re.compile(r"trial \d+/\d+ \| stage \w+ \| worker\d runs trial_(\d+): (.*)")
 
 
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _run_chief_and_workers(emnist_dir, command):
+    port = _free_port()
+    base = {name: value for name, value in os.environ.items() if not name.startswith("KERASTUNER_")}
+    base.update(EMNIST_TF_FAST="1", EMNIST_TF_DATA=str(emnist_dir), TF_CPP_MIN_LOG_LEVEL="2")
+    processes = {}
+    for tuner_id in ("chief", "worker0", "worker1"):
+        environment = dict(base, **distributed.environment(tuner_id, port))
+        processes[tuner_id] = subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    outputs = {}
+    try:
+        for tuner_id, process in processes.items():
+            outputs[tuner_id], _ = process.communicate(timeout=500)
+            assert process.returncode == 0, f"{tuner_id} failed:\n{outputs[tuner_id][-3000:]}"
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+    return outputs
+
+
+def test_a_greedy_sweep_spreads_each_stage_over_two_workers_every_trial_once(emnist_dir, tmp_path):
+    directory = tmp_path / "greedy"
+    command = [sys.executable, "-m", "emnist_tf", "tune", "--model", "mlp", "--strategy", "greedy", "--folds", "2"]
+    command += ["--epochs", "1", "--limit", "376", "--max-trials", "2", "--dir", str(directory), "--fast"]
+    outputs = _run_chief_and_workers(emnist_dir, command)
+    ran = collections.Counter(
+        (stage, trial) for worker in ("worker0", "worker1") for stage, trial in GREEDY_RAN.findall(outputs[worker])
+    )
+    assert not GREEDY_RAN.findall(outputs["chief"]), "the chief only serves the oracle"
+    records = results.load_trials(directory)
+    settings = load_settings(directory)
+    assert len(records) == greedy.planned_trials("mlp", settings.max_trials) and all(r.completed for r in records)
+    stages = {record.stage for record in records}
+    assert len(stages) == len(space.stages("mlp")) >= 2  # every stage, one after the other
+    assert all(count == 1 for count in ran.values()) and sum(ran.values()) == len(records), "each trial once"
+    assert RAN.findall(outputs["worker0"]) and RAN.findall(outputs["worker1"]), "both workers trained"
+    outcome = greedy.replay(directory, "mlp")
+    assert [stage.name for stage in outcome] == [stage.name for stage in space.stages("mlp")]
+    assert (directory / "best.json").exists() and (directory / "baseline.json").exists()
 
 
 def test_a_chief_and_two_workers_run_every_trial_exactly_once(emnist_dir, tmp_path):
@@ -42,24 +88,7 @@ def test_a_chief_and_two_workers_run_every_trial_exactly_once(emnist_dir, tmp_pa
         directory,
         "--fast",
     ]
-    port = _free_port()
-    base = {name: value for name, value in os.environ.items() if not name.startswith("KERASTUNER_")}
-    base.update(EMNIST_TF_FAST="1", EMNIST_TF_DATA=str(emnist_dir), TF_CPP_MIN_LOG_LEVEL="2")
-    processes = {}
-    for tuner_id in ("chief", "worker0", "worker1"):
-        environment = dict(base, **distributed.environment(tuner_id, port))
-        processes[tuner_id] = subprocess.Popen(
-            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-    outputs = {}
-    try:
-        for tuner_id, process in processes.items():
-            outputs[tuner_id], _ = process.communicate(timeout=500)
-            assert process.returncode == 0, f"{tuner_id} failed:\n{outputs[tuner_id][-3000:]}"
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
+    outputs = _run_chief_and_workers(emnist_dir, command)
     ran = RAN.findall(outputs["worker0"]) + RAN.findall(outputs["worker1"])
     assert not RAN.findall(outputs["chief"]), "the chief only serves the oracle"
     records = results.load_trials(directory)

@@ -46,7 +46,9 @@ def test_every_technique_the_assignment_asks_for_is_in_the_space(kind):
     assert len(options["batch_size"]) >= 2
     low, high = options["learning_rate"]
     assert low < high
-    architecture = ("hidden_layers", "units") if kind == "mlp" else ("conv_blocks", "filters", "dense_units")
+    architecture = (
+        ("hidden_layers", "units") if kind == "mlp" else ("conv_blocks", "convs_per_block", "filters", "dense_units")
+    )
     for name in architecture:
         assert len(options[name]) >= 2, name
 

@@ -4,6 +4,7 @@ Example::
 
     emnist-tf train --model cnn --out runs/cnn
     emnist-tf train --model mlp --epochs 5 --fast --out runs/mlp-quick
+    emnist-tf train --config sweeps/mlp/best.json --out runs/mlp-best
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import datetime
 from pathlib import Path
 
 from emnist_tf.choices import MODEL_KINDS, OPTIMIZERS, SCHEDULES
+
+DISTRIBUTE_CHOICES = ("mirrored",)
 
 
 def register(subparsers, parents) -> None:
@@ -24,7 +27,19 @@ def register(subparsers, parents) -> None:
         "writes model.keras, history.csv and run.json into --out, then evaluates it there "
         "(metrics.json, curves.png, confusion.png, predictions.png).",
     )
-    parser.add_argument("--model", required=True, choices=MODEL_KINDS, help="which model family")
+    parser.add_argument("--model", choices=MODEL_KINDS, help="which default model (or give --config)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="a run configuration (JSON), e.g. a sweep's best.json or baseline.json; other options override it",
+    )
+    parser.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE_CHOICES,
+        default=None,
+        help="mirrored: train on every GPU with tf.distribute.MirroredStrategy",
+    )
     parser.add_argument("--split", default="balanced", help="EMNIST split (default: balanced)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (default: the model's recipe)")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size (default: the model's recipe)")
@@ -62,34 +77,34 @@ def register(subparsers, parents) -> None:
 
 def run(args) -> int:
     """Trains, saves and evaluates; returns the exit status."""
-    from emnist_tf import data, devices
-    from emnist_tf.modeling.models import build_model
-    from emnist_tf.modeling.runs import save_run
-    from emnist_tf.modeling.training import DEFAULT_TRAINING, train
+    from emnist_tf import config as fast
 
-    recipe = dict(DEFAULT_TRAINING[args.model])
-    for option in ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "label_smoothing"):
-        if getattr(args, option) is not None:
-            recipe[option] = getattr(args, option)
-    if args.no_augmentation:
-        recipe["augmentation"] = False
-    if args.class_weight is not None:
-        recipe["class_weight"] = None if args.class_weight == "none" else args.class_weight
-    out_dir = Path(args.out or f"runs/{args.model}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    info = data.split_info(args.split)
+    recipe = _recipe(args)
+    kind = recipe["model"]
+    capped = fast.cap(recipe["epochs"], "epochs")
+    if capped != recipe["epochs"]:
+        print(f"Fast mode: training {capped} epoch(s) instead of {recipe['epochs']}")
+        recipe["epochs"] = capped
+    out_dir = Path(args.out or f"runs/{kind}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+
+    from emnist_tf import devices
+    from emnist_tf.modeling.runs import save_run
+    from emnist_tf.modeling.training import train
+
     precision = devices.configure_precision()
-    model = build_model(args.model, num_classes=info.num_classes, seed=args.seed)
     result = train(
-        model,
-        args.split,
+        data=args.split,
         data_dir=args.data_dir,
         seed=args.seed,
-        early_stopping_patience=args.early_stopping,
+        limit=fast.cap(None, "train_examples"),
         tensorboard_dir=args.tensorboard,
+        distribute=args.distribute,
         verbose="auto",
         **recipe,
     )
-    save_run(out_dir, result, {"model": args.model, "split": args.split, "precision": precision})
+    save_run(
+        out_dir, result, {"model": kind, "split": args.split, "precision": precision, "fast_mode": fast.fast_mode()}
+    )
     print(f"Saved the run to {out_dir}")
     from emnist_tf.evaluation import evaluate_run
 
@@ -99,3 +114,30 @@ def run(args) -> int:
         f"on {metrics.get('test_examples', '?')} test images; results in {out_dir}"
     )
     return 0
+
+
+def _recipe(args) -> dict:
+    """The keywords of ``train``: the configuration file or the default recipe, then the options given."""
+    if args.config is not None:
+        from emnist_tf.tuning.configs import load_config
+
+        recipe = load_config(args.config)
+        if args.model is not None and args.model != recipe["model"]:
+            raise ValueError(f"--model {args.model} contradicts the model {recipe['model']!r} of {args.config}")
+        recipe.pop("seed", None)
+    elif args.model is None:
+        raise ValueError("say what to train: --model mlp|cnn, or --config FILE.json")
+    else:
+        from emnist_tf.modeling.training import DEFAULT_TRAINING
+
+        recipe = {"model": args.model, **DEFAULT_TRAINING[args.model]}
+    for option in ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "label_smoothing"):
+        if getattr(args, option) is not None:
+            recipe[option] = getattr(args, option)
+    if args.early_stopping is not None:
+        recipe["early_stopping_patience"] = args.early_stopping
+    if args.no_augmentation:
+        recipe["augmentation"] = False
+    if args.class_weight is not None:
+        recipe["class_weight"] = None if args.class_weight == "none" else args.class_weight
+    return recipe

@@ -61,10 +61,10 @@ def register(subparsers, parents) -> None:
 
 def run(args) -> int:
     """Runs the sweep described by ``args``, restarting the process every ``--recycle-after`` trials."""
-    from emnist_tf.tuning.sweep import RecycleProcess, run_sweep
+    from emnist_tf import config
+    from emnist_tf.tuning.sweep import run_sweep
 
-    recycle = args.recycle_after if _restartable() else None
-    try:
+    def sweep(recycle_after):
         run_sweep(
             args.dir,
             model=args.model,
@@ -76,20 +76,31 @@ def run(args) -> int:
             split=args.split,
             limit=args.limit,
             data_dir=args.data_dir,
-            recycle_after=recycle or None,
+            recycle_after=recycle_after,
+            run_eagerly=config.fast_mode(),  # fast-mode folds are a few batches: tracing costs more than it saves
         )
+
+    return run_recycling("tune", args.recycle_after, sweep)
+
+
+def run_recycling(command: str, recycle_after: int, work) -> int:
+    """Calls ``work(recycle_after)``; when it asks for a fresh process, restarts this one with the same arguments.
+
+    Only a process started as the ``emnist-tf`` command restarts itself (``work`` gets None when
+    called in-process, e.g. from a test).
+    """
+    from emnist_tf.tuning.sweep import RecycleProcess
+
+    program = os.path.basename(sys.argv[0]) if sys.argv else ""
+    restartable = program in ("emnist-tf", "__main__.py") and command in sys.argv[1:]
+    try:
+        work((recycle_after or None) if restartable else None)
     except RecycleProcess:
         sys.stdout.flush()
         sys.stderr.flush()
         # Same process id and arguments: a SIGKILL still reaches the sweep, and it resumes.
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
     return 0
-
-
-def _restartable() -> bool:
-    """True when this process was started as the ``emnist-tf`` command (not called in-process)."""
-    program = os.path.basename(sys.argv[0]) if sys.argv else ""
-    return program in ("emnist-tf", "__main__.py") and "tune" in sys.argv[1:]
 
 
 def run_report(args) -> int:

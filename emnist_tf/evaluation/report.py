@@ -410,3 +410,27 @@ def build_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(runs, title=title), encoding="utf-8")
     return out
+
+
+# ------------------------------------------------- building blocks for other reports
+def html_figure(payload: bytes, alt: str, caption: str | None = None) -> str:
+    """An embedded PNG (base64) with an optional caption, styled like this report's figures."""
+    return _image(payload, alt, caption)
+
+
+def html_table(headings: Sequence[str], rows: Sequence[Sequence], *, numbers: Sequence[bool] = ()) -> str:
+    """A table of plain values (escaped); ``numbers[i]`` right-aligns column ``i``."""
+    cells = [
+        [_cell(value, number=index < len(numbers) and numbers[index]) for index, value in enumerate(row)]
+        for row in rows
+    ]
+    return _table(headings, cells)
+
+
+def html_page(title: str, body: str) -> str:
+    """A whole self-contained page (inline styles) around ``body``."""
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )

@@ -102,9 +102,9 @@ def build_cnn(
     """Builds a convolutional network: conv blocks with max pooling, then dense layers.
 
     The defaults are the course's default CNN (two blocks of two 3x3 convolutions,
-    32 and 64 filters, 256 dense units, dropout 0.25): trained with
-    ``emnist_tf.modeling.training.DEFAULT_TRAINING["cnn"]`` it reached 89.7% on the balanced
-    test file with seed 0 and 89.5% with seed 1 (the README's benchmark section).
+    32 and 64 filters, 256 dense units, dropout 0.25), trained with
+    ``emnist_tf.modeling.training.DEFAULT_TRAINING["cnn"]``; its test accuracy is in the
+    README's benchmark section (``benchmarks/accuracy.py``).
 
     Block *b* has ``convs_per_block`` layers ``Conv2D(filters[b], same padding) ->
     [BatchNormalization] -> Activation`` and ends in ``MaxPooling2D(2)``. When

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import math
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 import keras
 import numpy as np
 
-from emnist_tf import config, devices
+from emnist_tf import devices
 from emnist_tf.errors import EmnistTfError
 from emnist_tf.modeling.losses import classification_loss
 from emnist_tf.modeling.optimizers import make_optimizer
@@ -46,9 +47,8 @@ DEFAULT_TRAINING = {
         "class_weight": "balanced",
     },
     # The CNN fits the training images closely, so it gets milder shifts and turns than
-    # the MLP (one probe run each, seed 0, before class weights: 89.4% mild, 89.1% full,
-    # 89.3% none), and label smoothing 0.1 (with class weights, seeds 0 and 1: 89.6% and
-    # 89.3% without it, 89.7% and 89.5% with it); the README's benchmark section.
+    # the MLP, and label smoothing 0.1: both measured better on the test file (the README's
+    # benchmark section has the figures).
     "cnn": {
         "epochs": 12,
         "batch_size": 128,
@@ -107,6 +107,7 @@ def compile_model(
     schedule_options: dict | None = None,
     steps_per_execution: int = 1,
     label_smoothing: float = 0.0,
+    run_eagerly: bool = False,
     **options,
 ) -> keras.Model:
     """Compiles ``model`` for integer labels: sparse cross-entropy and accuracy.
@@ -124,6 +125,8 @@ def compile_model(
             saves Python overhead per batch (callbacks then see every n-th batch).
         label_smoothing: spread this share of each label evenly over all classes
             (:func:`emnist_tf.modeling.losses.classification_loss`); 0: plain cross-entropy.
+        run_eagerly: run every batch as Python code instead of a traced graph: faster only for runs
+            of a few batches, where tracing costs more than it saves.
         **options: extra keywords for :func:`emnist_tf.modeling.optimizers.make_optimizer`
             (``momentum``, ``nesterov``, ``use_ema``, ``weight_decay``...).
 
@@ -141,14 +144,18 @@ def compile_model(
         loss=classification_loss(label_smoothing),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
+        run_eagerly=run_eagerly,
     )
     return model
 
 
 def train(
-    model: keras.Model,
+    model: keras.Model | str,
     data: str | tuple[np.ndarray, np.ndarray] = "balanced",
     *,
+    architecture: dict | None = None,
+    num_classes: int | None = None,
+    distribute: str | None = None,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     validation_fraction: float = 0.1,
     batch_size: int = 128,
@@ -168,6 +175,7 @@ def train(
     schedule_options: dict | None = None,
     class_weight: str | dict | None = None,
     label_smoothing: float = 0.0,
+    run_eagerly: bool = False,
 ) -> TrainingResult:
     """Trains ``model`` on a split (or arrays) and records the run.
 
@@ -176,21 +184,33 @@ def train(
     ``emnist_tf.devices.configure_precision()`` *before* building the model (the
     command line does).
 
+    A run configuration (``best.json`` of a sweep, see :mod:`emnist_tf.tuning.configs`) holds
+    keywords of this function, so ``train(data=..., **config)`` trains it.
+
     Args:
-        model: an uncompiled or compiled model that outputs probabilities; it is
-            (re)compiled with ``optimizer``, ``learning_rate`` and ``schedule``.
+        model: an uncompiled or compiled model that outputs probabilities (it is
+            (re)compiled with ``optimizer``, ``learning_rate`` and ``schedule``), or a model
+            kind, ``"mlp"`` or ``"cnn"``, built here from ``architecture`` (seeded by ``seed``).
         data: a split name (its train subset is loaded) or ``(images, labels)``.
+        architecture: keywords of :func:`emnist_tf.modeling.models.build_mlp` or ``build_cnn``
+            when ``model`` is a kind (None: the builder's defaults).
+        num_classes: outputs of a model built from a kind (default: the split's classes, or
+            the largest label + 1 for arrays).
+        distribute: None (one device) or ``"mirrored"``: ``tf.distribute.MirroredStrategy`` over
+            every visible GPU (or logical device); the model is built (or cloned) and compiled
+            in its scope.
         validation_data: ``(images, labels)`` to validate on; by default a stratified
             ``validation_fraction`` of the training data is held out.
         validation_fraction: share held out when ``validation_data`` is None (0: none).
         batch_size: examples per batch.
-        epochs: epochs to run (1 in fast mode).
+        epochs: epochs to run (exactly: fast mode does not change it).
         optimizer, learning_rate, schedule: see :func:`compile_model`.
         early_stopping_patience: stop after this many epochs without a lower
             validation loss and restore the best weights (None: never stop early).
         seed: seed of the validation split, shuffling, augmentation, dropout.
         tensorboard_dir: write TensorBoard logs there (None: none).
-        verbose: Keras' ``fit`` verbosity (``"auto"`` shows a progress bar).
+        verbose: Keras' ``fit`` verbosity (``"auto"`` shows a progress bar); 0 also silences
+            the lines this function prints.
         data_dir: folder of EMNIST files when ``data`` is a split name.
         augmentation: True for :func:`emnist_tf.modeling.augmentation.make_augmenter` defaults, a dict
             of its keywords (e.g. ``{"rotation_degrees": 5}``), or a function
@@ -204,6 +224,7 @@ def train(
             they do in a balanced test set; or a dict ``{class index: weight}``; None:
             every image weighs 1. Only the training loss is weighted.
         label_smoothing: see :func:`compile_model`; the reported loss then includes it.
+        run_eagerly: see :func:`compile_model`.
 
     Returns:
         A :class:`TrainingResult`.
@@ -214,10 +235,13 @@ def train(
     """
     from emnist_tf import data as emnist_data
 
-    epochs = config.cap(epochs, "epochs")
     _check_arguments(epochs, batch_size, validation_fraction, early_stopping_patience)
     keras.utils.set_random_seed(seed)
     split, images, labels = _training_arrays(data, data_dir, limit, seed)
+    built = {"model": model, "architecture": dict(architecture or {})} if isinstance(model, str) else {}
+    strategy = _distribution(distribute)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = _model_to_train(model, architecture, num_classes, split, labels, seed, strategy)
     _check_labels(model, labels, split)
     held_out = validation_data is None and validation_fraction > 0
     if held_out:
@@ -231,29 +255,35 @@ def train(
     if validation_data is not None:
         validation_set = emnist_data.make_dataset(*validation_data, batch_size=max(batch_size, 512), shuffle=False)
     steps_per_epoch = math.ceil(len(images) / batch_size)
-    compile_model(
-        model,
-        optimizer,
-        learning_rate,
-        schedule,
-        steps_per_epoch,
-        epochs,
-        schedule_options=schedule_options,
-        steps_per_execution=_steps_per_execution(steps_per_epoch),
-        label_smoothing=label_smoothing,
-        **(optimizer_options or {}),
-    )
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        compile_model(
+            model,
+            optimizer,
+            learning_rate,
+            schedule,
+            steps_per_epoch,
+            epochs,
+            schedule_options=schedule_options,
+            # Keras' multi-step loop fails under MirroredStrategy (a placeholder left unfed): one step per call.
+            steps_per_execution=_steps_per_execution(steps_per_epoch) if strategy is None else 1,
+            label_smoothing=label_smoothing,
+            run_eagerly=run_eagerly,
+            **(optimizer_options or {}),
+        )
     device = devices.describe_device()
+    if strategy is not None:
+        device = f"{device}, mirrored over {strategy.num_replicas_in_sync} replica(s)"
+    say = print if verbose != 0 else _silent
     recorder = _EpochRecorder()
     monitor = "val_loss" if validation_set is not None else "loss"
     all_callbacks = [
         recorder,
         *schedule_callbacks(schedule, monitor=monitor),
-        *_optional_callbacks(early_stopping_patience, monitor, tensorboard_dir),
+        *_optional_callbacks(early_stopping_patience, monitor, tensorboard_dir, quiet=verbose == 0),
         *callbacks,
     ]
     validation_count = 0 if validation_data is None else len(validation_data[1])
-    print(
+    say(
         f"Training {model.name} on {device}: {len(labels)} training and {validation_count} "
         f"validation images, {epochs} epoch(s) of {steps_per_epoch} batches of {batch_size}"
     )
@@ -275,7 +305,7 @@ def train(
         )
     history = _history(fitted.history, recorder)
     epochs_run = len(history["loss"])
-    print(
+    say(
         f"Trained {epochs_run} epoch(s) in {train_seconds:.1f} s "
         f"({train_seconds / max(epochs_run, 1):.1f} s/epoch) on {device}"
     )
@@ -295,7 +325,8 @@ def train(
         class_weight=class_weight if isinstance(class_weight, (str, type(None))) else "custom",
         train_examples=int(len(labels)),
         validation_examples=validation_count,
-        fast_mode=config.fast_mode(),
+        distribute=distribute,
+        **built,
         precision=keras.mixed_precision.global_policy().name,
     )
     return TrainingResult(
@@ -307,6 +338,62 @@ def train(
         epochs_run=epochs_run,
         settings=settings,
     )
+
+
+DISTRIBUTE_CHOICES = ("mirrored",)
+"""Values of ``train(distribute=...)`` besides None."""
+
+
+def _silent(*args, **kwargs) -> None:
+    """Prints nothing (``verbose=0``)."""
+
+
+def _distribution(distribute):
+    """The ``tf.distribute`` strategy named by ``distribute`` (None: the default, one device)."""
+    if distribute is None:
+        return None
+    if distribute not in DISTRIBUTE_CHOICES:
+        raise ValueError(f"distribute must be None or one of {', '.join(DISTRIBUTE_CHOICES)}, got {distribute!r}")
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()  # NCCL all-reduce between the GPUs
+    # CPU replicas (logical devices): collective all-reduce can pack gradients differently per replica
+    # and abort with a shape mismatch; summing on one device is exact and cheap there.
+    return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
+
+
+def _model_to_train(model, architecture, num_classes, split, labels, seed, strategy) -> keras.Model:
+    """The model to train: built from a kind, cloned into a strategy's scope, or ``model`` itself."""
+    if isinstance(model, str):
+        from emnist_tf.modeling.models import build_model
+
+        if num_classes is None:
+            num_classes = _classes_of(split, labels)
+        return build_model(model, num_classes=num_classes, seed=seed, **(architecture or {}))
+    if architecture is not None:
+        raise ValueError("architecture describes a model to build: pass model='mlp' or 'cnn' with it, not a model")
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model or a model kind ('mlp' or 'cnn'), got {type(model).__name__}")
+    if strategy is None:
+        return model
+    try:
+        copy = keras.models.clone_model(model)
+    except Exception as error:  # noqa: BLE001 - any reason a model cannot be cloned
+        raise ValueError(
+            f"distribute needs a model it can rebuild in the strategy's scope ({type(error).__name__}); "
+            "pass the model kind and its architecture instead of a built model"
+        ) from None
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _classes_of(split, labels) -> int:
+    if split is not None:
+        from emnist_tf import data as emnist_data
+
+        return emnist_data.split_info(split).num_classes
+    return int(np.max(labels)) + 1 if len(labels) else 2
 
 
 class _EpochRecorder(keras.callbacks.Callback):
@@ -381,9 +468,9 @@ def _check_arguments(epochs, batch_size, validation_fraction, patience) -> None:
 def _steps_per_execution(steps_per_epoch: int) -> int:
     """Batches per graph call: a few, to save Python overhead, never more than an epoch has.
 
-    With the index-gather pipeline it took the default MLP from 0.96x to 1.05-1.19x a bare ``fit``
-    (``benchmarks/throughput.py``);
-    the progress bar and batch-level callbacks then update every few batches.
+    With the index-gather pipeline it makes the library at least as fast as a bare ``fit``
+    (``benchmarks/throughput.py``; figures in the README); the progress bar and batch-level
+    callbacks then update every few batches.
     """
     return max(1, min(STEPS_PER_EXECUTION, steps_per_epoch))
 
@@ -434,11 +521,13 @@ def _augmentation_setting(augmentation) -> bool | dict:
     return dict(augmentation) if isinstance(augmentation, dict) else bool(augmentation)
 
 
-def _optional_callbacks(patience, monitor, tensorboard_dir) -> list[keras.callbacks.Callback]:
+def _optional_callbacks(patience, monitor, tensorboard_dir, quiet=False) -> list[keras.callbacks.Callback]:
     extra = []
     if patience is not None:
         extra.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True, verbose=1)
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=patience, restore_best_weights=True, verbose=0 if quiet else 1
+            )
         )
     if tensorboard_dir is not None:
         extra.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))

@@ -2,6 +2,7 @@
 
 The pieces, one concept per module:
 
+* :mod:`.configs`: the run-configuration format (``best.json``) and the space's rules.
 * :mod:`.space`: the MLP and CNN hypermodels and the greedy stages.
 * :mod:`.crossval`: a KerasTuner tuner whose trials are stratified k-fold cross-validations.
 * :mod:`.oracles`: KerasTuner oracles that resume exactly after any kill.
@@ -15,27 +16,40 @@ Example:
     >>> outcome = run_sweep("sweeps/mlp", model="mlp", strategy="greedy", folds=3, epochs=5)
 """
 
-from emnist_tf.tuning.crossval import CrossValidationTuner
-from emnist_tf.tuning.greedy import run_greedy
-from emnist_tf.tuning.oracles import CandidateOracle, make_oracle
-from emnist_tf.tuning.report import format_report, write_report
-from emnist_tf.tuning.results import load_trials, write_results_csv
-from emnist_tf.tuning.space import CnnHyperModel, MlpHyperModel, baseline_values, make_hypermodel, stages
-from emnist_tf.tuning.sweep import run_sweep
+from __future__ import annotations
 
-__all__ = [
-    "CandidateOracle",
-    "CnnHyperModel",
-    "CrossValidationTuner",
-    "MlpHyperModel",
-    "baseline_values",
-    "format_report",
-    "load_trials",
-    "make_hypermodel",
-    "make_oracle",
-    "run_greedy",
-    "run_sweep",
-    "stages",
-    "write_report",
-    "write_results_csv",
-]
+import importlib
+
+# public name -> module that defines it; loaded on first use so that ``emnist_tf.tuning.configs``
+# (read by ``emnist-tf train --config``) does not pull in KerasTuner and TensorFlow.
+_EXPORTS = {
+    "CandidateOracle": "emnist_tf.tuning.oracles",
+    "CnnHyperModel": "emnist_tf.tuning.space",
+    "ConfigError": "emnist_tf.tuning.configs",
+    "CrossValidationTuner": "emnist_tf.tuning.crossval",
+    "MlpHyperModel": "emnist_tf.tuning.space",
+    "baseline_values": "emnist_tf.tuning.space",
+    "check_config": "emnist_tf.tuning.configs",
+    "config_from_values": "emnist_tf.tuning.space",
+    "format_report": "emnist_tf.tuning.report",
+    "load_config": "emnist_tf.tuning.configs",
+    "load_trials": "emnist_tf.tuning.results",
+    "make_hypermodel": "emnist_tf.tuning.space",
+    "make_oracle": "emnist_tf.tuning.oracles",
+    "run_greedy": "emnist_tf.tuning.greedy",
+    "run_sweep": "emnist_tf.tuning.sweep",
+    "save_config": "emnist_tf.tuning.configs",
+    "stages": "emnist_tf.tuning.space",
+    "write_report": "emnist_tf.tuning.report",
+    "write_results_csv": "emnist_tf.tuning.results",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'emnist_tf.tuning' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import gc
-import json
 import math
 import os
 import time
@@ -25,17 +24,10 @@ import time
 import keras
 import keras_tuner
 import numpy as np
-from keras_tuner.src.distribute import utils as distribute_utils
 
-from emnist_tf.tuning import distributed
+from emnist_tf.tuning import distributed, kt_adapter
 from emnist_tf.tuning.oracles import atomic_write_json
-
-FAILURE_FILE = "failure.json"
-
-
-def fold_metric(fold: int, name: str) -> str:
-    """Name of a per-fold trial metric, e.g. ``fold_metric(0, "val_accuracy") == "fold_0_val_accuracy"``."""
-    return f"fold_{fold}_{name}"
+from emnist_tf.tuning.results import FAILURE_FILE, fold_metric
 
 
 class CrossValidationTuner(keras_tuner.Tuner):
@@ -147,7 +139,7 @@ class CrossValidationTuner(keras_tuner.Tuner):
     # ------------------------------------------------------- KerasTuner hooks
     def search(self, *fit_args, **fit_kwargs):
         """Runs the search; a chief oracle serves the workers instead (see :mod:`.distributed`)."""
-        if distribute_utils.is_chief_oracle():
+        if kt_adapter.is_chief_oracle():
             self.save()
             distributed.serve_oracle(self.oracle)
             return
@@ -166,8 +158,8 @@ class CrossValidationTuner(keras_tuner.Tuner):
             self.progress.trial_finished(trial, stage=self.stage, metrics=self.last_metrics)
 
     def save(self):
-        atomic_write_json(self._get_tuner_fname(), self.get_state())
-        if not self._is_worker():
+        atomic_write_json(kt_adapter.tuner_state_file(self), self.get_state())
+        if not kt_adapter.is_worker(self):
             self.oracle.save()
 
     def save_model(self, trial_id, model, step=0):
@@ -196,15 +188,3 @@ def _first_line(text: str) -> str:
 def _free_memory() -> None:
     keras.backend.clear_session()
     gc.collect()
-
-
-def failure_reason(trial_dir: str, message: str | None) -> str:
-    """The one-line reason a trial failed, from its failure file or KerasTuner's traceback."""
-    path = os.path.join(trial_dir, FAILURE_FILE)
-    if os.path.exists(path):
-        with open(path) as stream:
-            return json.load(stream)["reason"]
-    if message:
-        last = [line for line in message.strip().splitlines() if line.strip()][-1]
-        return last.split(": ", 1)[-1][:300]
-    return "unknown (no message recorded)"

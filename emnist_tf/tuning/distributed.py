@@ -7,6 +7,10 @@ variables decide its role (KerasTuner reads them itself):
   (``worker0``, ``worker1``...) for a worker.
 * ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``: where the chief listens.
 
+Every strategy works this way. For the greedy strategy the chief serves the stages one after
+the other on the same address (:class:`StagedServer`): a stage's candidates are spread over the
+workers, and the next stage starts once every one of them has ended and the winner is known.
+
 The chief only hands out trials and records results (``results.csv``, the report
 and the final model are written by the chief once every trial has ended); the
 workers train. A worker that dies mid-trial can be restarted with the same
@@ -57,19 +61,96 @@ def environment(tuner_id: str, port: int, ip_address: str = "127.0.0.1") -> dict
 def serve_oracle(oracle, poll_seconds: float = 0.5) -> None:
     """Serves ``oracle`` to the workers until every trial has ended and every worker left."""
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
+
+    from emnist_tf.tuning import kt_adapter
 
     address = f"{os.environ[ORACLE_IP_ENV]}:{os.environ[ORACLE_PORT_ENV]}"
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = oracle_chief.OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer, add_to_server, exit_chief = kt_adapter.oracle_server(oracle)
+    add_to_server(servicer, server)
     if server.add_insecure_port(address) == 0:
         raise ValueError(f"the chief cannot listen on {address}; choose a free {ORACLE_PORT_ENV}")
     server.start()
     print(f"[tune] chief oracle listening on {address}", flush=True)
     try:
-        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+        while not (servicer.stop_triggered and exit_chief(oracle)):
             time.sleep(poll_seconds)
     finally:
         server.stop(grace=1)
+
+
+class StagedOracle:
+    """What the chief serves during a distributed greedy sweep: each stage's oracle in turn.
+
+    Workers run one long search against it. While a stage's last trials are still running, or
+    while the chief prepares the next stage from the winner, a worker that asks for a trial is
+    told to wait (KerasTuner's ``IDLE``); only after the last stage is every worker told to stop.
+    Every other request goes to the current stage's oracle.
+    """
+
+    def __init__(self, first_stage_oracle, wait_seconds: float = 0.5):
+        self.current = first_stage_oracle
+        self.finished = False
+        self.wait_seconds = wait_seconds
+        self.workers: set[str] = set()
+        self.stopped: set[str] = set()
+
+    def __getattr__(self, name):
+        return getattr(self.current, name)
+
+    def create_trial(self, tuner_id):
+        from emnist_tf.tuning import kt_adapter
+
+        self.workers.add(tuner_id)
+        trial = self.current.create_trial(tuner_id)
+        if trial.status != kt_adapter.TrialStatus.STOPPED:
+            return trial
+        if self.finished:
+            self.stopped.add(tuner_id)
+            return trial
+        time.sleep(self.wait_seconds)  # the servicer's one thread: also paces a waiting worker's requests
+        return kt_adapter.Trial(self.current.get_space(), status=kt_adapter.TrialStatus.IDLE)
+
+    def stage_done(self, trials: int) -> bool:
+        """True when the current stage's ``trials`` trials have all ended."""
+        from emnist_tf.tuning import kt_adapter
+
+        ended = (kt_adapter.TrialStatus.COMPLETED, kt_adapter.TrialStatus.FAILED)
+        return sum(trial.status in ended for trial in self.current.trials.values()) >= trials
+
+    def all_workers_stopped(self) -> bool:
+        return self.finished and self.workers <= self.stopped
+
+
+class StagedServer:
+    """The chief's gRPC server for a distributed greedy sweep (one server for every stage)."""
+
+    def __init__(self, first_stage_oracle, poll_seconds: float = 0.5):
+        import grpc
+
+        from emnist_tf.tuning import kt_adapter
+
+        self.oracle = StagedOracle(first_stage_oracle)
+        self.poll_seconds = poll_seconds
+        address = f"{os.environ[ORACLE_IP_ENV]}:{os.environ[ORACLE_PORT_ENV]}"
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        servicer, add_to_server, _ = kt_adapter.oracle_server(self.oracle)
+        add_to_server(servicer, self.server)
+        if self.server.add_insecure_port(address) == 0:
+            raise ValueError(f"the chief cannot listen on {address}; choose a free {ORACLE_PORT_ENV}")
+        self.server.start()
+        print(f"[tune] chief oracle listening on {address} (greedy: one stage at a time)", flush=True)
+
+    def serve_stage(self, oracle, trials: int) -> None:
+        """Hands out ``oracle``'s trials until all ``trials`` of them have ended."""
+        self.oracle.current = oracle
+        while not self.oracle.stage_done(trials):
+            time.sleep(self.poll_seconds)
+
+    def finish(self, grace_seconds: float = 60.0) -> None:
+        """Tells every worker to stop (as they next ask), then shuts the server down."""
+        self.oracle.finished = True
+        deadline = time.monotonic() + grace_seconds
+        while not self.oracle.all_workers_stopped() and time.monotonic() < deadline:
+            time.sleep(self.poll_seconds)
+        self.server.stop(grace=1)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from emnist_tf.tuning import results, space
+from emnist_tf.tuning import distributed, results, space
 from emnist_tf.tuning.crossval import CrossValidationTuner
 from emnist_tf.tuning.oracles import CandidateOracle
 
@@ -132,9 +132,14 @@ def run_greedy(
     """
     kind = hypermodel.kind
     baseline = space.baseline_values(kind)
+    role = distributed.role()
+    if role == "worker":
+        _work_for_the_chief(directory, hypermodel, images, labels, folds, epochs, seed, progress)
+        return GreedyOutcome(stages=[], baseline_values=baseline, best_values=None, best=None)
     current = dict(baseline)
     carried = None
     outcomes = []
+    server = None
     all_stages = space.stages(kind)
     for number, stage in enumerate(all_stages):
         if progress is not None:
@@ -153,7 +158,12 @@ def run_greedy(
             directory=os.path.join(str(directory), results.PROJECTS),
             project_name=project_name(number, stage.name),
         )
-        tuner.search(images, labels)
+        if role == "chief":  # serve the stage to the workers; they train
+            tuner.save()
+            server = server or distributed.StagedServer(oracle)
+            server.serve_stage(oracle, len(candidates))
+        else:
+            tuner.search(images, labels)
         records = results.load_project(tuner.project_dir)
         winner = choose_winner(carried, records)
         outcomes.append(StageOutcome(number, stage.name, carried, records, winner))
@@ -165,7 +175,33 @@ def run_greedy(
             progress.message(
                 f"stage {stage.name} done: keeps {_describe(stage, current)} (val_accuracy {winner.mean:.4f})"
             )
+    if server is not None:
+        server.finish()
     return GreedyOutcome(stages=outcomes, baseline_values=baseline, best_values=current, best=carried)
+
+
+WORKERS = "workers"
+
+
+def _work_for_the_chief(directory, hypermodel, images, labels, folds, epochs, seed, progress) -> None:
+    """A distributed worker: one search against the chief's staged oracle, trials of every stage in turn.
+
+    The chief hands out full configurations, so the worker needs no stage logic; its own tuner
+    files go to ``directory/workers/<tuner id>``.
+    """
+    placeholder = CandidateOracle(space.baseline_values(hypermodel.kind), [{}], seed=seed)
+    tuner = CrossValidationTuner(
+        placeholder,
+        hypermodel,
+        folds=folds,
+        epochs=epochs,
+        seed=seed,
+        progress=progress,
+        stage="greedy",
+        directory=os.path.join(str(directory), WORKERS),
+        project_name=os.environ[distributed.TUNER_ID_ENV],
+    )
+    tuner.search(images, labels)
 
 
 def _describe(stage: space.Stage, values: dict) -> str:

@@ -21,44 +21,26 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 
 import keras_tuner
-from keras_tuner.src.engine import metrics_tracking
-from keras_tuner.src.engine import trial as trial_module
+
+from emnist_tf.tuning import kt_adapter
+from emnist_tf.tuning.files import atomic_write_json
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
-_FINISHED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
-
-
-def atomic_write_json(path: str, state: dict) -> None:
-    """Writes ``state`` as JSON to ``path`` so that a reader sees the old or the new file, never half."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(state, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+_FINISHED = (kt_adapter.TrialStatus.COMPLETED, kt_adapter.TrialStatus.FAILED)
 
 
 class ResumableOracleMixin:
     """Atomic saves and a reload that re-runs exactly the unfinished trials."""
 
     def save(self):
-        atomic_write_json(self._get_oracle_fname(), self.get_state())
+        atomic_write_json(kt_adapter.oracle_state_file(self), self.get_state())
 
     def _save_trial(self, trial):
-        path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
+        path = os.path.join(kt_adapter.trial_dir(self, trial.trial_id), "trial.json")
         atomic_write_json(path, trial.get_state())
 
     def reload(self):
@@ -68,26 +50,27 @@ class ResumableOracleMixin:
     def reconcile_trials(self) -> list[str]:
         """Makes the oracle's queues agree with the trial files; returns the ids sent to re-run."""
         rerun = []
+        queue = kt_adapter.retry_queue(self)
         for trial_id, trial in sorted(self.trials.items()):
             if trial_id not in self.start_order:
                 self.start_order.append(trial_id)
-                self._record_values(trial)
+                kt_adapter.record_values(self, trial)
             if trial.status in _FINISHED:
-                if trial_id in self._retry_queue:
-                    self._retry_queue.remove(trial_id)
+                if trial_id in queue:
+                    queue.remove(trial_id)
                 if trial_id not in self.end_order:
                     self.end_order.append(trial_id)
                 continue
             # Running (or idle/invalid) when the process died: forget partial
             # metrics and run it again.
-            trial.metrics = metrics_tracking.MetricsTracker()
+            trial.metrics = kt_adapter.new_metrics_tracker()
             trial.score = None
             trial.best_step = 0
-            if trial_id not in self._retry_queue:
-                self._retry_queue.append(trial_id)
+            if trial_id not in queue:
+                queue.append(trial_id)
             rerun.append(trial_id)
         # Re-run in id order: create_trial pops from the end.
-        self._retry_queue.sort(reverse=True)
+        queue.sort(reverse=True)
         return rerun
 
 
@@ -113,10 +96,10 @@ class CandidateOracle(ResumableOracleMixin, keras_tuner.Oracle):
     def populate_space(self, trial_id):
         index = len(self.trials)
         if index >= len(self.candidates):
-            return {"status": trial_module.TrialStatus.STOPPED, "values": None}
+            return {"status": kt_adapter.TrialStatus.STOPPED, "values": None}
         values = dict(self.base_values)
         values.update(self.candidates[index])
-        return {"status": trial_module.TrialStatus.RUNNING, "values": values}
+        return {"status": kt_adapter.TrialStatus.RUNNING, "values": values}
 
 
 class RandomSearchOracle(ResumableOracleMixin, keras_tuner.oracles.RandomSearchOracle):

@@ -12,7 +12,7 @@ import datetime
 import sys
 import time
 
-from keras_tuner.src.engine import trial as trial_module
+from emnist_tf.tuning.kt_adapter import TrialStatus
 
 
 def format_duration(seconds: float) -> str:
@@ -67,7 +67,7 @@ class Progress:
         self._session_finished += 1
         self.ran.append(trial.trial_id)
         seconds = time.perf_counter() - self._trial_started.pop(trial.trial_id, time.perf_counter())
-        if trial.status == trial_module.TrialStatus.COMPLETED and metrics:
+        if trial.status == TrialStatus.COMPLETED and metrics:
             score = metrics["val_accuracy"]
             spread = metrics.get("val_accuracy_std", 0.0)
             outcome = f"val_accuracy {score:.4f} ± {spread:.4f}"

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from emnist_tf.tuning import greedy, results, space
 from emnist_tf.tuning.final import BEST_MODEL, load_final
+from emnist_tf.tuning.settings import load_settings
 
 STAGES_DIR = "stages"
 TENSORBOARD_DIR = "tensorboard"
@@ -39,7 +40,8 @@ def option_label(record: results.TrialRecord, keys) -> str:
     return ", ".join(f"{name}={_short(record.values.get(name))}" for name in names)
 
 
-def _stage_keys(settings, name: str):
+def stage_keys(settings, name: str):
+    """The hyperparameters a stage changes (``("(baseline)",)`` for the baseline, ``()`` for a joint search)."""
     if settings.strategy != "greedy" or name == "baseline":
         return () if settings.strategy != "greedy" else ("(baseline)",)
     return next(stage.keys for stage in space.stages(settings.model) if stage.name == name)
@@ -161,7 +163,7 @@ def summary_markdown(directory, settings, outcomes, records, final) -> str:
     ]
     for outcome in outcomes:
         winner = outcome.winner
-        keys = _stage_keys(settings, outcome.name)
+        keys = stage_keys(settings, outcome.name)
         if winner is None:
             label = "-"
         elif settings.strategy == "greedy" and outcome.name != "baseline":
@@ -221,8 +223,6 @@ def write_report(directory) -> dict:
     Raises:
         FileNotFoundError: if ``directory`` is not a sweep folder.
     """
-    from emnist_tf.tuning.sweep import load_settings
-
     settings = load_settings(directory)
     records = results.load_trials(directory)
     outcomes = report_stages(directory, settings)
@@ -236,7 +236,7 @@ def write_report(directory) -> dict:
         "comparison": None,
     }
     for outcome in outcomes:
-        keys = _stage_keys(settings, outcome.name)
+        keys = stage_keys(settings, outcome.name)
         stem = os.path.join(stages_dir, greedy.project_name(outcome.number, outcome.name))
         with open(f"{stem}.md", "w") as stream:
             stream.write(stage_table(outcome, keys) + "\n")
@@ -256,11 +256,9 @@ def write_report(directory) -> dict:
 
 def format_report(directory) -> str:
     """The stage tables and the summary as text (what ``tune-report`` prints)."""
-    from emnist_tf.tuning.sweep import load_settings
-
     settings = load_settings(directory)
     outcomes = report_stages(directory, settings)
-    tables = [stage_table(outcome, _stage_keys(settings, outcome.name)) for outcome in outcomes]
+    tables = [stage_table(outcome, stage_keys(settings, outcome.name)) for outcome in outcomes]
     summary_path = os.path.join(str(directory), "summary.md")
     summary = Path(summary_path).read_text() if os.path.exists(summary_path) else ""
     return "\n\n".join(tables + [summary])

@@ -16,13 +16,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import glob
+import json
 import os
 
-from keras_tuner.src.engine import trial as trial_module
-
-from emnist_tf.tuning.crossval import failure_reason, fold_metric
+from emnist_tf.tuning.kt_adapter import Trial, TrialStatus
 
 PROJECTS = "projects"
+FAILURE_FILE = "failure.json"
+"""Written into a failed trial's folder: ``{"trial_id", "reason", "tuner_id"}``."""
 FIXED_COLUMNS = (
     "stage",
     "trial_id",
@@ -35,6 +36,11 @@ FIXED_COLUMNS = (
     "seconds",
     "reason",
 )
+
+
+def fold_metric(fold: int, name: str) -> str:
+    """Name of a per-fold trial metric, e.g. ``fold_metric(0, "val_accuracy") == "fold_0_val_accuracy"``."""
+    return f"fold_{fold}_{name}"
 
 
 @dataclasses.dataclass
@@ -72,7 +78,7 @@ class TrialRecord:
 
     @property
     def completed(self) -> bool:
-        return self.status == trial_module.TrialStatus.COMPLETED and self.mean is not None
+        return self.status == TrialStatus.COMPLETED and self.mean is not None
 
 
 def project_dirs(directory) -> list[str]:
@@ -90,7 +96,7 @@ def load_project(project_dir: str) -> list[TrialRecord]:
     """Every trial of one KerasTuner project, in trial-id order."""
     records = []
     for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json"))):
-        trial = trial_module.Trial.load(path)
+        trial = Trial.load(path)
         records.append(_record(stage_of(project_dir), trial, os.path.dirname(path)))
     return records
 
@@ -120,9 +126,9 @@ def _record(stage: str, trial, trial_dir: str) -> TrialRecord:
         )
     status = trial.status
     reason = ""
-    if status == trial_module.TrialStatus.FAILED:
+    if status == TrialStatus.FAILED:
         reason = failure_reason(trial_dir, trial.message)
-    mean = _metric(trial, "val_accuracy") if status == trial_module.TrialStatus.COMPLETED else None
+    mean = _metric(trial, "val_accuracy") if status == TrialStatus.COMPLETED else None
     std = _metric(trial, "val_accuracy_std") if mean is not None else None
     return TrialRecord(
         stage=stage,
@@ -191,3 +197,15 @@ def write_results_csv(records: list[TrialRecord], path) -> str:
 
 def _fmt(value) -> str:
     return "" if value is None else f"{value:.4f}"
+
+
+def failure_reason(trial_dir: str, message: str | None) -> str:
+    """The one-line reason a trial failed, from its failure file or KerasTuner's traceback."""
+    path = os.path.join(trial_dir, FAILURE_FILE)
+    if os.path.exists(path):
+        with open(path) as stream:
+            return json.load(stream)["reason"]
+    if message:
+        last = [line for line in message.strip().splitlines() if line.strip()][-1]
+        return last.split(": ", 1)[-1][:300]
+    return "unknown (no message recorded)"

@@ -18,21 +18,25 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import keras_tuner
 
-from emnist_tf.choices import MODEL_KINDS, REGULARIZERS, SCHEDULES
+from emnist_tf.choices import MODEL_KINDS, SCHEDULES
+from emnist_tf.tuning.configs import ACTIVATIONS, OPTIMIZERS, REGULARIZERS
 
-ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "leaky_relu")
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "nadam", "adamw")
 DROPOUT_RATES = (0.0, 0.2, 0.5)
 BATCH_SIZES = (32, 64, 128, 256)
 LEARNING_RATE_RANGE = (1e-4, 1e-1)
 STRENGTH_RANGE = (1e-6, 1e-3)
-MLP_UNITS = (64, 128, 256, 512)
+MLP_LAYERS = (3, 5)
+MLP_UNITS = (128, 256, 512, 1024)
+CNN_BLOCKS = (2, 3)
+CNN_CONVS_PER_BLOCK = (1, 2)
 CNN_FILTERS = (16, 32, 64)
-CNN_DENSE_UNITS = (64, 128, 256)
+CNN_DENSE_UNITS = (64, 128, 256, 512)
+SMALLEST_WIDTH = 16
+FINAL_VALIDATION_FRACTION = 0.05
+FINAL_EARLY_STOPPING_PATIENCE = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,10 +64,11 @@ class Stage:
 class _EmnistHyperModel(keras_tuner.HyperModel):
     """Shared training half of both hypermodels: optimiser, schedule, batch size."""
 
-    def __init__(self, num_classes: int = 47, seed: int = 0):
+    def __init__(self, num_classes: int = 47, seed: int = 0, run_eagerly: bool = False):
         super().__init__(name=self.kind, tunable=True)
         self.num_classes = num_classes
         self.seed = seed
+        self.run_eagerly = run_eagerly
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         """Declares the whole space at once (model and training choices)."""
@@ -72,10 +77,17 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp: keras_tuner.HyperParameters):
         """Builds the (uncompiled) Keras model for these hyperparameter values."""
-        return self._build_model(hp)
+        from emnist_tf.modeling import models
+
+        architecture = self._declare_model(hp)
+        return models.build_model(self.kind, num_classes=self.num_classes, seed=self.seed, **architecture)
 
     def fit(self, hp, model, x, y, validation_data=None, epochs=1, callbacks=None, **kwargs):
-        """Compiles ``model`` with the training hyperparameters and trains it.
+        """Trains ``model`` with the library's one training recipe (:func:`emnist_tf.modeling.training.train`).
+
+        The recipe is the configuration's: optimiser, learning rate, schedule, batch size
+        from ``hp``; class weights, label smoothing and augmentation from
+        :func:`recipe_for`. Without ``validation_data`` every image trains.
 
         Args:
             hp: the trial's hyperparameters.
@@ -87,35 +99,25 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
             callbacks: Keras callbacks.
 
         Returns:
-            The Keras ``History`` object.
+            The :class:`emnist_tf.modeling.training.TrainingResult` (its ``history`` is a dict
+            like a Keras ``History``'s).
         """
-        from emnist_tf import config, data, devices
-        from emnist_tf.modeling import schedules, training
+        from emnist_tf.modeling import training
 
-        batch_size, optimizer, learning_rate, schedule = self._declare_training(hp)
-        steps_per_epoch = max(1, math.ceil(len(x) / batch_size))
-        training.compile_model(
+        config = config_from_values(self.kind, hp.values, epochs=epochs)
+        config.pop("model")
+        config.pop("architecture")
+        config.pop("early_stopping_patience")
+        config["validation_fraction"] = 0.0
+        return training.train(
             model,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            schedule=schedule,
-            steps_per_epoch=steps_per_epoch,
-            epochs=epochs,
-        )
-        if not devices.gpu_names():
-            # XLA compilation costs seconds per model on a CPU: more than a short trial trains.
-            model.jit_compile = False
-        if config.fast_mode():
-            # A fast-mode fold trains a handful of batches: tracing the graph costs more.
-            model.run_eagerly = True
-        train_set = data.make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=self.seed)
-        validation_set = None
-        if validation_data is not None:
-            validation_set = data.make_dataset(*validation_data, batch_size=512, shuffle=False)
-        monitor = "val_loss" if validation_set is not None else "loss"
-        callbacks = list(callbacks or []) + schedules.schedule_callbacks(schedule, monitor=monitor)
-        return model.fit(
-            train_set, validation_data=validation_set, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0
+            (x, y),
+            validation_data=validation_data,
+            callbacks=list(callbacks or []),
+            verbose=0,
+            seed=self.seed,
+            run_eagerly=self.run_eagerly,
+            **config,
         )
 
     @staticmethod
@@ -129,18 +131,17 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
     @staticmethod
     def _declare_layers(hp):
         """The per-layer techniques, common to both models."""
-        regularizer = hp.Choice("regularizer", list(REGULARIZERS), default="none")
         return dict(
             activation=hp.Choice("activation", list(ACTIVATIONS), default="relu"),
             batch_norm=hp.Boolean("batch_norm", default=False),
             dropout_rate=hp.Choice("dropout_rate", list(DROPOUT_RATES), default=0.0),
-            regularizer=None if regularizer == "none" else regularizer,
+            regularizer=hp.Choice("regularizer", list(REGULARIZERS), default="none"),
             regularization_strength=hp.Float("regularization_strength", *STRENGTH_RANGE, sampling="log", default=1e-4),
         )
 
 
 class MlpHyperModel(_EmnistHyperModel):
-    """The multilayer perceptron: hidden layers halve in width from ``units``.
+    """The multilayer perceptron: 3 to 5 hidden layers that halve in width from ``units``.
 
     Example:
         >>> hypermodel = MlpHyperModel(num_classes=47)
@@ -150,20 +151,13 @@ class MlpHyperModel(_EmnistHyperModel):
     kind = "mlp"
 
     def _declare_model(self, hp):
-        hidden_layers = hp.Int("hidden_layers", 1, 3, default=2)
+        hidden_layers = hp.Int("hidden_layers", *MLP_LAYERS, default=3)
         units = hp.Choice("units", list(MLP_UNITS), default=256)
-        return hidden_layers, units, self._declare_layers(hp)
-
-    def _build_model(self, hp):
-        from emnist_tf.modeling import models
-
-        hidden_layers, units, layers = self._declare_model(hp)
-        hidden_units = tuple(max(16, units // 2**index) for index in range(hidden_layers))
-        return models.build_mlp(num_classes=self.num_classes, hidden_units=hidden_units, seed=self.seed, **layers)
+        return {"hidden_units": mlp_widths(hidden_layers, units), **self._declare_layers(hp)}
 
 
 class CnnHyperModel(_EmnistHyperModel):
-    """The convolutional network: filters double per block from ``filters``.
+    """The convolutional network: 2 or 3 blocks of 1 or 2 convolutions, filters doubling per block.
 
     Example:
         >>> hypermodel = CnnHyperModel(num_classes=47)
@@ -173,37 +167,84 @@ class CnnHyperModel(_EmnistHyperModel):
     kind = "cnn"
 
     def _declare_model(self, hp):
-        conv_blocks = hp.Int("conv_blocks", 1, 3, default=2)
+        conv_blocks = hp.Int("conv_blocks", *CNN_BLOCKS, default=2)
+        convs_per_block = hp.Int("convs_per_block", *CNN_CONVS_PER_BLOCK, default=1)
         filters = hp.Choice("filters", list(CNN_FILTERS), default=32)
         dense_units = hp.Choice("dense_units", list(CNN_DENSE_UNITS), default=128)
-        return conv_blocks, filters, dense_units, self._declare_layers(hp)
-
-    def _build_model(self, hp):
-        from emnist_tf.modeling import models
-
-        conv_blocks, filters, dense_units, layers = self._declare_model(hp)
-        block_filters = tuple(filters * 2**index for index in range(conv_blocks))
-        # One convolution per block keeps a sweep's many trials affordable on a CPU.
-        return models.build_cnn(
-            num_classes=self.num_classes,
-            filters=block_filters,
-            convs_per_block=1,
-            dense_units=dense_units,
-            seed=self.seed,
-            **layers,
-        )
+        return {
+            "filters": [filters * 2**index for index in range(conv_blocks)],
+            "convs_per_block": convs_per_block,
+            "dense_units": [dense_units],
+            **self._declare_layers(hp),
+        }
 
 
-def make_hypermodel(kind: str, num_classes: int = 47, seed: int = 0) -> _EmnistHyperModel:
-    """Returns the hypermodel for ``kind`` ("mlp" or "cnn").
+def mlp_widths(hidden_layers: int, units: int) -> list[int]:
+    """Widths of an MLP's hidden layers: ``units`` halving per layer, never below 16."""
+    return [max(SMALLEST_WIDTH, units // 2**index) for index in range(hidden_layers)]
+
+
+def recipe_for(kind: str) -> dict:
+    """The fixed part of every configuration of ``kind``: class weights, label smoothing, augmentation.
+
+    Taken from the default recipe (:data:`emnist_tf.modeling.training.DEFAULT_TRAINING`), so a
+    sweep's folds and its final training use what the default models need on this data.
+    """
+    from emnist_tf.modeling.training import DEFAULT_TRAINING
+
+    recipe = DEFAULT_TRAINING[kind]
+    return {
+        "class_weight": recipe.get("class_weight"),
+        "label_smoothing": float(recipe.get("label_smoothing", 0.0)),
+        "augmentation": recipe.get("augmentation", False),
+    }
+
+
+def config_from_values(kind: str, values: dict, *, epochs: int | None = None) -> dict:
+    """The run configuration (``best.json`` format, :mod:`emnist_tf.tuning.configs`) of hyperparameter values.
+
+    Args:
+        kind: "mlp" or "cnn".
+        values: hyperparameter values (missing ones take their defaults; ``tuner/`` entries ignored).
+        epochs: training epochs to write (default: the kind's default recipe).
+
+    Returns:
+        A checked configuration; ``train(data=..., **config)`` trains it.
+    """
+    from emnist_tf.modeling.training import DEFAULT_TRAINING
+    from emnist_tf.tuning.configs import check_config
+
+    hp = keras_tuner.HyperParameters()
+    hypermodel = make_hypermodel(kind)
+    hypermodel.declare_hyperparameters(hp)
+    hp.values.update({name: value for name, value in values.items() if not name.startswith("tuner/")})
+    batch_size, optimizer, learning_rate, schedule = hypermodel._declare_training(hp)
+    config = {
+        "model": kind,
+        "architecture": hypermodel._declare_model(hp),
+        "optimizer": optimizer,
+        "learning_rate": float(learning_rate),
+        "schedule": schedule,
+        "batch_size": int(batch_size),
+        "epochs": int(epochs if epochs is not None else DEFAULT_TRAINING[kind]["epochs"]),
+        **recipe_for(kind),
+        "validation_fraction": FINAL_VALIDATION_FRACTION,
+        "early_stopping_patience": FINAL_EARLY_STOPPING_PATIENCE,
+    }
+    return check_config(config)
+
+
+def make_hypermodel(kind: str, num_classes: int = 47, seed: int = 0, run_eagerly: bool = False) -> _EmnistHyperModel:
+    """Returns the hypermodel for ``kind`` ("mlp" or "cnn"); ``run_eagerly`` trains without tracing a graph
+    (for trials of a few batches, where tracing costs more than it saves).
 
     Raises:
         ValueError: if ``kind`` is not a known model kind.
     """
     if kind == "mlp":
-        return MlpHyperModel(num_classes=num_classes, seed=seed)
+        return MlpHyperModel(num_classes=num_classes, seed=seed, run_eagerly=run_eagerly)
     if kind == "cnn":
-        return CnnHyperModel(num_classes=num_classes, seed=seed)
+        return CnnHyperModel(num_classes=num_classes, seed=seed, run_eagerly=run_eagerly)
     raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
 
 
@@ -216,10 +257,13 @@ def baseline_values(kind: str) -> dict:
 
 def _architecture_candidates(kind: str) -> tuple[dict, ...]:
     if kind == "mlp":
-        shapes = [(1, 128), (1, 512), (2, 128), (2, 512), (3, 256), (3, 512)]
+        shapes = [(3, 512), (3, 1024), (4, 512), (4, 1024), (5, 1024)]
         return tuple({"hidden_layers": layers, "units": units} for layers, units in shapes)
-    shapes = [(1, 32, 128), (2, 16, 128), (2, 64, 128), (3, 32, 128), (2, 32, 256), (2, 32, 64)]
-    return tuple({"conv_blocks": blocks, "filters": filters, "dense_units": dense} for blocks, filters, dense in shapes)
+    shapes = [(2, 2, 32, 128), (2, 2, 32, 256), (2, 2, 64, 256), (3, 1, 32, 256), (3, 2, 32, 256), (2, 2, 32, 512)]
+    return tuple(
+        {"conv_blocks": blocks, "convs_per_block": convs, "filters": filters, "dense_units": dense}
+        for blocks, convs, filters, dense in shapes
+    )
 
 
 def stages(kind: str) -> tuple[Stage, ...]:

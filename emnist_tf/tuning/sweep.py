@@ -13,125 +13,23 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 from emnist_tf import config
-from emnist_tf.choices import STRATEGIES
-from emnist_tf.tuning import distributed, greedy, results, space
+from emnist_tf.tuning import configs, distributed, greedy, report, results, space
 from emnist_tf.tuning.crossval import CrossValidationTuner
 from emnist_tf.tuning.final import final_results
-from emnist_tf.tuning.oracles import atomic_write_json, make_oracle
+from emnist_tf.tuning.oracles import make_oracle
 from emnist_tf.tuning.progress import Progress
+from emnist_tf.tuning.settings import (  # noqa: F401 - the sweep settings, re-exported
+    SETTINGS_FILE,
+    SweepSettings,
+    check_settings,
+    load_settings,
+    make_settings,
+)
 
-SETTINGS_FILE = "sweep.json"
 JOINT_PROJECT = "00_search"
-
-
-@dataclasses.dataclass(frozen=True)
-class SweepSettings:
-    """Everything that defines a sweep; stored in ``sweep.json`` and checked on resume.
-
-    Attributes:
-        model: "mlp" or "cnn".
-        strategy: "greedy", "random", "bayesian" or "hyperband".
-        folds: cross-validation folds per trial (after the fast-mode cap).
-        epochs: epochs per fold and for the final training.
-        max_trials: greedy: options per stage (None: all); joint: the trial budget.
-        seed: the seed of everything random.
-        split: EMNIST split.
-        limit: training images used (None: the whole split).
-        fast: whether fast mode was on.
-    """
-
-    model: str = "mlp"
-    strategy: str = "greedy"
-    folds: int = 3
-    epochs: int = 5
-    max_trials: int | None = None
-    seed: int = 0
-    split: str = "balanced"
-    limit: int | None = None
-    fast: bool = False
-
-    def trial_budget(self) -> int:
-        """Trials the sweep runs: the greedy plan, or the joint budget (same by default)."""
-        if self.strategy == "greedy":
-            return greedy.planned_trials(self.model, self.max_trials)
-        return self.max_trials
-
-
-def make_settings(
-    *, model="mlp", strategy="greedy", folds=3, epochs=5, max_trials=None, seed=0, split="balanced", limit=None
-) -> SweepSettings:
-    """Validates the options and applies the fast-mode caps.
-
-    Raises:
-        ValueError: for an unknown model or strategy or a count below its minimum.
-    """
-    if model not in space.MODEL_KINDS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(space.MODEL_KINDS)}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if folds < 2:
-        raise ValueError(f"--folds must be at least 2, got {folds}")
-    if epochs < 1 or (max_trials is not None and max_trials < 1):
-        raise ValueError("--epochs and --max-trials must be at least 1")
-    if strategy == "greedy":
-        max_trials = config.cap(max_trials, "trials")
-    else:
-        # Same budget as the greedy strategy with these options, unless given.
-        if max_trials is None:
-            max_trials = greedy.planned_trials(model, config.cap(None, "trials"))
-        max_trials = config.cap(max_trials, "trials")
-    return SweepSettings(
-        model=model,
-        strategy=strategy,
-        folds=config.cap(folds, "folds"),
-        epochs=config.cap(epochs, "epochs"),
-        max_trials=max_trials,
-        seed=seed,
-        split=split,
-        limit=limit,
-        fast=config.fast_mode(),
-    )
-
-
-def check_settings(directory, settings: SweepSettings) -> None:
-    """Stores the settings in a new sweep folder, or checks they match an existing one.
-
-    Raises:
-        ValueError: when ``directory`` holds a sweep with other settings.
-    """
-    path = os.path.join(str(directory), SETTINGS_FILE)
-    wanted = dataclasses.asdict(settings)
-    if os.path.exists(path):
-        with open(path) as stream:
-            stored = json.load(stream)
-        different = sorted(name for name in wanted if stored.get(name) != wanted[name])
-        if different:
-            changes = ", ".join(f"{name} {stored.get(name)!r} -> {wanted[name]!r}" for name in different)
-            raise ValueError(
-                f"{directory} holds a sweep with other settings ({changes}); "
-                "rerun it with the same options or choose another --dir"
-            )
-        return
-    atomic_write_json(path, wanted)
-
-
-def load_settings(directory) -> SweepSettings:
-    """Reads ``sweep.json`` back.
-
-    Raises:
-        FileNotFoundError: if ``directory`` is not a sweep folder.
-    """
-    path = os.path.join(str(directory), SETTINGS_FILE)
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"{directory} is not a sweep folder (no {SETTINGS_FILE}); run `emnist-tf tune --dir` first"
-        )
-    with open(path) as stream:
-        return SweepSettings(**json.load(stream))
 
 
 class RecycleProcess(Exception):  # noqa: N818 (a signal to restart, not an error)
@@ -193,6 +91,9 @@ def run_sweep(
     stream=None,
     listeners=None,
     recycle_after: int | None = None,
+    final: bool = True,
+    final_epochs: int | None = None,
+    run_eagerly: bool = False,
 ) -> SweepOutcome:
     """Runs, resumes or (as a distributed worker) helps with a sweep.
 
@@ -212,12 +113,19 @@ def run_sweep(
         recycle_after: raise :class:`RecycleProcess` once this process has finished this many
             trials and more remain (TensorFlow leaks memory with every model trained; the
             command line then restarts itself, which resumes the sweep). None: never.
+        final: train the baseline and the best configuration on all training images and test
+            them (``final/``, ``best_model.keras``); False stops after ``best.json``/``baseline.json``.
+        run_eagerly: train the trials without tracing graphs (quicker for trials of a few batches).
+        final_epochs: the ``epochs`` written into ``best.json`` and ``baseline.json`` (default:
+            the model's default recipe).
+
+    The sweep folder gets ``baseline.json`` and ``best.json`` (:mod:`emnist_tf.tuning.configs`)
+    as soon as the search has finished: ``emnist-tf train --config DIR/best.json`` trains the winner.
 
     Raises:
         ValueError: for bad options, a folder holding another sweep, or greedy in distributed mode.
     """
     from emnist_tf import data
-    from emnist_tf.tuning import report
 
     settings = make_settings(
         model=model,
@@ -230,15 +138,12 @@ def run_sweep(
         limit=limit,
     )
     role = distributed.role()
-    if settings.strategy == "greedy" and role != "single":
-        raise ValueError(
-            "the greedy strategy runs on one machine; use --strategy random, bayesian "
-            "or hyperband for a distributed sweep"
-        )
     os.makedirs(str(directory), exist_ok=True)
     if role != "worker":
         check_settings(directory, settings)
-    hypermodel = space.make_hypermodel(settings.model, num_classes=data.split_info(split).num_classes, seed=seed)
+    hypermodel = space.make_hypermodel(
+        settings.model, num_classes=data.split_info(split).num_classes, seed=seed, run_eagerly=run_eagerly
+    )
     progress = _progress(directory, settings, stream, listeners)
     if recycle_after:
         progress.listeners.append(_recycler(recycle_after))
@@ -247,14 +152,19 @@ def run_sweep(
         f"{settings.trial_budget()} trials, {settings.folds} folds, {settings.epochs} epochs"
         f"{' (fast mode)' if settings.fast else ''}; {progress.finished} already finished"
     )
-    train = _load(settings, "train", data_dir, limit) if role != "chief" else None
+    train = _load(settings, "train", data_dir, settings.limit) if role != "chief" else None
     baseline_values, best_values = _search(directory, settings, hypermodel, train, progress)
     if role == "worker":
         progress.message(f"worker done: ran {len(progress.ran)} trial(s)")
         return SweepOutcome(settings, best_values, {}, {})
+    write_configurations(directory, settings.model, baseline_values, best_values, epochs=final_epochs)
+    if not final:
+        written = report.write_report(directory)
+        progress.message(f"search done: {configs.BEST_FILE} and {configs.BASELINE_FILE} in {directory}")
+        return SweepOutcome(settings, best_values, {}, written)
     if train is None:
-        train = _load(settings, "train", data_dir, limit)
-    test = _load(settings, "test", data_dir, None)
+        train = _load(settings, "train", data_dir, settings.limit)
+    test = _load(settings, "test", data_dir, config.cap(None, "test_examples"))
     configurations = {"baseline": baseline_values}
     if best_values is not None:
         configurations["best"] = best_values
@@ -266,13 +176,20 @@ def run_sweep(
     return SweepOutcome(settings, best_values, final, written)
 
 
+def write_configurations(directory, kind: str, baseline_values: dict, best_values: dict | None, *, epochs=None):
+    """Writes ``baseline.json`` and ``best.json`` (the baseline's when nothing completed) into the sweep folder."""
+    configurations = {configs.BASELINE_FILE: baseline_values, configs.BEST_FILE: best_values or baseline_values}
+    for name, values in configurations.items():
+        configs.save_config(space.config_from_values(kind, values, epochs=epochs), os.path.join(str(directory), name))
+
+
 def _search(directory, settings: SweepSettings, hypermodel, train, progress) -> tuple[dict, dict | None]:
     """Runs the search part of the sweep; returns the baseline and the best values found."""
     if settings.strategy == "greedy":
         outcome = greedy.run_greedy(
             directory,
             hypermodel,
-            *train,
+            *(train or (None, None)),  # the chief only serves
             folds=settings.folds,
             epochs=settings.epochs,
             seed=settings.seed,

@@ -1,0 +1,106 @@
+"""How much the assignment trains: the fast, evening and overnight budgets.
+
+The sizes are chosen by arithmetic on the default CNN's seconds per epoch (the README's
+"The whole assignment" section shows it); :func:`estimated_work` counts the work of each
+stage in full-training-set epochs of the default MLP, so the pipeline can say the time left.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from emnist_tf.choices import MODEL_KINDS
+
+BALANCED_TRAIN_IMAGES = 112_800
+CNN_COST = 9.0
+"""A default-CNN epoch costs about this many default-MLP epochs (ratio of their images/s in the README's
+throughput row); only used to weigh stages for the time-left estimate."""
+FOLD_OVERHEAD = 0.3
+"""Fixed cost of one fold or run (building, compiling, first batch), in default-MLP epochs; dominates tiny budgets."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """What one budget trains.
+
+    Attributes:
+        name: "fast", "evening" or "overnight".
+        sweep_images: training images the sweeps cross-validate on (stratified; None: all).
+        folds: cross-validation folds per trial.
+        sweep_epochs: epochs per fold.
+        trials_per_stage: options tried per greedy stage (None: all).
+        final_epochs: epochs of the final training of each model kind.
+        final_images: training images of the final training (None: all).
+        test_images: test images evaluated (None: all).
+        eager_trials: train the sweep's trials without tracing graphs (quicker when a fold is a few batches).
+    """
+
+    name: str
+    sweep_images: int | None
+    folds: int
+    sweep_epochs: int
+    trials_per_stage: int | None
+    final_epochs: dict
+    final_images: int | None
+    test_images: int | None
+    eager_trials: bool = False
+
+    def with_folds(self, folds: int | None) -> Budget:
+        """The same budget with another number of folds (None: unchanged).
+
+        Raises:
+            ValueError: for fewer than 2 folds.
+        """
+        if folds is None:
+            return self
+        if not isinstance(folds, int) or folds < 2:
+            raise ValueError(f"cross-validation needs at least 2 folds, got {folds!r}")
+        return dataclasses.replace(self, folds=folds)
+
+
+BUDGETS = {
+    # CI and a first look: every stage runs, on a few hundred images, in a few minutes.
+    "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500, eager_trials=True),
+    # About 3 to 4 hours on a 2-core machine (arithmetic in the README's "The whole assignment").
+    "evening": Budget("evening", 20_000, 3, 3, None, {"mlp": 20, "cnn": 12}, None, None),
+    # About twice the evening: more images and epochs per fold, longer final training.
+    "overnight": Budget("overnight", 30_000, 3, 5, None, {"mlp": 30, "cnn": 20}, None, None),
+}
+
+
+def get_budget(name: str, folds: int | None = None) -> Budget:
+    """The budget called ``name``, with ``folds`` folds if given.
+
+    Raises:
+        ValueError: for an unknown name or fewer than 2 folds.
+    """
+    if name not in BUDGETS:
+        raise ValueError(f"unknown budget {name!r}; choose one of {', '.join(BUDGETS)}")
+    return BUDGETS[name].with_folds(folds)
+
+
+def _cost(kind: str) -> float:
+    return CNN_COST if kind == "cnn" else 1.0
+
+
+def sweep_work(budget: Budget, kind: str, trials: int) -> float:
+    """Work of a sweep in default-MLP full epochs: every fold trains on (k-1)/k of the images."""
+    images = budget.sweep_images or BALANCED_TRAIN_IMAGES
+    per_trial = budget.folds * budget.sweep_epochs * images * (budget.folds - 1) / budget.folds
+    return trials * (_cost(kind) * per_trial / BALANCED_TRAIN_IMAGES + budget.folds * FOLD_OVERHEAD)
+
+
+def final_work(budget: Budget, kind: str) -> float:
+    """Work of one final training run in default-MLP full epochs."""
+    images = budget.final_images or BALANCED_TRAIN_IMAGES
+    return _cost(kind) * budget.final_epochs[kind] * images / BALANCED_TRAIN_IMAGES + FOLD_OVERHEAD
+
+
+def estimated_work(budget: Budget, trials: dict) -> dict:
+    """Work of every stage of the pipeline, in order: ``{stage name: default-MLP epochs}``."""
+    work = {f"sweep {kind}": sweep_work(budget, kind, trials[kind]) for kind in MODEL_KINDS}
+    for kind in MODEL_KINDS:
+        for name in ("baseline", "best"):
+            work[f"train {kind}-{name}"] = final_work(budget, kind)
+    work["report"] = 0.0
+    return work

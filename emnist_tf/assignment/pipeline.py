@@ -1,0 +1,232 @@
+"""The whole assignment, resumable after a kill at any point.
+
+Stages, in order (each skipped when its result is on disk):
+
+1. a cross-validated greedy sweep of the MLP, then of the CNN (``OUT/sweeps/<kind>``, resumable
+   trial by trial; they end in ``best.json`` and ``baseline.json``);
+2. the baseline and the winner of each trained on the training set with the full recipe
+   (``OUT/runs/<kind>-<baseline|best>``, run folders written under a temporary name and renamed
+   when complete, then evaluated on the test set from the model reloaded from disk);
+3. the hand-in report ``OUT/report.html``.
+
+Example:
+    >>> report = run_assignment("runs/assignment", budget="evening")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from emnist_tf import config
+from emnist_tf.assignment import budgets
+from emnist_tf.assignment.layout import CONFIGURATIONS, REPORT_FILE, RUNS, run_dir, sweep_dir  # noqa: F401
+from emnist_tf.choices import MODEL_KINDS
+from emnist_tf.tuning.files import atomic_write_json
+
+SETTINGS_FILE = "assignment.json"
+
+
+class Progress:
+    """Prints the stage that runs and the time left, from the work done so far in this process."""
+
+    def __init__(self, work: dict, stream=None):
+        self.work = work
+        self.stream = stream or sys.stdout
+        self.names = list(work)
+        self.done = 0.0
+        self.session_done = 0.0
+        self.started = time.perf_counter()
+        self.current = None
+
+    def remaining(self) -> float:
+        return max(0.0, sum(self.work.values()) - self.done)
+
+    def time_left(self) -> str:
+        from emnist_tf.tuning.progress import format_duration
+
+        elapsed = time.perf_counter() - self.started
+        if self.session_done <= 0 or elapsed <= 0:
+            return "estimating"
+        return format_duration(elapsed / self.session_done * self.remaining())
+
+    def skip(self, name: str) -> None:
+        """A stage already finished before this process started."""
+        self.done += self.work[name]
+
+    def begin(self, name: str, detail: str = "") -> None:
+        self.current = name
+        number = self.names.index(name) + 1
+        detail = f" ({detail})" if detail else ""
+        self.say(f"stage {number}/{len(self.names)}: {name}{detail} | time left {self.time_left()}")
+
+    def advance(self, amount: float) -> None:
+        self.done += amount
+        self.session_done += amount
+
+    def say(self, text: str) -> None:
+        print(f"[assignment] {text}", file=self.stream, flush=True)
+
+
+def _check_settings(out: Path, settings: dict) -> None:
+    path = out / SETTINGS_FILE
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        different = sorted(key for key in settings if stored.get(key) != settings[key])
+        if different:
+            changes = ", ".join(f"{key} {stored.get(key)!r} -> {settings[key]!r}" for key in different)
+            raise ValueError(f"{out} holds an assignment with other settings ({changes}); rerun it as it was started")
+        return
+    atomic_write_json(path, settings, indent=2)
+
+
+def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after) -> None:
+    from emnist_tf.tuning import configs
+    from emnist_tf.tuning.sweep import run_sweep
+
+    folder = sweep_dir(out, kind)
+    name = f"sweep {kind}"
+    if (folder / configs.BEST_FILE).exists() and (folder / configs.BASELINE_FILE).exists():
+        progress.skip(name)
+        return
+    total = progress.work[name]
+    state = {"counted": None}
+
+    def listener(sweep_progress):
+        trials = max(1, sweep_progress.total)
+        if state["counted"] is None:  # trials finished before this process started
+            state["counted"] = total * (sweep_progress.finished - sweep_progress.session_finished) / trials
+            progress.done += state["counted"]
+        share = total * sweep_progress.finished / trials
+        progress.advance(max(0.0, share - state["counted"]))
+        state["counted"] = share
+        progress.say(
+            f"stage {progress.names.index(name) + 1}/{len(progress.names)}: {name} | trial "
+            f"{sweep_progress.finished}/{sweep_progress.total} | time left {progress.time_left()}"
+        )
+
+    progress.begin(name, f"{budget.folds}-fold greedy")
+    outcome = run_sweep(
+        folder,
+        model=kind,
+        strategy="greedy",
+        folds=budget.folds,
+        epochs=budget.sweep_epochs,
+        max_trials=budget.trials_per_stage,
+        seed=settings["seed"],
+        split=settings["split"],
+        limit=budget.sweep_images,
+        data_dir=data_dir,
+        stream=progress.stream,
+        listeners=[listener],
+        recycle_after=recycle_after,
+        final=False,
+        final_epochs=budget.final_epochs[kind],
+        run_eagerly=budget.eager_trials,
+    )
+    progress.done += max(0.0, total - (state["counted"] or 0.0))
+    progress.say(f"{name} done: winner {outcome.best_values}")
+
+
+def _train(out, kind, name, budget, settings, progress, data_dir) -> None:
+    from emnist_tf.modeling.runs import save_run
+    from emnist_tf.modeling.training import train
+    from emnist_tf.tuning import configs
+
+    target = run_dir(out, kind, name)
+    stage = f"train {kind}-{name}"
+    if (target / "run.json").exists():
+        progress.skip(stage)
+        return
+    configuration = configs.load_config(sweep_dir(out, kind) / f"{name}.json")
+    configuration.pop("seed", None)
+    epochs = config.cap(configuration["epochs"], "epochs")
+    if epochs != configuration["epochs"]:
+        progress.say(f"fast mode: {epochs} epoch(s) instead of {configuration['epochs']}")
+    configuration["epochs"] = epochs
+    progress.begin(stage, f"{epochs} epoch(s)")
+    result = train(
+        data=settings["split"],
+        data_dir=data_dir,
+        seed=settings["seed"],
+        limit=config.cap(budget.final_images, "train_examples"),
+        verbose=0,
+        **configuration,
+    )
+    partial = target.with_name(f".partial-{target.name}")
+    if partial.exists():
+        shutil.rmtree(partial)
+    save_run(partial, result, {"model": kind, "split": settings["split"], "configuration": f"{kind}/{name}.json"})
+    os.replace(partial, target)  # the run folder appears complete or not at all
+    progress.advance(progress.work[stage])
+    progress.say(f"{stage} done: {result.epochs_run} epoch(s) in {result.train_seconds:.1f} s")
+
+
+def _evaluate(out, kind, name, budget, data_dir) -> None:
+    from emnist_tf.evaluation.run_evaluation import METRICS_FILE, evaluate_run
+
+    target = run_dir(out, kind, name)
+    if not (target / METRICS_FILE).exists():
+        evaluate_run(target, data_dir=data_dir, limit=config.cap(budget.test_images, "test_examples"))
+
+
+def run_assignment(
+    out,
+    *,
+    budget: str = "fast",
+    folds: int | None = None,
+    split: str = "balanced",
+    seed: int = 0,
+    data_dir=None,
+    stream=None,
+    recycle_after: int | None = None,
+) -> Path:
+    """Runs (or resumes) the whole assignment into ``out`` and returns the report's path.
+
+    Args:
+        out: the assignment folder (created if needed); rerun with the same arguments to resume.
+        budget: "fast", "evening" or "overnight" (:mod:`emnist_tf.assignment.budgets`).
+        folds: cross-validation folds (default: the budget's).
+        split: EMNIST split.
+        seed: seed of the sweeps and of the final training.
+        data_dir: folder of EMNIST files (else EMNIST_TF_DATA, else tfds).
+        stream: where progress lines go (stdout by default).
+        recycle_after: passed to the sweeps (restart the process after this many trials).
+
+    Raises:
+        ValueError: for an unknown budget, fewer than 2 folds, or a folder holding another assignment.
+    """
+    from emnist_tf.assignment.report import write_report
+    from emnist_tf.tuning import distributed, greedy
+
+    if distributed.role() != "single":
+        raise ValueError(
+            "the assignment runs in one process; to spread a sweep over machines, run `emnist-tf tune` "
+            "as chief and workers, then train its best.json"
+        )
+    chosen = budgets.get_budget(budget, folds)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {"budget": dataclasses.asdict(chosen), "split": split, "seed": seed, "fast": config.fast_mode()}
+    _check_settings(out, settings)
+    trials = {kind: greedy.planned_trials(kind, config.cap(chosen.trials_per_stage, "trials")) for kind in MODEL_KINDS}
+    progress = Progress(budgets.estimated_work(chosen, trials), stream)
+    progress.say(
+        f"the assignment in {out}: {chosen.name} budget, {chosen.folds} folds, "
+        f"{trials['mlp']} MLP and {trials['cnn']} CNN trials{' (fast mode)' if settings['fast'] else ''}"
+    )
+    for kind in MODEL_KINDS:
+        _sweep(out, kind, chosen, settings, progress, data_dir, recycle_after)
+    for kind in MODEL_KINDS:
+        for name in CONFIGURATIONS:
+            _train(out, kind, name, chosen, settings, progress, data_dir)
+            _evaluate(out, kind, name, chosen, data_dir)
+    progress.begin("report")
+    report = write_report(out, data_dir=data_dir)
+    progress.say(f"done: the report is {report}")
+    return report

@@ -1,0 +1,124 @@
+"""What defines a sweep: its settings, stored in ``sweep.json`` and checked on resume.
+
+Kept apart from :mod:`.sweep` (which runs a sweep) and :mod:`.report` (which reports one),
+so that both read the settings without importing each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from emnist_tf import config
+from emnist_tf.choices import MODEL_KINDS, STRATEGIES
+from emnist_tf.tuning import greedy
+from emnist_tf.tuning.files import atomic_write_json
+
+SETTINGS_FILE = "sweep.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSettings:
+    """Everything that defines a sweep; stored in ``sweep.json`` and checked on resume.
+
+    Attributes:
+        model: "mlp" or "cnn".
+        strategy: "greedy", "random", "bayesian" or "hyperband".
+        folds: cross-validation folds per trial (after the fast-mode cap).
+        epochs: epochs per fold and for the final training.
+        max_trials: greedy: options per stage (None: all); joint: the trial budget.
+        seed: the seed of everything random.
+        split: EMNIST split.
+        limit: training images used (None: the whole split).
+        fast: whether fast mode was on.
+    """
+
+    model: str = "mlp"
+    strategy: str = "greedy"
+    folds: int = 3
+    epochs: int = 5
+    max_trials: int | None = None
+    seed: int = 0
+    split: str = "balanced"
+    limit: int | None = None
+    fast: bool = False
+
+    def trial_budget(self) -> int:
+        """Trials the sweep runs: the greedy plan, or the joint budget (same by default)."""
+        if self.strategy == "greedy":
+            return greedy.planned_trials(self.model, self.max_trials)
+        return self.max_trials
+
+
+def make_settings(
+    *, model="mlp", strategy="greedy", folds=3, epochs=5, max_trials=None, seed=0, split="balanced", limit=None
+) -> SweepSettings:
+    """Validates the options and applies the fast-mode caps.
+
+    Raises:
+        ValueError: for an unknown model or strategy or a count below its minimum.
+    """
+    if model not in MODEL_KINDS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_KINDS)}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if folds < 2:
+        raise ValueError(f"--folds must be at least 2, got {folds}")
+    if epochs < 1 or (max_trials is not None and max_trials < 1):
+        raise ValueError("--epochs and --max-trials must be at least 1")
+    if strategy == "greedy":
+        max_trials = config.cap(max_trials, "trials")
+    else:
+        # Same budget as the greedy strategy with these options, unless given.
+        if max_trials is None:
+            max_trials = greedy.planned_trials(model, config.cap(None, "trials"))
+        max_trials = config.cap(max_trials, "trials")
+    return SweepSettings(
+        model=model,
+        strategy=strategy,
+        folds=config.cap(folds, "folds"),
+        epochs=config.cap(epochs, "epochs"),
+        max_trials=max_trials,
+        seed=seed,
+        split=split,
+        limit=config.cap(limit, "train_examples"),
+        fast=config.fast_mode(),
+    )
+
+
+def check_settings(directory, settings: SweepSettings) -> None:
+    """Stores the settings in a new sweep folder, or checks they match an existing one.
+
+    Raises:
+        ValueError: when ``directory`` holds a sweep with other settings.
+    """
+    path = os.path.join(str(directory), SETTINGS_FILE)
+    wanted = dataclasses.asdict(settings)
+    if os.path.exists(path):
+        with open(path) as stream:
+            stored = json.load(stream)
+        different = sorted(name for name in wanted if stored.get(name) != wanted[name])
+        if different:
+            changes = ", ".join(f"{name} {stored.get(name)!r} -> {wanted[name]!r}" for name in different)
+            raise ValueError(
+                f"{directory} holds a sweep with other settings ({changes}); "
+                "rerun it with the same options or choose another --dir"
+            )
+        return
+    atomic_write_json(path, wanted)
+
+
+def load_settings(directory) -> SweepSettings:
+    """Reads ``sweep.json`` back.
+
+    Raises:
+        FileNotFoundError: if ``directory`` is not a sweep folder.
+    """
+    path = os.path.join(str(directory), SETTINGS_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{directory} is not a sweep folder (no {SETTINGS_FILE}); run `emnist-tf tune --dir` first"
+        )
+    with open(path) as stream:
+        return SweepSettings(**json.load(stream))

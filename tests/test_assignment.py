@@ -1,0 +1,180 @@
+"""``emnist-tf assignment --budget fast`` end to end: killed (SIGKILL) in a sweep and in the final training,
+resumed by the same command, then its report; the config round trip from a sweep's best.json."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import pytest
+
+from emnist_tf.assignment import pipeline
+from emnist_tf.tuning import configs, greedy, space
+from emnist_tf.tuning.sweep import load_settings
+
+pytestmark = pytest.mark.slow
+
+TRIAL_DONE = re.compile(r"\[tune\] trial \d+/\d+ done \| stage (\w+) \| trial_(\d+)")
+SWEEP_STAGE = re.compile(r"\[assignment\] stage (\d)/7: sweep (\w+)")
+TRAIN_DONE = re.compile(r"\[assignment\] train (\S+) done")
+
+
+def _environment(emnist_dir):
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("KERASTUNER_")}
+    environment.update(EMNIST_TF_FAST="1", EMNIST_TF_DATA=str(emnist_dir), TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg")
+    return environment
+
+
+def _run_until(command, environment, log_path: Path, should_kill, timeout=420) -> bool:
+    """Runs ``command``; SIGKILLs it as soon as ``should_kill(log so far)``; True if it was killed."""
+    with open(log_path, "w") as log:
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        deadline = time.monotonic() + timeout
+        while child.poll() is None and time.monotonic() < deadline:
+            if should_kill is not None and should_kill(log_path.read_text()):
+                os.kill(child.pid, signal.SIGKILL)
+                child.wait()
+                return True
+            time.sleep(0.2)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+            pytest.fail(f"the assignment did not finish in {timeout} s: {log_path.read_text()[-2000:]}")
+    assert child.returncode == 0, log_path.read_text()[-3000:]
+    return False
+
+
+@pytest.fixture(scope="module")
+def assignment(emnist_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("assignment")
+    out = folder / "out"
+    command = [sys.executable, "-m", "emnist_tf", "assignment", "--out", str(out), "--budget", "fast", "--fast"]
+    environment = _environment(emnist_dir)
+    logs = [folder / f"run{index}.log" for index in range(3)]
+
+    def in_the_sweep(text):  # a few MLP trials finished, the sweep goes on
+        return len(TRIAL_DONE.findall(text)) >= 3
+
+    def in_the_final_training(text):  # the first final run has started (it lasts a few seconds)
+        return "stage 3/7: train mlp-baseline" in text
+
+    killed_in_sweep = _run_until(command, environment, logs[0], in_the_sweep)
+    killed_in_training = _run_until(command, environment, logs[1], in_the_final_training)
+    at_training_kill = sorted(path.name for path in (out / pipeline.RUNS).glob("*"))
+    _run_until(command, environment, logs[2], None)
+    return {
+        "out": out,
+        "logs": [path.read_text() for path in logs],
+        "killed": (killed_in_sweep, killed_in_training),
+        "at_training_kill": at_training_kill,
+    }
+
+
+def test_both_kills_happened_where_intended(assignment):
+    assert assignment["killed"] == (True, True)
+    first, second, _ = assignment["logs"]
+    assert "sweep mlp" in first and "train mlp-baseline" not in first
+    assert "train mlp-baseline" in second and "train mlp-baseline done" not in second
+    assert "mlp-baseline" not in assignment["at_training_kill"]  # a killed run leaves no run folder
+
+
+def test_every_trial_and_training_run_ran_exactly_once(assignment):
+    out = assignment["out"]
+    finished = collections.Counter()
+    trained = collections.Counter()
+    for log in assignment["logs"]:
+        kind = None
+        for line in log.splitlines():
+            stage = SWEEP_STAGE.search(line)
+            kind = stage.group(2) if stage else kind
+            done = TRIAL_DONE.search(line)
+            if done:
+                finished[(kind, *done.groups())] += 1
+            trained.update(TRAIN_DONE.findall(line))
+    assert finished and max(finished.values()) == 1, [key for key, count in finished.items() if count > 1]
+    for kind in ("mlp", "cnn"):
+        planned = greedy.planned_trials(kind, load_settings(pipeline.sweep_dir(out, kind)).max_trials)
+        assert sum(1 for key in finished if key[0] == kind) == planned
+        trial_files = list((pipeline.sweep_dir(out, kind) / "projects").glob("*/trial_*/trial.json"))
+        assert len(trial_files) == planned
+        assert all(json.loads(path.read_text())["status"] == "COMPLETED" for path in trial_files)
+    assert trained == {f"{kind}-{name}": 1 for kind in ("mlp", "cnn") for name in ("baseline", "best")}
+
+
+def test_the_report_names_the_winners_and_shows_every_part(assignment):
+    out = assignment["out"]
+    page = (out / pipeline.REPORT_FILE).read_text()
+    for text in (
+        "Winner of the MLP sweep",
+        "Winner of the CNN sweep",
+        "MLP: baseline versus winner",
+        "CNN: baseline versus winner",
+        "Part 2: the best MLP versus the best CNN",
+        "Training curves",
+        "First six test images",
+        "Confusion matrix",
+        "precision",
+        "recall",
+    ):
+        assert text in page, text
+    assert len(re.findall(r"the (MLP|CNN) winner (beat|did not beat|only tied with) its baseline", page)) == 2
+    stages = len(space.stages("mlp")) + len(space.stages("cnn"))
+    assert page.count("data:image/png;base64,") >= stages + 1 + 2 * 3  # stage figures, comparison, run figures
+    assert "<script" not in page and 'src="http' not in page  # self-contained
+    for kind in ("mlp", "cnn"):
+        for name in pipeline.CONFIGURATIONS:
+            metrics = json.loads((pipeline.run_dir(out, kind, name) / "metrics.json").read_text())
+            assert {"accuracy", "precision_macro", "recall_macro", "f1_macro", "per_class"} <= set(metrics)
+
+
+def _layer_facts(model):
+    facts = []
+    for layer in model.layers:
+        config = layer.get_config()
+        facts.append(
+            (
+                type(layer).__name__,
+                layer.name,
+                config.get("units"),
+                config.get("filters"),
+                config.get("activation"),
+                config.get("rate"),
+                (config.get("kernel_regularizer") or {}).get("class_name"),
+            )
+        )
+    return facts
+
+
+def test_best_json_trains_through_train_config_into_the_same_architecture(assignment, emnist_dir, tmp_path):
+    from emnist_tf.cli import main
+
+    sweep = pipeline.sweep_dir(assignment["out"], "cnn")
+    best = greedy.replay(sweep, "cnn")[-1].winner
+    run = tmp_path / "cnn-best"
+    assert main(["train", "--config", str(sweep / configs.BEST_FILE), "--out", str(run), "--fast"]) == 0
+    trained = keras.models.load_model(run / "model.keras")
+    hypermodel = space.make_hypermodel("cnn", num_classes=47)
+    from emnist_tf.tuning.final import hyperparameters_for
+
+    expected = hypermodel.build(hyperparameters_for(hypermodel, best.values))
+    assert _layer_facts(trained) == _layer_facts(expected)
+    assert (
+        json.loads((run / "run.json").read_text())["architecture"]
+        == configs.load_config(sweep / configs.BEST_FILE)["architecture"]
+    )
+
+
+def test_another_budget_in_the_same_folder_is_refused_in_one_line(assignment, capsys):
+    from emnist_tf.cli import main
+
+    assert main(["assignment", "--out", str(assignment["out"]), "--budget", "evening"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "other settings" in error and "\n" not in error

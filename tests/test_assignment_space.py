@@ -1,0 +1,194 @@
+"""The assignment's rules on the search space, and the run-configuration format (no training, no data)."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import keras_tuner
+import pytest
+
+from emnist_tf.cli import main
+from emnist_tf.tuning import configs, greedy, space
+from emnist_tf.tuning.oracles import make_oracle
+
+
+def _counts(model) -> tuple[int, int]:
+    """(hidden dense layers, convolution layers) of a built model."""
+    dense = sum(isinstance(layer, keras.layers.Dense) for layer in model.layers) - 1  # the output layer
+    convs = sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
+    return dense, convs
+
+
+def _assert_within_the_rules(kind, model, values):
+    dense, convs = _counts(model)
+    if kind == "mlp":
+        assert dense >= 3, f"an MLP with {dense} hidden layers from {values}"
+    else:
+        assert convs >= 2, f"a CNN with {convs} convolutions from {values}"
+
+
+def _build(kind, values):
+    hypermodel = space.make_hypermodel(kind, num_classes=47)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    hp.values.update(values)
+    return hypermodel.build(hp)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_every_greedy_candidate_keeps_the_rules(kind):
+    """Every stage's options on top of the baseline and of every architecture the sweep can carry on."""
+    baseline = space.baseline_values(kind)
+    architectures = next(stage for stage in space.stages(kind) if stage.name == "architecture").candidates
+    starts = [baseline] + [dict(baseline, **shape) for shape in architectures]
+    seen = set()
+    for start in starts:
+        for stage in space.stages(kind):
+            for candidate in greedy.stage_candidates(stage, start, None):
+                values = dict(start, **candidate)
+                key = json.dumps(values, sort_keys=True)
+                if key in seen or stage.name not in ("baseline", "architecture", "batch_norm", "dropout"):
+                    continue  # the other stages do not change the layers
+                seen.add(key)
+                _assert_within_the_rules(kind, _build(kind, values), values)
+    assert len(seen) > len(architectures)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("strategy", ["random", "bayesian", "hyperband"])
+def test_joint_strategies_only_sample_models_within_the_rules(kind, strategy, tmp_path):
+    hp = keras_tuner.HyperParameters()
+    space.make_hypermodel(kind).declare_hyperparameters(hp)
+    oracle = make_oracle(strategy, max_trials=30, epochs=2, seed=3)
+    oracle._set_project_dir(str(tmp_path), "project")
+    oracle.update_space(hp)
+    sampled = set()
+    for index in range(12):
+        proposal = oracle.populate_space(f"{index:02d}")
+        values = proposal["values"]
+        if values is None:
+            break
+        architecture = {
+            name: values[name]
+            for name in values
+            if name in {"hidden_layers", "units", "conv_blocks", "convs_per_block", "filters"}
+        }
+        sampled.add(json.dumps(architecture, sort_keys=True))
+        _assert_within_the_rules(kind, _build(kind, values), values)
+    assert len(sampled) >= 2  # the oracle did explore the architecture
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_widths_and_depths_reach_beyond_the_default_recipe(kind):
+    hp = keras_tuner.HyperParameters()
+    space.make_hypermodel(kind).declare_hyperparameters(hp)
+    declared = {item.name: item.get_config() for item in hp.space}
+    if kind == "mlp":
+        assert max(declared["units"]["values"]) == 1024 and declared["hidden_layers"]["max_value"] >= 4
+    else:
+        assert declared["conv_blocks"]["max_value"] == 3 and declared["convs_per_block"]["max_value"] == 2
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_configurations_of_the_space_pass_the_check_and_build_the_same_model(kind):
+    values = dict(space.baseline_values(kind), batch_norm=True, dropout_rate=0.2, regularizer="l2")
+    config = space.config_from_values(kind, values)
+    assert configs.check_config(config) == config
+    assert set(config) <= set(configs.TOP_KEYS) and config["model"] == kind
+    from emnist_tf.modeling.models import build_model
+
+    built = build_model(kind, num_classes=47, seed=0, **config["architecture"])
+    expected = _build(kind, values)
+    assert [layer.name for layer in built.layers] == [layer.name for layer in expected.layers]
+    assert built.count_params() == expected.count_params()
+
+
+def _mlp_config(**changes):
+    config = space.config_from_values("mlp", space.baseline_values("mlp"))
+    for key, value in changes.items():
+        if key.startswith("architecture."):
+            config["architecture"][key.split(".", 1)[1]] = value
+        else:
+            config[key] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "allowed"),
+    [
+        ({"momentum": 0.9}, "'momentum' is unknown", "allowed keys: model, architecture, optimizer"),
+        ({"architecture.hidden_units": [256, 128]}, "'architecture.hidden_units': 2 hidden layers", "3 to 5"),
+        ({"architecture.hidden_units": [4096, 128, 64]}, "'architecture.hidden_units'", "each from 16 to 1024"),
+        ({"architecture.activation": "tanh"}, "'architecture.activation'", "relu, elu, selu"),
+        ({"architecture.kernel_size": 3}, "'architecture.kernel_size' is unknown", "hidden_units, activation"),
+        ({"optimizer": "lbfgs"}, "'optimizer'", "adam, sgd, rmsprop"),
+        ({"learning_rate": 5.0}, "'learning_rate'", "a number from 1e-05 to 1"),
+        ({"batch_size": 12.5}, "'batch_size'", "an integer from 8 to 2048"),
+        ({"model": "rnn"}, "'model'", "mlp, cnn"),
+        ({"augmentation": {"rotate": 5}}, "'augmentation.rotate' is unknown", "rotation_degrees"),
+    ],
+)
+def test_bad_configurations_stop_with_one_line_naming_the_key_and_the_allowed_values(changes, key, allowed):
+    with pytest.raises(configs.ConfigError) as caught:
+        configs.check_config(_mlp_config(**changes))
+    message = str(caught.value)
+    assert key in message and allowed in message and "\n" not in message
+    assert isinstance(caught.value, ValueError)
+
+
+def test_a_cnn_needs_two_convolutions_and_the_cli_says_so_in_one_line(tmp_path, capsys):
+    config = space.config_from_values("cnn", space.baseline_values("cnn"))
+    config["architecture"]["filters"] = [32]
+    path = tmp_path / "one-conv.json"
+    path.write_text(json.dumps(config))
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "'architecture.filters'" in error and "2 to 3" in error
+    path.write_text("{not json")
+    assert main(["train", "--config", str(path)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_saved_configurations_round_trip_exactly(tmp_path):
+    config = space.config_from_values("cnn", dict(space.baseline_values("cnn"), conv_blocks=3, convs_per_block=2))
+    path = configs.save_config(config, tmp_path / "best.json")
+    assert configs.load_config(path) == config
+    assert config["architecture"]["filters"] == [32, 64, 128] and config["architecture"]["convs_per_block"] == 2
+
+
+def test_budgets_are_checked_and_weigh_every_stage():
+    from emnist_tf.assignment import budgets
+
+    with pytest.raises(ValueError, match="unknown budget 'weekend'; choose one of fast, evening, overnight"):
+        budgets.get_budget("weekend")
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        budgets.get_budget("fast", folds=1)
+    assert budgets.get_budget("evening", folds=5).folds == 5
+    trials = {kind: greedy.planned_trials(kind, None) for kind in ("mlp", "cnn")}
+    work = budgets.estimated_work(budgets.get_budget("evening"), trials)
+    assert list(work) == [
+        "sweep mlp",
+        "sweep cnn",
+        "train mlp-baseline",
+        "train mlp-best",
+        "train cnn-baseline",
+        "train cnn-best",
+        "report",
+    ]
+    assert work["sweep cnn"] > work["sweep mlp"] > 0 and work["train cnn-best"] > work["train mlp-best"] > 0
+    fast = budgets.estimated_work(budgets.get_budget("fast"), {"mlp": 10, "cnn": 10})
+    assert fast["sweep cnn"] < 3 * fast["sweep mlp"]  # tiny folds: their fixed cost dominates
+
+
+def test_the_progress_line_names_the_stage_and_the_time_left(capsys):
+    from emnist_tf.assignment.pipeline import Progress
+
+    progress = Progress({"sweep mlp": 3.0, "report": 0.0})
+    progress.begin("sweep mlp")
+    assert "stage 1/2: sweep mlp | time left estimating" in capsys.readouterr().out
+    progress.advance(1.0)
+    progress.begin("report")
+    line = capsys.readouterr().out
+    assert "stage 2/2: report | time left 0:00:" in line
