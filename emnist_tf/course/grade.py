@@ -32,6 +32,37 @@ from emnist_tf.course.sandbox import Limits, SandboxUnavailableError, isolation_
 
 HIDDEN_FAILED = "hidden check failed"
 JUDGE_SLACK = 120  # seconds for the judge's own start-up (TensorFlow imports) beyond the notebook budget
+MAX_SUBMISSION_MB = 64  # a notebook with many figures is a few MB; bigger files are refused before parsing
+
+
+class SubmissionError(ValueError):
+    """A submitted file that is not graded (unreadable, too large, a link); the message says why."""
+
+
+def read_submission(path: str | Path):
+    """Reads a submitted notebook, refusing files that could hurt the grader itself.
+
+    Raises:
+        SubmissionError: the file is a symbolic link (it could point at a
+            solution or another student's work), larger than
+            ``MAX_SUBMISSION_MB``, or not a readable notebook (including JSON
+            nested too deeply to parse).
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise SubmissionError("not graded: the submission is a symbolic link, not a notebook file; submit the file")
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > MAX_SUBMISSION_MB * 1024 * 1024:
+        raise SubmissionError(
+            f"not graded: the notebook is larger than {MAX_SUBMISSION_MB} MB; clear its outputs and submit it again"
+        )
+    try:
+        return read_notebook(path)
+    except (ValueError, RecursionError, MemoryError):
+        raise SubmissionError("unreadable: the file is not a notebook; open it in Jupyter and save it again") from None
 
 
 @dataclasses.dataclass
@@ -204,12 +235,10 @@ def grade_submission(
     if not trusted:
         require_sandbox()
     try:
-        submission = read_notebook(path)
-    except ValueError:
+        submission = read_submission(path)
+    except SubmissionError as error:
         solution = next((solution for solution in solutions if solution.name == path.name), None)
-        return _not_graded(
-            student, path, solution, "unreadable: the file is not a notebook; open it in Jupyter and save it again"
-        )
+        return _not_graded(student, path, solution, str(error))
     solution = match_solution(submission, path.name, solutions)
     if solution is None:
         return GradeResult(

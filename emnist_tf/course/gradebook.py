@@ -115,7 +115,7 @@ def _duration(seconds: float) -> str:
 def _notebook_key(path: Path, solutions: list[grade.SolutionNotebook]) -> str:
     """Which course notebook a submission is (for spotting a second submission of the same one)."""
     try:
-        matched = grade.match_solution(grade.read_notebook(path), path.name, solutions)
+        matched = grade.match_solution(grade.read_submission(path), path.name, solutions)
     except ValueError:
         matched = None
     return matched.name if matched else path.name

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -331,6 +332,38 @@ def build_attacks(exercise: str | Path, out_dir: str | Path, targets: Targets) -
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, str(path))
         written[name] = path
+    return written
+
+
+FORMULA_STUDENT = '=1+HYPERLINK("evil.example","click")'
+
+
+def build_file_attacks(exercise: str | Path, solution: str | Path, out_dir: str | Path) -> dict[str, Path]:
+    """Writes submissions whose *files* attack the grader: ``<out_dir>/<attack>/<exercise file name>``.
+
+    * ``link_to_solution``: the notebook is a symbolic link to the solution notebook;
+    * ``deep_nesting``: the file is JSON nested far deeper than Python's recursion limit;
+    * ``huge_notebook``: a notebook of ~70 MB (one huge output);
+    * the formula student: a folder name a spreadsheet would run as a formula (CSV injection).
+
+    Returns:
+        Attack name -> notebook path.
+    """
+    exercise, out_dir = Path(exercise), Path(out_dir)
+    written = {}
+
+    def place(name: str) -> Path:
+        path = out_dir / name / exercise.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written[name] = path
+        return path
+
+    place("link_to_solution").symlink_to(Path(solution).resolve())
+    place("deep_nesting").write_text("[" * 200_000 + "]" * 200_000)
+    notebook = nbformat.read(str(exercise), as_version=4)
+    notebook.cells[0].source = "x" * (70 * 1024 * 1024)
+    nbformat.write(notebook, str(place("huge_notebook")))
+    shutil.copy(exercise, place(FORMULA_STUDENT))
     return written
 
 
