@@ -14,6 +14,7 @@ import io
 import json
 import os
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +22,8 @@ from pathlib import Path
 from emnist_tf.course import feedback, grade
 from emnist_tf.course.feedback import write_atomic
 from emnist_tf.course.sandbox import Limits
+
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def collect_submissions(paths: list[str | Path]) -> list[tuple[Path, str]]:
@@ -54,10 +57,21 @@ def _looks_like_course_file(path: Path) -> bool:
     return path.stem[:2].isdigit()
 
 
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (CSV injection).
+
+    Control and invisible format characters (bidirectional overrides) become
+    ``?``; a leading ``= + - @`` is escaped with ``'``.
+    """
+    text = "".join("?" if unicodedata.category(char) in ("Cc", "Cf") else char for char in str(text))
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
 def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns: list[str]) -> Path:
     """Writes one CSV row per submission (atomically): points per exercise, total, maximum and status.
 
-    Exercises that do not belong to a submission's notebook are left empty.
+    Exercises that do not belong to a submission's notebook are left empty;
+    names and paths pass through :func:`spreadsheet_safe`.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -66,13 +80,13 @@ def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns:
         earned = {exercise.name: grade.format_points(exercise.earned) for exercise in result.exercises}
         writer.writerow(
             [
-                result.student,
-                result.notebook,
-                str(result.submission),
+                spreadsheet_safe(result.student),
+                spreadsheet_safe(result.notebook),
+                spreadsheet_safe(result.submission),
                 *[earned.get(column, "") for column in columns],
                 grade.format_points(result.total),
                 grade.format_points(result.max_points),
-                result.status,
+                spreadsheet_safe(result.status),
             ]
         )
     return write_atomic(path, buffer.getvalue())
