@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import resource
 import stat
 import sys
 import tempfile
@@ -35,6 +36,8 @@ from emnist_tf.course.build import read_notebook
 from emnist_tf.course.sandbox import Limits, Sandbox
 
 MAX_EXPORT_BYTES = 2 * 1024**3
+MAX_ARRAY_ITEMS = 2 * 1024**3 // 8  # an array may not claim more elements than its bytes allow (zero-size dtypes)
+JUDGE_TENSORFLOW_MB = 4096  # address space TensorFlow itself needs in the judge
 MAX_REASON = 160
 ALLOWED_MODEL_MODULES = ("keras", "emnist_tf")
 HIDDEN_FAILED = "hidden check failed"
@@ -176,7 +179,10 @@ class Importer:
         if kind == "array":
             import numpy as np
 
-            return np.load(io.BytesIO(self._open(item.get("file"))), allow_pickle=False)
+            array = np.load(io.BytesIO(self._open(item.get("file"))), allow_pickle=False)
+            if array.size > MAX_ARRAY_ITEMS or array.dtype.itemsize == 0:
+                raise ExportError("the exported array is too large")
+            return array
         if kind == "keras":
             return self._model(self._open(item.get("file")))
         if kind == "history":
@@ -198,11 +204,13 @@ class Importer:
         raise ExportError("unknown kind of value")
 
     def _model(self, data: bytes):
-        import keras
-
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(member.file_size for member in archive.infolist()) > MAX_EXPORT_BYTES:
+                raise ExportError("the exported model unpacks to too much data")
             config = json.loads(archive.read("config.json"))
         _check_model_config(config)
+        import keras
+
         with tempfile.TemporaryDirectory(prefix="emnist-tf-judge-") as folder:
             path = Path(folder) / "model.keras"
             path.write_bytes(data)
@@ -501,11 +509,27 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def limit_own_memory(limits: Limits) -> None:
+    """Caps the judge's address space, so a crafted export cannot take the grader machine's memory.
+
+    A model config of a few bytes can ask for layers of many gigabytes; under
+    the cap building it fails (and the check fails) instead. The cap leaves
+    room for TensorFlow, the exported values and the sandbox's own limit.
+    """
+    mb = 1024 * 1024
+    cap = (max(limits.memory_mb, JUDGE_TENSORFLOW_MB) + MAX_EXPORT_BYTES // mb) * mb
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard if hard != resource.RLIM_INFINITY else cap))
+
+
 def main() -> None:
     _exit_with_parent()
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     sys.stdout = io.StringIO()
     job = json.loads(sys.stdin.read())
+    limit_own_memory(Limits(**job["limits"]))
     try:
         result = Judge(job).run()
     except Exception as error:

@@ -268,6 +268,31 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
                 """,
             )
         ],
+        # --- the judge: the sandbox's exporter is the student's to rewrite ---------------------
+        "huge_model": [
+            (
+                "start",
+                """
+                import json, os, sys, zipfile
+                def dense(units, inputs):
+                    return {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
+                            "config": {"name": "dense", "units": units, "activation": "linear", "use_bias": True},
+                            "build_config": {"input_shape": [None, inputs]}}
+                config = {"module": "keras", "class_name": "Sequential", "registered_name": None,
+                          "config": {"name": "huge", "layers": [
+                              {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+                               "config": {"batch_shape": [None, 30000], "dtype": "float32", "name": "in"}},
+                              dense(30000, 30000)]}}
+                def encode(self, value, depth):
+                    with zipfile.ZipFile(os.path.join(self.folder, "v0.keras"), "w") as archive:
+                        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+                        archive.writestr("config.json", json.dumps(config))
+                        archive.writestr("model.weights.h5", b"")
+                    return {"t": "keras", "file": "v0.keras"}
+                sys.modules["__main__"].Exporter.encode = encode
+                """,
+            )
+        ],
         # --- resources -----------------------------------------------------------------------
         "memory": [
             ("start", "blocks = []\nwhile True:\n    blocks.append(bytearray(256 * 1024 * 1024))"),
