@@ -453,12 +453,17 @@ class Judge:
             timeout=self.limits.timeout_per_cell + 5,
         )
         if answer is None:
-            return {"status": "budget" if self.box.remaining() <= 0 else "dead", "error": ""}
+            return {"status": self._why_stopped(), "error": ""}
         status = answer.get("status")
         if status not in ("ok", "error", "timeout"):
             status = "error"
         forbidden = [name for name in answer.get("forbidden", []) if isinstance(name, str)]
         return {"status": status, "error": _safe_name(answer.get("error")), "forbidden": forbidden}
+
+    def _why_stopped(self) -> str:
+        if self.box.over_disk_quota:
+            return "disk"
+        return "budget" if self.box.remaining() <= 0 else "dead"
 
     def _import_modules(self, solution) -> dict:
         namespace: dict = {}
@@ -482,6 +487,7 @@ def describe_outcome(outcome: dict) -> str:
         "timeout": "timed out (the cell ran longer than the time limit)",
         "dead": "the kernel died or stopped responding (exit, a crash or running out of memory)",
         "budget": "stopped: the notebook ran longer than its time budget",
+        "disk": "stopped: the notebook wrote more files than its disk quota allows",
         "not run": "not run: the kernel had died in an earlier cell",
     }.get(outcome.get("status"), "failed")
 

@@ -315,6 +315,18 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
             ("start", 'print("x" * 50_000_000)'),
             ("start", 'open("/scratch/flood.bin", "wb").write(b"0" * (600 * 1024 * 1024))'),
         ],
+        "disk_flood": [
+            (
+                "start",
+                """
+                for number in range(40):  # 40 files just under the per-file limit: 2.4 GB of the grader's disk
+                    with open(f"/scratch/fill{number}.bin", "wb") as handle:
+                        for _ in range(60):
+                            handle.write(b"1" * (1024 * 1024))
+                """,
+            ),
+            ("start", "x = 1"),
+        ],
         "fork_bomb": [
             (
                 "start",
