@@ -104,3 +104,9 @@ except Exception as error:
     assert "LOADED" not in output
     assert "REFUSED" in output or os.WIFSIGNALED(status) or os.WEXITSTATUS(status) != 0
     assert usage.ru_maxrss < 3 * 1024 * 1024, f"the judge held {usage.ru_maxrss} kB"
+
+
+def test_a_manifest_nested_past_the_recursion_limit_fails_one_value_not_the_notebook(tmp_path):
+    (tmp_path / "manifest.json").write_text('{"x": ' + '{"t": "list", "items": [' * 100_000 + "]}" * 100_000 + "}")
+    values, problems = judge.Judge.__new__(judge.Judge)._import(tmp_path, ["x"])
+    assert values == {} and "x" in problems
