@@ -40,7 +40,11 @@ def _code(source: str) -> str:
 
 
 def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
-    """Attack name -> cells as (where, source): where is "start" (after the first code cell) or "end"."""
+    """Attack name -> cells as (where, source).
+
+    ``where`` is "start" (after the first code cell), "end", or "after:<exercise>"
+    (right after that exercise's solution cell, so it stands in for the answer).
+    """
     victims = [
         str(path)
         for path in (
@@ -114,6 +118,20 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
                 def squares(n):
                     return Anything()
                 counts = Anything()
+                """,
+            )
+        ],
+        "array_imitation": [
+            (
+                "after:ex01_squares",
+                """
+                class LooksLikeAnArray:  # its methods run in the sandbox when the check calls them
+                    def tolist(self):
+                        return [0, 1, 4, 9]
+                    def argmax(self, *args, **kwargs):
+                        return 3
+                def squares(n):
+                    return LooksLikeAnArray()
                 """,
             )
         ],
@@ -346,6 +364,15 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+def _solution_index(notebook, exercise: str) -> int | None:
+    """The position of the exercise's solution cell (an attack placed after it replaces the answer)."""
+    for index, cell in enumerate(notebook.cells):
+        info = cell.get("metadata", {}).get("emnist_tf", {})
+        if info.get("exercise") == exercise and info.get("kind") == "solution":
+            return index
+    return None
+
+
 def build_attacks(exercise: str | Path, out_dir: str | Path, targets: Targets) -> dict[str, Path]:
     """Writes one attack notebook per attack: ``<out_dir>/<attack>/<exercise file name>``.
 
@@ -363,6 +390,8 @@ def build_attacks(exercise: str | Path, out_dir: str | Path, targets: Targets) -
             if where == "start":
                 notebook.cells.insert(position, cell)
                 position += 1
+            elif where.startswith("after:") and _solution_index(notebook, where[6:]) is not None:
+                notebook.cells.insert(_solution_index(notebook, where[6:]) + 1, cell)
             else:
                 notebook.cells.append(cell)
         path = Path(out_dir) / name / exercise.name
