@@ -33,6 +33,7 @@ from emnist_tf.course.sandbox import Limits, SandboxUnavailableError, isolation_
 HIDDEN_FAILED = "hidden check failed"
 JUDGE_SLACK = 120  # seconds for the judge's own start-up (TensorFlow imports) beyond the notebook budget
 MAX_SUBMISSION_MB = 64  # a notebook with many figures is a few MB; bigger files are refused before parsing
+MAX_SUBMISSION_CELLS = 5000  # a course notebook has about a hundred; nbformat takes minutes over 100,000
 
 
 class SubmissionError(ValueError):
@@ -45,8 +46,8 @@ def read_submission(path: str | Path):
     Raises:
         SubmissionError: the file is a symbolic link (it could point at a
             solution or another student's work), larger than
-            ``MAX_SUBMISSION_MB``, or not a readable notebook (including JSON
-            nested too deeply to parse).
+            ``MAX_SUBMISSION_MB``, has more than ``MAX_SUBMISSION_CELLS`` cells,
+            or is not a readable notebook (including JSON nested too deeply to parse).
     """
     path = Path(path)
     if path.is_symlink():
@@ -60,8 +61,19 @@ def read_submission(path: str | Path):
             f"not graded: the notebook is larger than {MAX_SUBMISSION_MB} MB; clear its outputs and submit it again"
         )
     try:
+        data = json.loads(path.read_bytes())
+        cells = (
+            data.get("cells", []) if data.get("nbformat", 4) >= 4 else data.get("worksheets", [{}])[0].get("cells", [])
+        )
+        if len(cells) > MAX_SUBMISSION_CELLS:
+            raise SubmissionError(
+                f"not graded: the notebook has {len(cells)} cells, more than {MAX_SUBMISSION_CELLS}; "
+                "remove the extra cells and submit it again"
+            )
         return read_notebook(path)
-    except (ValueError, RecursionError, MemoryError):
+    except SubmissionError:
+        raise
+    except (OSError, ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError, MemoryError):
         raise SubmissionError("unreadable: the file is not a notebook; open it in Jupyter and save it again") from None
 
 

@@ -409,7 +409,8 @@ def build_file_attacks(exercise: str | Path, solution: str | Path, out_dir: str 
 
     * ``link_to_solution``: the notebook is a symbolic link to the solution notebook;
     * ``deep_nesting``: the file is JSON nested far deeper than Python's recursion limit;
-    * ``huge_notebook``: a notebook of ~70 MB (one huge output);
+    * ``huge_notebook``: a notebook of ~70 MB (one huge cell);
+    * ``many_cells``: 6,000 empty cells (200,000 take nbformat over 30 s, three times per submission);
     * the formula student: a folder name a spreadsheet would run as a formula (CSV injection).
 
     Returns:
@@ -429,6 +430,9 @@ def build_file_attacks(exercise: str | Path, solution: str | Path, out_dir: str 
     notebook = nbformat.read(str(exercise), as_version=4)
     notebook.cells[0].source = "x" * (70 * 1024 * 1024)
     nbformat.write(notebook, str(place("huge_notebook")))
+    notebook = nbformat.read(str(exercise), as_version=4)
+    notebook.cells += [nbformat.v4.new_code_cell("", id=f"c{number}") for number in range(6_000)]
+    nbformat.write(notebook, str(place("many_cells")))
     shutil.copy(exercise, place(FORMULA_STUDENT))
     return written
 
