@@ -63,8 +63,13 @@ def spreadsheet_safe(text: str) -> str:
     Control and invisible format characters (bidirectional overrides) become
     ``?``; a leading ``= + - @`` is escaped with ``'``.
     """
-    text = "".join("?" if unicodedata.category(char) in ("Cc", "Cf") else char for char in str(text))
+    text = visible(text)
     return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def visible(text: str) -> str:
+    """The text with control and invisible format characters (terminal escapes, bidi overrides) as ``?``."""
+    return "".join("?" if unicodedata.category(char) in ("Cc", "Cf") else char for char in str(text))
 
 
 def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns: list[str]) -> Path:
@@ -118,7 +123,7 @@ class Progress:
         elapsed = time.monotonic() - self.started
         left = self.total - self.done
         eta = f"; about {_duration(elapsed / self.done * left)} left" if graded and left else ""
-        self.report(f"[{self.done}/{self.total}] {line}{eta}")
+        self.report(visible(f"[{self.done}/{self.total}] {line}{eta}"))
 
 
 def _duration(seconds: float) -> str:
