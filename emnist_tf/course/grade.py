@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,14 @@ class SubmissionError(ValueError):
     """A submitted file that is not graded (unreadable, too large, a link); the message says why."""
 
 
+def is_regular_file(path: str | Path) -> bool:
+    """True for a plain file (not a link, folder, FIFO or device), which is safe to read to its end."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def read_submission(path: str | Path):
     """Reads a submitted notebook, refusing files that could hurt the grader itself.
 
@@ -52,10 +61,9 @@ def read_submission(path: str | Path):
     path = Path(path)
     if path.is_symlink():
         raise SubmissionError("not graded: the submission is a symbolic link, not a notebook file; submit the file")
-    try:
-        size = path.stat().st_size
-    except OSError:
-        size = 0
+    if not is_regular_file(path):  # a FIFO or a device would block or never end when read
+        raise SubmissionError("not graded: the submission is not a regular file; submit the notebook file")
+    size = path.stat().st_size
     if size > MAX_SUBMISSION_MB * 1024 * 1024:
         raise SubmissionError(
             f"not graded: the notebook is larger than {MAX_SUBMISSION_MB} MB; clear its outputs and submit it again"

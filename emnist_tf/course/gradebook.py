@@ -101,7 +101,7 @@ def _fingerprint(path: Path, solutions: list[grade.SolutionNotebook]) -> str:
     digest = hashlib.sha256()
     for part in [path, *(solution.path for solution in solutions)]:
         try:
-            digest.update(Path(part).read_bytes())
+            digest.update(Path(part).read_bytes() if grade.is_regular_file(part) else b"not a regular file")
         except OSError:
             digest.update(b"unreadable")
     return digest.hexdigest()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -408,6 +409,7 @@ def build_file_attacks(exercise: str | Path, solution: str | Path, out_dir: str 
     """Writes submissions whose *files* attack the grader: ``<out_dir>/<attack>/<exercise file name>``.
 
     * ``link_to_solution``: the notebook is a symbolic link to the solution notebook;
+    * ``fifo``: the notebook is a named pipe (an archive can carry one);
     * ``deep_nesting``: the file is JSON nested far deeper than Python's recursion limit;
     * ``huge_notebook``: a notebook of ~70 MB (one huge cell);
     * ``many_cells``: 6,000 empty cells (200,000 take nbformat over 30 s, three times per submission);
@@ -426,6 +428,7 @@ def build_file_attacks(exercise: str | Path, solution: str | Path, out_dir: str 
         return path
 
     place("link_to_solution").symlink_to(Path(solution).resolve())
+    os.mkfifo(place("fifo"))  # reading it blocks until someone writes: the whole run would wait
     place("deep_nesting").write_text("[" * 200_000 + "]" * 200_000)
     notebook = nbformat.read(str(exercise), as_version=4)
     notebook.cells[0].source = "x" * (70 * 1024 * 1024)

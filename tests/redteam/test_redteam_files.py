@@ -56,10 +56,11 @@ def test_file_attacks_earn_nothing_and_the_run_completes(file_run):
     _, rows, results, attacks, _ = file_run
     assert len(rows) == 1 + len(attacks) + len(NAMESAKES) + 1
     by_student = {result.student: result for result in results}
-    for name in ("link_to_solution", "deep_nesting", "huge_notebook", "many_cells"):
+    for name in ("link_to_solution", "fifo", "deep_nesting", "huge_notebook", "many_cells"):
         assert (by_student[name].total, by_student[name].max_points) == (0, 4), name
     assert "link" in by_student["link_to_solution"].status
     assert "unreadable" in by_student["deep_nesting"].status
+    assert "regular file" in by_student["fifo"].status
     assert "larger" in by_student["huge_notebook"].status
     assert "cells" in by_student["many_cells"].status
 
