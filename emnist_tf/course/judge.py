@@ -549,7 +549,8 @@ def limit_own_memory(limits: Limits) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard if hard != resource.RLIM_INFINITY else cap))
+    with contextlib.suppress(ValueError, OSError):  # systems without RLIMIT_AS support (macOS with --trusted)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard if hard != resource.RLIM_INFINITY else cap))
 
 
 def main() -> None:
