@@ -36,6 +36,12 @@ def register(subparsers, parents) -> None:
         "--memory-mb", type=int, default=6144, help="address space of each sandboxed process in MB (default: 6144)"
     )
     parser.add_argument(
+        "--disk-mb",
+        type=int,
+        default=4096,
+        help="what a notebook may keep in its scratch folder, in MB (default: 4096)",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=None, help="submissions graded at once (default: the number of cores)"
     )
     parser.add_argument(
@@ -61,6 +67,7 @@ def run(args) -> int:
             return 2
     limits = sandbox.Limits(
         memory_mb=args.memory_mb,
+        disk_mb=args.disk_mb,
         timeout_per_cell=args.timeout_per_cell,
         timeout_per_notebook=args.timeout_per_notebook,
         processes=sandbox.Limits.processes * (args.jobs or os.cpu_count() or 1),

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -83,9 +84,20 @@ def redact(text: str, hidden_sources: list[str]) -> str:
 
 
 def feedback_path(result: GradeResult, feedback_dir: str | Path) -> Path:
-    """Where a submission's feedback goes: ``<dir>/<student>/<notebook>.md``."""
-    stem = plain(Path(result.notebook or result.submission.name).stem).lstrip(".") or "notebook"
-    return Path(feedback_dir) / (plain(result.student).lstrip(".") or "student") / f"{stem}.md"
+    """Where a submission's feedback goes: ``<dir>/<student>/<notebook>.md``.
+
+    A name that is not already file-name safe gets a digest of its original
+    spelling, so "Zoë" and "Zoé" (or any two non-Latin names) never share a file.
+    """
+    stem = _file_name(Path(result.notebook or result.submission.name).stem, "notebook")
+    return Path(feedback_dir) / _file_name(result.student, "student") / f"{stem}.md"
+
+
+def _file_name(name: str, fallback: str) -> str:
+    safe = plain(name).lstrip(".") or fallback
+    if safe == name:
+        return safe
+    return f"{safe[:100]}-{hashlib.sha256(str(name).encode()).hexdigest()[:10]}"
 
 
 def write_atomic(path: str | Path, text: str) -> Path:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,56 @@ from emnist_tf.course.sandbox import Limits, SandboxUnavailableError, isolation_
 
 HIDDEN_FAILED = "hidden check failed"
 JUDGE_SLACK = 120  # seconds for the judge's own start-up (TensorFlow imports) beyond the notebook budget
+MAX_SUBMISSION_MB = 64  # a notebook with many figures is a few MB; bigger files are refused before parsing
+MAX_SUBMISSION_CELLS = 5000  # a course notebook has about a hundred; nbformat takes minutes over 100,000
+
+
+class SubmissionError(ValueError):
+    """A submitted file that is not graded (unreadable, too large, a link); the message says why."""
+
+
+def is_regular_file(path: str | Path) -> bool:
+    """True for a plain file (not a link, folder, FIFO or device), which is safe to read to its end."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def read_submission(path: str | Path):
+    """Reads a submitted notebook, refusing files that could hurt the grader itself.
+
+    Raises:
+        SubmissionError: the file is a symbolic link (it could point at a
+            solution or another student's work), larger than
+            ``MAX_SUBMISSION_MB``, has more than ``MAX_SUBMISSION_CELLS`` cells,
+            or is not a readable notebook (including JSON nested too deeply to parse).
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise SubmissionError("not graded: the submission is a symbolic link, not a notebook file; submit the file")
+    if not is_regular_file(path):  # a FIFO or a device would block or never end when read
+        raise SubmissionError("not graded: the submission is not a regular file; submit the notebook file")
+    size = path.stat().st_size
+    if size > MAX_SUBMISSION_MB * 1024 * 1024:
+        raise SubmissionError(
+            f"not graded: the notebook is larger than {MAX_SUBMISSION_MB} MB; clear its outputs and submit it again"
+        )
+    try:
+        data = json.loads(path.read_bytes())
+        cells = (
+            data.get("cells", []) if data.get("nbformat", 4) >= 4 else data.get("worksheets", [{}])[0].get("cells", [])
+        )
+        if len(cells) > MAX_SUBMISSION_CELLS:
+            raise SubmissionError(
+                f"not graded: the notebook has {len(cells)} cells, more than {MAX_SUBMISSION_CELLS}; "
+                "remove the extra cells and submit it again"
+            )
+        return read_notebook(path)
+    except SubmissionError:
+        raise
+    except (OSError, ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError, MemoryError):
+        raise SubmissionError("unreadable: the file is not a notebook; open it in Jupyter and save it again") from None
 
 
 @dataclasses.dataclass
@@ -204,12 +255,10 @@ def grade_submission(
     if not trusted:
         require_sandbox()
     try:
-        submission = read_notebook(path)
-    except ValueError:
+        submission = read_submission(path)
+    except SubmissionError as error:
         solution = next((solution for solution in solutions if solution.name == path.name), None)
-        return _not_graded(
-            student, path, solution, "unreadable: the file is not a notebook; open it in Jupyter and save it again"
-        )
+        return _not_graded(student, path, solution, str(error))
     solution = match_solution(submission, path.name, solutions)
     if solution is None:
         return GradeResult(

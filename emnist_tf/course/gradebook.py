@@ -14,6 +14,7 @@ import io
 import json
 import os
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +22,8 @@ from pathlib import Path
 from emnist_tf.course import feedback, grade
 from emnist_tf.course.feedback import write_atomic
 from emnist_tf.course.sandbox import Limits
+
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def collect_submissions(paths: list[str | Path]) -> list[tuple[Path, str]]:
@@ -54,10 +57,26 @@ def _looks_like_course_file(path: Path) -> bool:
     return path.stem[:2].isdigit()
 
 
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (CSV injection).
+
+    Control and invisible format characters (bidirectional overrides) become
+    ``?``; a leading ``= + - @`` is escaped with ``'``.
+    """
+    text = visible(text)
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def visible(text: str) -> str:
+    """The text with control and invisible format characters (terminal escapes, bidi overrides) as ``?``."""
+    return "".join("?" if unicodedata.category(char) in ("Cc", "Cf") else char for char in str(text))
+
+
 def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns: list[str]) -> Path:
     """Writes one CSV row per submission (atomically): points per exercise, total, maximum and status.
 
-    Exercises that do not belong to a submission's notebook are left empty.
+    Exercises that do not belong to a submission's notebook are left empty;
+    names and paths pass through :func:`spreadsheet_safe`.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -66,13 +85,13 @@ def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns:
         earned = {exercise.name: grade.format_points(exercise.earned) for exercise in result.exercises}
         writer.writerow(
             [
-                result.student,
-                result.notebook,
-                str(result.submission),
+                spreadsheet_safe(result.student),
+                spreadsheet_safe(result.notebook),
+                spreadsheet_safe(result.submission),
                 *[earned.get(column, "") for column in columns],
                 grade.format_points(result.total),
                 grade.format_points(result.max_points),
-                result.status,
+                spreadsheet_safe(result.status),
             ]
         )
     return write_atomic(path, buffer.getvalue())
@@ -82,7 +101,7 @@ def _fingerprint(path: Path, solutions: list[grade.SolutionNotebook]) -> str:
     digest = hashlib.sha256()
     for part in [path, *(solution.path for solution in solutions)]:
         try:
-            digest.update(Path(part).read_bytes())
+            digest.update(Path(part).read_bytes() if grade.is_regular_file(part) else b"not a regular file")
         except OSError:
             digest.update(b"unreadable")
     return digest.hexdigest()
@@ -104,7 +123,7 @@ class Progress:
         elapsed = time.monotonic() - self.started
         left = self.total - self.done
         eta = f"; about {_duration(elapsed / self.done * left)} left" if graded and left else ""
-        self.report(f"[{self.done}/{self.total}] {line}{eta}")
+        self.report(visible(f"[{self.done}/{self.total}] {line}{eta}"))
 
 
 def _duration(seconds: float) -> str:
@@ -115,7 +134,7 @@ def _duration(seconds: float) -> str:
 def _notebook_key(path: Path, solutions: list[grade.SolutionNotebook]) -> str:
     """Which course notebook a submission is (for spotting a second submission of the same one)."""
     try:
-        matched = grade.match_solution(grade.read_notebook(path), path.name, solutions)
+        matched = grade.match_solution(grade.read_submission(path), path.name, solutions)
     except ValueError:
         matched = None
     return matched.name if matched else path.name

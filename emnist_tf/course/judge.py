@@ -16,10 +16,12 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import functools
 import io
 import json
 import os
 import re
+import resource
 import stat
 import sys
 import tempfile
@@ -35,6 +37,8 @@ from emnist_tf.course.build import read_notebook
 from emnist_tf.course.sandbox import Limits, Sandbox
 
 MAX_EXPORT_BYTES = 2 * 1024**3
+MAX_ARRAY_ITEMS = 2 * 1024**3 // 8  # an array may not claim more elements than its bytes allow (zero-size dtypes)
+JUDGE_TENSORFLOW_MB = 4096  # address space TensorFlow itself needs in the judge
 MAX_REASON = 160
 ALLOWED_MODEL_MODULES = ("keras", "emnist_tf")
 HIDDEN_FAILED = "hidden check failed"
@@ -176,7 +180,10 @@ class Importer:
         if kind == "array":
             import numpy as np
 
-            return np.load(io.BytesIO(self._open(item.get("file"))), allow_pickle=False)
+            array = np.load(io.BytesIO(self._open(item.get("file"))), allow_pickle=False)
+            if array.size > MAX_ARRAY_ITEMS or array.dtype.itemsize == 0:
+                raise ExportError("the exported array is too large")
+            return array
         if kind == "keras":
             return self._model(self._open(item.get("file")))
         if kind == "history":
@@ -189,7 +196,14 @@ class Importer:
             attrs = item.get("attrs", {})
             if not all(isinstance(key, str) and key.isidentifier() for key in attrs):
                 raise ExportError("malformed export")
-            return types.SimpleNamespace(**{key: self.value(value, depth + 1) for key, value in attrs.items()})
+            imitated = _imitated_methods()
+            return types.SimpleNamespace(
+                **{
+                    key: self.value(value, depth + 1)
+                    for key, value in attrs.items()
+                    if not (key in imitated and isinstance(value, dict) and value.get("t") == "function")
+                }
+            )
         if kind == "function":
             handle = item.get("handle")
             if type(handle) is not int:
@@ -198,15 +212,31 @@ class Importer:
         raise ExportError("unknown kind of value")
 
     def _model(self, data: bytes):
-        import keras
-
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(member.file_size for member in archive.infolist()) > MAX_EXPORT_BYTES:
+                raise ExportError("the exported model unpacks to too much data")
             config = json.loads(archive.read("config.json"))
         _check_model_config(config)
+        import keras
+
         with tempfile.TemporaryDirectory(prefix="emnist-tf-judge-") as folder:
             path = Path(folder) / "model.keras"
             path.write_bytes(data)
             return keras.models.load_model(path, safe_mode=True, compile=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _imitated_methods() -> frozenset[str]:
+    """Method names of arrays, tensors and built-in containers, which an object's own methods may not take.
+
+    A check calls ``result.tolist()`` or ``result.argmax()`` expecting an array;
+    an object whose method of that name runs the student's code (it arrives as
+    a proxy) would fake the answer, so such methods are left out and the check fails.
+    """
+    import numpy as np
+
+    kinds = (np.ndarray, list, tuple, dict, str, bytes, set)
+    return frozenset({name for kind in kinds for name in dir(kind) if not name.startswith("_")} | {"numpy"})
 
 
 def _check_model_config(config, depth: int = 0) -> None:
@@ -319,7 +349,7 @@ class Judge:
                 if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                     raise ExportError("not a file")
                 manifest = json.loads(handle.read(64 * 1024 * 1024))
-        except (OSError, ValueError, ExportError):
+        except (OSError, ValueError, RecursionError, ExportError):  # a manifest the student wrote by hand
             return {}, {name: "could not be copied out of your notebook" for name in names}
         importer = Importer(folder, self)
         values, problems = {}, {}
@@ -445,12 +475,17 @@ class Judge:
             timeout=self.limits.timeout_per_cell + 5,
         )
         if answer is None:
-            return {"status": "budget" if self.box.remaining() <= 0 else "dead", "error": ""}
+            return {"status": self._why_stopped(), "error": ""}
         status = answer.get("status")
         if status not in ("ok", "error", "timeout"):
             status = "error"
         forbidden = [name for name in answer.get("forbidden", []) if isinstance(name, str)]
         return {"status": status, "error": _safe_name(answer.get("error")), "forbidden": forbidden}
+
+    def _why_stopped(self) -> str:
+        if self.box.over_disk_quota:
+            return "disk"
+        return "budget" if self.box.remaining() <= 0 else "dead"
 
     def _import_modules(self, solution) -> dict:
         namespace: dict = {}
@@ -474,6 +509,7 @@ def describe_outcome(outcome: dict) -> str:
         "timeout": "timed out (the cell ran longer than the time limit)",
         "dead": "the kernel died or stopped responding (exit, a crash or running out of memory)",
         "budget": "stopped: the notebook ran longer than its time budget",
+        "disk": "stopped: the notebook wrote more files than its disk quota allows",
         "not run": "not run: the kernel had died in an earlier cell",
     }.get(outcome.get("status"), "failed")
 
@@ -501,11 +537,28 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def limit_own_memory(limits: Limits) -> None:
+    """Caps the judge's address space, so a crafted export cannot take the grader machine's memory.
+
+    A model config of a few bytes can ask for layers of many gigabytes; under
+    the cap building it fails (and the check fails) instead. The cap leaves
+    room for TensorFlow, the exported values and the sandbox's own limit.
+    """
+    mb = 1024 * 1024
+    cap = (max(limits.memory_mb, JUDGE_TENSORFLOW_MB) + MAX_EXPORT_BYTES // mb) * mb
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    with contextlib.suppress(ValueError, OSError):  # systems without RLIMIT_AS support (macOS with --trusted)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard if hard != resource.RLIM_INFINITY else cap))
+
+
 def main() -> None:
     _exit_with_parent()
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     sys.stdout = io.StringIO()
     job = json.loads(sys.stdin.read())
+    limit_own_memory(Limits(**job["limits"]))
     try:
         result = Judge(job).run()
     except Exception as error:

@@ -39,6 +39,8 @@ SANDBOX_GID = 65534
 MAX_ANSWER_BYTES = 64 * 1024
 START_TIMEOUT = 60
 GRACE = 5
+DISK_CHECK_SECONDS = 0.5
+MAX_SCRATCH_ENTRIES = 100_000  # more files than this counts as over the quota (inodes are disk too)
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; it needs Linux user namespaces)"
 RUNNER = Path(__file__).with_name("runner.py")
 
@@ -55,6 +57,8 @@ class Limits:
         memory_mb: address space of each process (RLIMIT_AS).
         processes: processes and threads of the sandbox user (RLIMIT_NPROC).
         file_size_mb: largest file it may write (RLIMIT_FSIZE).
+        disk_mb: all it may keep in its scratch folder (checked twice a second;
+            the sandbox is killed when it holds more).
         timeout_per_cell: seconds one cell (or one proxied call) may run.
         timeout_per_notebook: seconds the whole notebook may run (wall clock).
     """
@@ -62,11 +66,12 @@ class Limits:
     memory_mb: int = 6144
     processes: int = 512
     file_size_mb: int = 512
+    disk_mb: int = 4096
     timeout_per_cell: float = 300
     timeout_per_notebook: float = 3600
 
     def __post_init__(self):
-        for name in ("memory_mb", "processes", "file_size_mb", "timeout_per_cell", "timeout_per_notebook"):
+        for name in ("memory_mb", "processes", "file_size_mb", "disk_mb", "timeout_per_cell", "timeout_per_notebook"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"sandbox limit {name} must be positive, got {getattr(self, name)}")
 
@@ -108,6 +113,29 @@ def _library_dir() -> Path:
     return Path(emnist_tf.__file__).resolve().parent
 
 
+def scratch_usage(folder: Path, stop_above: int) -> int:
+    """Bytes of disk the files under ``folder`` take (stops counting above ``stop_above``; never follows links).
+
+    More than ``MAX_SCRATCH_ENTRIES`` entries count as over any quota.
+    """
+    total, entries, pending = 0, 0, [str(folder)]
+    while pending and total <= stop_above:
+        try:
+            with os.scandir(pending.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > MAX_SCRATCH_ENTRIES:
+                        return stop_above + 1
+                    with contextlib.suppress(OSError):
+                        info = entry.stat(follow_symlinks=False)
+                        total += info.st_blocks * 512
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+        except OSError:
+            continue
+    return total
+
+
 class Sandbox:
     """A running cell runner for one submission (bubblewrap unless ``trusted``).
 
@@ -145,6 +173,7 @@ class Sandbox:
         self.sequence = 0
         self.started = 0.0
         self.dead = False
+        self.over_disk_quota = False
 
     # --- paths as the runner sees them ----------------------------------------------------
     def inside(self, host_path: Path) -> str:
@@ -258,6 +287,17 @@ class Sandbox:
         )
         self.started = time.monotonic()
         threading.Thread(target=self._read_answers, daemon=True).start()
+        threading.Thread(target=self._watch_disk, daemon=True).start()
+
+    def _watch_disk(self) -> None:
+        """Kills the sandbox when its scratch folder holds more than ``limits.disk_mb``."""
+        quota = self.limits.disk_mb * 1024 * 1024
+        while not self.dead:
+            if scratch_usage(self.scratch, quota) > quota:
+                self.over_disk_quota = True
+                self.kill()
+                return
+            time.sleep(DISK_CHECK_SECONDS)
 
     def _read_answers(self) -> None:
         stream = self.process.stdout

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -39,7 +41,11 @@ def _code(source: str) -> str:
 
 
 def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
-    """Attack name -> cells as (where, source): where is "start" (after the first code cell) or "end"."""
+    """Attack name -> cells as (where, source).
+
+    ``where`` is "start" (after the first code cell), "end", or "after:<exercise>"
+    (right after that exercise's solution cell, so it stands in for the answer).
+    """
     victims = [
         str(path)
         for path in (
@@ -113,6 +119,20 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
                 def squares(n):
                     return Anything()
                 counts = Anything()
+                """,
+            )
+        ],
+        "array_imitation": [
+            (
+                "after:ex01_squares",
+                """
+                class LooksLikeAnArray:  # its methods run in the sandbox when the check calls them
+                    def tolist(self):
+                        return [0, 1, 4, 9]
+                    def argmax(self, *args, **kwargs):
+                        return 3
+                def squares(n):
+                    return LooksLikeAnArray()
                 """,
             )
         ],
@@ -267,6 +287,31 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
                 """,
             )
         ],
+        # --- the judge: the sandbox's exporter is the student's to rewrite ---------------------
+        "huge_model": [
+            (
+                "start",
+                """
+                import json, os, sys, zipfile
+                def dense(units, inputs):
+                    return {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
+                            "config": {"name": "dense", "units": units, "activation": "linear", "use_bias": True},
+                            "build_config": {"input_shape": [None, inputs]}}
+                config = {"module": "keras", "class_name": "Sequential", "registered_name": None,
+                          "config": {"name": "huge", "layers": [
+                              {"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+                               "config": {"batch_shape": [None, 30000], "dtype": "float32", "name": "in"}},
+                              dense(30000, 30000)]}}
+                def encode(self, value, depth):
+                    with zipfile.ZipFile(os.path.join(self.folder, "v0.keras"), "w") as archive:
+                        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+                        archive.writestr("config.json", json.dumps(config))
+                        archive.writestr("model.weights.h5", b"")
+                    return {"t": "keras", "file": "v0.keras"}
+                sys.modules["__main__"].Exporter.encode = encode
+                """,
+            )
+        ],
         # --- resources -----------------------------------------------------------------------
         "memory": [
             ("start", "blocks = []\nwhile True:\n    blocks.append(bytearray(256 * 1024 * 1024))"),
@@ -289,6 +334,18 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
             ("start", 'print("x" * 50_000_000)'),
             ("start", 'open("/scratch/flood.bin", "wb").write(b"0" * (600 * 1024 * 1024))'),
         ],
+        "disk_flood": [
+            (
+                "start",
+                """
+                for number in range(40):  # 40 files just under the per-file limit: 2.4 GB of the grader's disk
+                    with open(f"/scratch/fill{number}.bin", "wb") as handle:
+                        for _ in range(60):
+                            handle.write(b"1" * (1024 * 1024))
+                """,
+            ),
+            ("start", "x = 1"),
+        ],
         "fork_bomb": [
             (
                 "start",
@@ -308,6 +365,15 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+def _solution_index(notebook, exercise: str) -> int | None:
+    """The position of the exercise's solution cell (an attack placed after it replaces the answer)."""
+    for index, cell in enumerate(notebook.cells):
+        info = cell.get("metadata", {}).get("emnist_tf", {})
+        if info.get("exercise") == exercise and info.get("kind") == "solution":
+            return index
+    return None
+
+
 def build_attacks(exercise: str | Path, out_dir: str | Path, targets: Targets) -> dict[str, Path]:
     """Writes one attack notebook per attack: ``<out_dir>/<attack>/<exercise file name>``.
 
@@ -325,12 +391,52 @@ def build_attacks(exercise: str | Path, out_dir: str | Path, targets: Targets) -
             if where == "start":
                 notebook.cells.insert(position, cell)
                 position += 1
+            elif where.startswith("after:") and _solution_index(notebook, where[6:]) is not None:
+                notebook.cells.insert(_solution_index(notebook, where[6:]) + 1, cell)
             else:
                 notebook.cells.append(cell)
         path = Path(out_dir) / name / exercise.name
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, str(path))
         written[name] = path
+    return written
+
+
+FORMULA_STUDENT = '=1+HYPERLINK("evil.example","click")'
+
+
+def build_file_attacks(exercise: str | Path, solution: str | Path, out_dir: str | Path) -> dict[str, Path]:
+    """Writes submissions whose *files* attack the grader: ``<out_dir>/<attack>/<exercise file name>``.
+
+    * ``link_to_solution``: the notebook is a symbolic link to the solution notebook;
+    * ``fifo``: the notebook is a named pipe (an archive can carry one);
+    * ``deep_nesting``: the file is JSON nested far deeper than Python's recursion limit;
+    * ``huge_notebook``: a notebook of ~70 MB (one huge cell);
+    * ``many_cells``: 6,000 empty cells (200,000 take nbformat over 30 s, three times per submission);
+    * the formula student: a folder name a spreadsheet would run as a formula (CSV injection).
+
+    Returns:
+        Attack name -> notebook path.
+    """
+    exercise, out_dir = Path(exercise), Path(out_dir)
+    written = {}
+
+    def place(name: str) -> Path:
+        path = out_dir / name / exercise.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written[name] = path
+        return path
+
+    place("link_to_solution").symlink_to(Path(solution).resolve())
+    os.mkfifo(place("fifo"))  # reading it blocks until someone writes: the whole run would wait
+    place("deep_nesting").write_text("[" * 200_000 + "]" * 200_000)
+    notebook = nbformat.read(str(exercise), as_version=4)
+    notebook.cells[0].source = "x" * (70 * 1024 * 1024)
+    nbformat.write(notebook, str(place("huge_notebook")))
+    notebook = nbformat.read(str(exercise), as_version=4)
+    notebook.cells += [nbformat.v4.new_code_cell("", id=f"c{number}") for number in range(6_000)]
+    nbformat.write(notebook, str(place("many_cells")))
+    shutil.copy(exercise, place(FORMULA_STUDENT))
     return written
 
 

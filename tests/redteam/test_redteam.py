@@ -30,7 +30,9 @@ from test_grading import HIDDEN_ADD, HIDDEN_SQUARE, tiny_course  # noqa: E402
 from emnist_tf.course import gradebook, notebooks, sandbox  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-LIMITS = sandbox.Limits(memory_mb=1024, processes=96, file_size_mb=64, timeout_per_cell=3, timeout_per_notebook=20)
+LIMITS = sandbox.Limits(
+    memory_mb=1024, processes=96, file_size_mb=64, disk_mb=256, timeout_per_cell=3, timeout_per_notebook=20
+)
 
 pytestmark = pytest.mark.skipif(sandbox.isolation_problem() is not None, reason="needs bubblewrap")
 
@@ -124,6 +126,13 @@ def test_attacks_left_nothing_on_the_grader_machine(tiny_run):
     assert not list(root.rglob(f"*{TOKEN}*"))
     assert not list(Path("/tmp").glob(f"*{TOKEN}*"))
     assert "owned" not in (root / "gradebook.csv").read_text()
+
+
+def test_filling_the_scratch_disk_stops_the_notebook(tiny_run):
+    """disk_flood writes file after file, each under the per-file limit; the quota on the whole scratch stops it."""
+    root, _, _ = tiny_run
+    text = (root / "feedback" / "disk_flood" / "01-tiny.md").read_text()
+    assert "disk quota" in text
 
 
 def test_the_sandbox_sees_only_what_it_needs(tmp_path, monkeypatch, emnist_dir):
