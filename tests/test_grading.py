@@ -352,8 +352,9 @@ def _forbidding_solution() -> nbformat.NotebookNode:
             "    except Exception:\n        pass\n    return a + b",
             "0",
         ),
+        ("    emnist_tf.data.inspect.class_counts(np.zeros(3, dtype=int), 'digits')\n    return a + b", "2"),
     ],
-    ids=["own-code", "alias-call", "caught-call"],
+    ids=["own-code", "alias-call", "caught-call", "library-helper-using-it"],
 )
 def test_calling_a_forbidden_library_function_earns_nothing_for_that_exercise(tmp_path, body, earned):
     solutions = tmp_path / "solutions"
