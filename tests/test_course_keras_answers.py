@@ -259,13 +259,8 @@ def _grade(tmp_path: Path, submissions: dict[str, tuple[str, nbformat.NotebookNo
         folder = tmp_path / "submitted" / student
         folder.mkdir(parents=True)
         nbformat.write(notebook, str(folder / f"{name}.ipynb"))
-    results = gradebook.grade_all(
-        [tmp_path / "submitted"],
-        solutions_dir=REPO / "solutions",
-        out=tmp_path / "gradebook.csv",
-        timeout_per_cell=300,
-        progress=None,
-    )
+    submitted, solutions = [tmp_path / "submitted"], REPO / "solutions"
+    results = gradebook.grade_all(submitted, solutions_dir=solutions, out=tmp_path / "grades.csv", progress=None)
     return {result.student: result for result in results}
 
 
