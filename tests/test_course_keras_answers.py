@@ -303,3 +303,32 @@ def test_submissions_paste_answers_over_the_stubs():
     }
     assert "mlp = None" in sources["ex03_build_mlp"] and STUB not in sources["ex03_build_mlp"]
     assert "### BEGIN SOLUTION" in sources["ex03_fit"]
+
+
+def _cell(name: str, cell_id: str) -> str:
+    return next(cell.source for cell in _read(REPO / "solutions" / f"{name}.ipynb").cells if cell.id == cell_id)
+
+
+def test_gradient_tape_check_passes_under_mixed_float16_and_restores_the_policy():
+    """03's GradientTape exercise: the check compares float32 steps even when the notebook runs mixed_float16."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        rng = np.random.default_rng(0)
+        namespace = {"keras": keras, "np": np, "tf": tf}
+        namespace["train_images"] = rng.random((32, 28, 28, 1), dtype=np.float32)
+        namespace["train_labels"] = rng.integers(0, 47, 32)
+        solution = _cell("03-mlp", "ex03-train-step-solution")
+        exec(solution.replace(notebooks.BEGIN_SOLUTION, "").replace(notebooks.END_SOLUTION, ""), namespace)
+        check = "\n".join(source for _, source in notebooks.split_check(_cell("03-mlp", "ex03-train-step-check")))
+        exec(check, namespace)
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+        namespace["train_step"] = lambda model, images, labels, rate: (0.0, model.get_weights())  # no step taken
+        with pytest.raises(AssertionError):
+            exec(check, namespace)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
