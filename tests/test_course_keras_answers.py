@@ -273,10 +273,6 @@ def test_a_correct_answer_written_differently_gets_full_marks(name, answers, emn
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the sandboxed grader that enforces 'forbid' (grading branch); remove this mark when it lands",
-)
 @pytest.mark.parametrize("name, exercise", [("03-mlp", "ex03_build_mlp"), ("04-cnn", "ex04_build_cnn")])
 def test_calling_the_library_builder_earns_nothing(name, exercise, emnist_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("EMNIST_TF_FAST", "1")
