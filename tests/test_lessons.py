@@ -85,10 +85,25 @@ def test_guide_answers_every_self_check_question():
         assert answers.get(lesson_number(path)) == questions, f"{path.name}: answers do not match the questions"
 
 
-def test_guide_has_a_points_table_row_per_notebook():
+def test_guide_points_table_matches_the_solution_notebooks():
+    """One row per notebook whose exercises and points are the solution notebook's, and the total."""
+    import nbformat
+
+    from emnist_tf.course import notebooks
+
     text = GUIDE.read_text()
+    total = 0.0
     for path in LESSONS:
-        assert re.search(rf"^\| *`?{path.stem}(\.ipynb)?`? *\|", text, flags=re.M), path.stem
+        solution = COURSE.parent / "solutions" / f"{path.stem}.ipynb"
+        exercises = notebooks.exercises(nbformat.read(str(solution), as_version=4), name=solution.name)
+        points = sum(exercise.points for exercise in exercises.values())
+        total += points
+        row = re.search(rf"^\| *`{path.stem}` *\|(?P<names>[^|]*)\| *(?P<points>[0-9.]+) *\|", text, flags=re.M)
+        assert row, f"no points row for {path.stem}"
+        assert float(row["points"]) == points, f"{path.stem}: the guide says {row['points']}, the notebook {points:g}"
+        for name, exercise in exercises.items():
+            assert f"{name} ({exercise.points:g})" in row["names"], f"{path.stem}: {name} missing or wrong"
+    assert f"**{total:g}**" in text, "the total of the points table"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda path: path.stem)
