@@ -137,6 +137,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:  # what editors and type checkers see; at run time names load on first use (below)
+    from emnist_tf.assignment.pipeline import run_assignment
     from emnist_tf.config import fast_mode, set_fast_mode
     from emnist_tf.data import (
         SPLITS,
@@ -233,6 +234,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time names load 
         run_greedy,
         run_sweep,
     )
+    from emnist_tf.tuning.configs import ConfigError, check_config, load_config, save_config
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

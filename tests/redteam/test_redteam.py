@@ -144,7 +144,9 @@ import json, os, socket
 found = {{"uid": os.getuid(), "env": sorted(os.environ), "root": sorted(os.listdir("/")),
          "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
          "course": os.listdir("/opt/emnist_tf/emnist_tf/course"), "home": os.environ["HOME"],
-         "repo_visible": os.path.exists({str(REPO)!r}), "data": len(os.listdir({str(emnist_dir)!r}))}}
+         "solutions_visible": os.path.exists({str(REPO / "solutions")!r}),
+         "repo": sorted(os.listdir({str(REPO)!r})) if os.path.isdir({str(REPO)!r}) else [],
+         "data": len(os.listdir({str(emnist_dir)!r}))}}
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=2)
     found["network"] = True
@@ -176,7 +178,10 @@ json.dump(found, open("/scratch/probe.json", "w"))
     assert found["network"] is False
     assert "wrote" not in found
     assert found["course"] == []  # the grader's source is not there
-    assert not found["repo_visible"]
+    assert not found["solutions_visible"]
+    # A virtual environment inside the repository (as CI makes it) is mounted read-only at its own path,
+    # which makes its parent folder exist; nothing else of the repository may be there.
+    assert set(found["repo"]) <= {".venv"}, found["repo"]
     assert found["data"] > 0
     assert len(found["pids"]) <= 3  # bwrap's init and the runner: nothing of the host
 
