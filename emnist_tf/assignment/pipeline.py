@@ -27,7 +27,7 @@ from emnist_tf import config
 from emnist_tf.assignment import budgets
 from emnist_tf.assignment.layout import CONFIGURATIONS, REPORT_FILE, RUNS, run_dir, sweep_dir  # noqa: F401
 from emnist_tf.choices import MODEL_KINDS
-from emnist_tf.tuning.files import atomic_write_json
+from emnist_tf.files import atomic_write_json
 
 SETTINGS_FILE = "assignment.json"
 

@@ -13,12 +13,11 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from emnist_tf.course.grade import GradeResult, format_points
+from emnist_tf.files import write_text_atomic
 
 REDACTED = "[hidden]"
 MAX_FEEDBACK_CHARS = 20_000
@@ -100,23 +99,6 @@ def _file_name(name: str, fallback: str) -> str:
     return f"{safe[:100]}-{hashlib.sha256(str(name).encode()).hexdigest()[:10]}"
 
 
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Writes a text file so that readers see either the old or the new content, never half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write(result: GradeResult, feedback_dir: str | Path, *, hidden_sources: list[str] = ()) -> Path:
     """Writes the feedback file of one submission and returns its path."""
-    return write_atomic(feedback_path(result, feedback_dir), render(result, hidden_sources=hidden_sources))
+    return write_text_atomic(feedback_path(result, feedback_dir), render(result, hidden_sources=hidden_sources))

@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from emnist_tf.course import feedback, grade
-from emnist_tf.course.feedback import write_atomic
 from emnist_tf.course.sandbox import Limits
+from emnist_tf.files import write_text_atomic
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 
@@ -94,7 +94,7 @@ def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns:
                 spreadsheet_safe(result.status),
             ]
         )
-    return write_atomic(path, buffer.getvalue())
+    return write_text_atomic(path, buffer.getvalue())
 
 
 def _fingerprint(path: Path, solutions: list[grade.SolutionNotebook]) -> str:
@@ -216,7 +216,7 @@ def grade_all(
         number, path, student, record, fingerprint = item
         result = grade.grade_submission(path, solutions, student=student, limits=limits, trusted=trusted)
         written = feedback.write(result, feedback_dir, hidden_sources=hidden.get(result.notebook, []))
-        write_atomic(record, json.dumps({"fingerprint": fingerprint, "result": result.to_dict()}))
+        write_text_atomic(record, json.dumps({"fingerprint": fingerprint, "result": result.to_dict()}))
         return number, result, written
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:

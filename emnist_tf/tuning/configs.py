@@ -37,7 +37,7 @@ import os
 
 from emnist_tf.choices import MODEL_KINDS, SCHEDULES
 from emnist_tf.errors import EmnistTfError
-from emnist_tf.tuning.files import atomic_write_json
+from emnist_tf.files import atomic_write_json
 
 FORMAT_VERSION = 1
 BEST_FILE = "best.json"

@@ -25,8 +25,8 @@ import os
 
 import keras_tuner
 
+from emnist_tf.files import atomic_write_json
 from emnist_tf.tuning import kt_adapter
-from emnist_tf.tuning.files import atomic_write_json
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 

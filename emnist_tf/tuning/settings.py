@@ -12,8 +12,8 @@ import os
 
 from emnist_tf import config
 from emnist_tf.choices import MODEL_KINDS, STRATEGIES
+from emnist_tf.files import atomic_write_json
 from emnist_tf.tuning import greedy
-from emnist_tf.tuning.files import atomic_write_json
 
 SETTINGS_FILE = "sweep.json"
 
