@@ -38,7 +38,8 @@ def make_dataset(
         batch_size: examples per batch.
         shuffle: shuffle with ``seed``, differently at every epoch.
         seed: shuffling seed.
-        augment: optional function ``(images, labels) -> (images, labels)`` applied to batches.
+        augment: optional function ``(images, labels) -> (images, labels)`` applied to batches, in
+            order, so that a seeded augmenter gives the same batches every run.
 
     Returns:
         A ``tf.data.Dataset`` of ``(images, labels)`` batches, prefetched with AUTOTUNE.
@@ -57,7 +58,9 @@ def make_dataset(
         _gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     if augment is not None:
-        dataset = dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        # One batch at a time: Keras's random layers keep their state in a variable, and parallel
+        # calls race on it, so the same seed would give different images (and models) run to run.
+        dataset = dataset.map(augment)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
