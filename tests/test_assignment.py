@@ -1,12 +1,15 @@
 """``emnist-tf assignment --budget fast`` end to end: killed (SIGKILL) in a sweep and in the final training,
-resumed by the same command, then its report; the config round trip from a sweep's best.json."""
+resumed by the same command, then its report, which must equal the report of a run never interrupted;
+the config round trip from a sweep's best.json."""
 
 from __future__ import annotations
 
 import collections
+import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,8 +58,8 @@ def _run_until(command, environment, log_path: Path, should_kill, timeout=420) -
 @pytest.fixture(scope="module")
 def assignment(emnist_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("assignment")
-    out = folder / "out"
-    command = [sys.executable, "-m", "emnist_tf", "assignment", "--out", str(out), "--budget", "fast", "--fast"]
+    out, reference = folder / "out", folder / "reference"
+    command = [sys.executable, "-m", "emnist_tf", "assignment", "--budget", "fast", "--fast", "--out"]
     environment = _environment(emnist_dir)
     logs = [folder / f"run{index}.log" for index in range(3)]
 
@@ -66,12 +69,22 @@ def assignment(emnist_dir, tmp_path_factory):
     def in_the_final_training(text):  # the first final run has started (it lasts a few seconds)
         return "stage 3/7: train mlp-baseline" in text
 
-    killed_in_sweep = _run_until(command, environment, logs[0], in_the_sweep)
-    killed_in_training = _run_until(command, environment, logs[1], in_the_final_training)
-    at_training_kill = sorted(path.name for path in (out / pipeline.RUNS).glob("*"))
-    _run_until(command, environment, logs[2], None)
+    with open(folder / "reference.log", "w") as reference_log:  # the same command, never interrupted
+        uninterrupted = subprocess.Popen(
+            [*command, str(reference)], stdout=reference_log, stderr=subprocess.STDOUT, env=environment
+        )
+        try:
+            killed_in_sweep = _run_until([*command, str(out)], environment, logs[0], in_the_sweep)
+            killed_in_training = _run_until([*command, str(out)], environment, logs[1], in_the_final_training)
+            at_training_kill = sorted(path.name for path in (out / pipeline.RUNS).glob("*"))
+            _run_until([*command, str(out)], environment, logs[2], None)
+            uninterrupted.wait(timeout=600)
+        finally:
+            uninterrupted.kill()
+    assert uninterrupted.returncode == 0, (folder / "reference.log").read_text()[-3000:]
     return {
         "out": out,
+        "reference": reference,
         "logs": [path.read_text() for path in logs],
         "killed": (killed_in_sweep, killed_in_training),
         "at_training_kill": at_training_kill,
@@ -133,6 +146,50 @@ def test_the_report_names_the_winners_and_shows_every_part(assignment):
         for name in pipeline.CONFIGURATIONS:
             metrics = json.loads((pipeline.run_dir(out, kind, name) / "metrics.json").read_text())
             assert {"accuracy", "precision_macro", "recall_macro", "f1_macro", "per_class"} <= set(metrics)
+
+
+TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "epoch_seconds", "saved_at", "evaluated_at"}
+
+
+def _blank(value):
+    if isinstance(value, list):
+        return [_blank(item) for item in value]
+    return "1970-01-01T00:00:00+00:00" if isinstance(value, str) else 0.0
+
+
+def _without_timings(value):
+    """A run's JSON with wall-clock times and timestamps blanked: the only things two runs may differ in."""
+    if isinstance(value, dict):
+        return {key: _blank(item) if key in TIMING_KEYS else _without_timings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_timings(item) for item in value]
+    return value
+
+
+def _sweep_rows(out, kind):
+    with open(pipeline.sweep_dir(out, kind) / "results.csv", newline="") as table:
+        return [{key: value for key, value in row.items() if key != "seconds"} for row in csv.DictReader(table)]
+
+
+def test_the_resumed_assignment_equals_one_never_interrupted(assignment, emnist_dir, tmp_path):
+    from emnist_tf.assignment.report import write_report
+
+    out, reference = assignment["out"], assignment["reference"]
+    for kind in ("mlp", "cnn"):
+        assert _sweep_rows(out, kind) == _sweep_rows(reference, kind)  # every trial, fold by fold
+        for name in pipeline.CONFIGURATIONS:
+            assert (pipeline.sweep_dir(out, kind) / f"{name}.json").read_text() == (
+                pipeline.sweep_dir(reference, kind) / f"{name}.json"
+            ).read_text()
+    pages = []
+    for source in (out, reference):  # the same report once the clocks are blanked (figures included)
+        copy = shutil.copytree(source, tmp_path / source.name)
+        for path in (copy / pipeline.RUNS).glob("*/*.json"):
+            path.write_text(json.dumps(_without_timings(json.loads(path.read_text()))))
+        page = write_report(copy, data_dir=emnist_dir).read_text()
+        pages.append(re.sub(r"Generated [^<]*? by", "Generated by", page).replace(str(copy), "OUT"))
+    assert pages[0].count("data:image/png;base64,") >= 10
+    assert pages[0] == pages[1]
 
 
 def _layer_facts(model):
