@@ -192,3 +192,52 @@ def test_the_progress_line_names_the_stage_and_the_time_left(capsys):
     progress.begin("report")
     line = capsys.readouterr().out
     assert "stage 2/2: report | time left 0:00:" in line
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_sweeps_time_left_follows_its_latest_trials(monkeypatch, capsys):
+    """After the architecture stage every greedy trial trains the chosen model: recent trials set the pace."""
+    from types import SimpleNamespace
+
+    from emnist_tf.tuning import progress as sweep_progress
+    from emnist_tf.tuning.kt_adapter import TrialStatus
+
+    clock = _Clock()
+    monkeypatch.setattr(sweep_progress.time, "perf_counter", clock)
+    progress = sweep_progress.Progress(total=10)
+    for index, seconds in enumerate([10, 10, 10, 100, 100, 100]):  # cheap trials, then three times as dear
+        trial = SimpleNamespace(trial_id=str(index), status=TrialStatus.COMPLETED)
+        clock.now += seconds
+        progress.trial_finished(trial, "stage", {"val_accuracy": 0.5})
+    assert progress.eta() == pytest.approx(4 * 100)  # 4 trials left at the latest pace, not the mean of 55 s
+    assert "ETA 0:06:40" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_final_runs_are_predicted_from_their_sweep_trials():
+    from emnist_tf.assignment import budgets
+
+    evening = budgets.get_budget("evening")  # a trial: 3 folds x 3 epochs x 2/3 of 20,000 images = 120,000
+    assert budgets.final_seconds_from_trial(evening, 120.0, 12, None) == pytest.approx(120 * 12 * 112_800 / 120_000)
+    assert budgets.final_seconds_from_trial(evening, 120.0, 12, 60_000) == pytest.approx(120 * 12 * 0.5)
+
+
+def test_the_time_left_adds_the_sweeps_estimate_and_the_predicted_runs(capsys):
+    from emnist_tf.assignment.pipeline import Progress
+
+    progress = Progress({"sweep cnn": 10.0, "train cnn-baseline": 2.0, "train cnn-best": 2.0, "report": 0.0})
+    progress.predict("train cnn-best", 3600.0)
+    progress.begin("sweep cnn")
+    progress.current_eta = 600.0
+    assert progress.time_left() == "estimating"  # nothing yet measures the baseline's run
+    progress.predict("train cnn-baseline", 300.0)
+    assert progress.time_left() == "1:15:00"  # 600 + 300 + 3600
+    progress.finish()
+    progress.begin("train cnn-baseline")
+    assert "stage 2/4: train cnn-baseline | time left 1:05:00" in capsys.readouterr().out

@@ -96,6 +96,17 @@ def final_work(budget: Budget, kind: str) -> float:
     return _cost(kind) * budget.final_epochs[kind] * images / BALANCED_TRAIN_IMAGES + FOLD_OVERHEAD
 
 
+def final_seconds_from_trial(budget: Budget, trial_seconds: float, epochs: int, images: int | None) -> float:
+    """Seconds a final run should take, scaled from the seconds its configuration's sweep trial took.
+
+    A trial trains every fold for ``sweep_epochs`` epochs on (k-1)/k of the sweep's images; the final
+    run trains ``epochs`` epochs on ``images`` images (None: all). Early stopping can only shorten it.
+    """
+    sweep_images = budget.sweep_images or BALANCED_TRAIN_IMAGES
+    trial_images = budget.folds * budget.sweep_epochs * sweep_images * (budget.folds - 1) / budget.folds
+    return trial_seconds * epochs * (images or BALANCED_TRAIN_IMAGES) / trial_images
+
+
 def estimated_work(budget: Budget, trials: dict) -> dict:
     """Work of every stage of the pipeline, in order: ``{stage name: default-MLP epochs}``."""
     work = {f"sweep {kind}": sweep_work(budget, kind, trials[kind]) for kind in MODEL_KINDS}

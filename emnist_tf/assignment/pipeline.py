@@ -33,41 +33,71 @@ SETTINGS_FILE = "assignment.json"
 
 
 class Progress:
-    """Prints the stage that runs and the time left, from the work done so far in this process."""
+    """Prints the stage that runs and the time left.
+
+    The time left adds, for every unfinished stage: the running sweep's own estimate (from its
+    latest trials), a final run's predicted seconds (scaled from its configuration's sweep trial,
+    see :meth:`predict`), or else the stage's estimated work at the pace of this process so far.
+    """
 
     def __init__(self, work: dict, stream=None):
         self.work = work
+        self.left = dict(work)
+        self.predicted: dict[str, float] = {}
         self.stream = stream or sys.stdout
         self.names = list(work)
-        self.done = 0.0
         self.session_done = 0.0
         self.started = time.perf_counter()
         self.current = None
-
-    def remaining(self) -> float:
-        return max(0.0, sum(self.work.values()) - self.done)
+        self.current_eta: float | None = None
 
     def time_left(self) -> str:
         from emnist_tf.tuning.progress import format_duration
 
         elapsed = time.perf_counter() - self.started
-        if self.session_done <= 0 or elapsed <= 0:
-            return "estimating"
-        return format_duration(elapsed / self.session_done * self.remaining())
+        pace = elapsed / self.session_done if self.session_done > 0 and elapsed > 0 else None
+        seconds = 0.0
+        for name, left in self.left.items():
+            if left <= 0:
+                continue
+            if name == self.current and self.current_eta is not None:
+                seconds += self.current_eta
+            elif name in self.predicted:
+                seconds += self.predicted[name]
+            elif pace is None:
+                return "estimating"
+            else:
+                seconds += left * pace
+        return format_duration(seconds)
 
     def skip(self, name: str) -> None:
         """A stage already finished before this process started."""
-        self.done += self.work[name]
+        self.left[name] = 0.0
 
     def begin(self, name: str, detail: str = "") -> None:
         self.current = name
+        self.current_eta = None
         number = self.names.index(name) + 1
         detail = f" ({detail})" if detail else ""
         self.say(f"stage {number}/{len(self.names)}: {name}{detail} | time left {self.time_left()}")
 
     def advance(self, amount: float) -> None:
-        self.done += amount
+        """This process did ``amount`` more work of the running stage."""
+        self.left[self.current] = max(0.0, self.left[self.current] - amount)
         self.session_done += amount
+
+    def preload(self, amount: float) -> None:
+        """``amount`` of the running stage was done before this process started (a resumed sweep)."""
+        self.left[self.current] = max(0.0, self.left[self.current] - amount)
+
+    def finish(self) -> None:
+        """The running stage is complete."""
+        self.left[self.current] = 0.0
+        self.current_eta = None
+
+    def predict(self, name: str, seconds: float) -> None:
+        """Stage ``name`` should take ``seconds`` (measured elsewhere; replaces the work estimate)."""
+        self.predicted[name] = seconds
 
     def say(self, text: str) -> None:
         print(f"[assignment] {text}", file=self.stream, flush=True)
@@ -101,10 +131,11 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after) -> No
         trials = max(1, sweep_progress.total)
         if state["counted"] is None:  # trials finished before this process started
             state["counted"] = total * (sweep_progress.finished - sweep_progress.session_finished) / trials
-            progress.done += state["counted"]
+            progress.preload(state["counted"])
         share = total * sweep_progress.finished / trials
         progress.advance(max(0.0, share - state["counted"]))
         state["counted"] = share
+        progress.current_eta = sweep_progress.eta()
         progress.say(
             f"stage {progress.names.index(name) + 1}/{len(progress.names)}: {name} | trial "
             f"{sweep_progress.finished}/{sweep_progress.total} | time left {progress.time_left()}"
@@ -129,8 +160,24 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after) -> No
         final_epochs=budget.final_epochs[kind],
         run_eagerly=budget.eager_trials,
     )
-    progress.done += max(0.0, total - (state["counted"] or 0.0))
+    progress.finish()
     progress.say(f"{name} done: winner {outcome.best_values}")
+
+
+def _predict_final_runs(out, kind, budget, progress) -> None:
+    """Predicts the seconds of the final runs of ``kind`` from their configurations' sweep trials."""
+    from emnist_tf.tuning import greedy
+
+    outcomes = greedy.replay(sweep_dir(out, kind), kind)
+    if not outcomes:
+        return
+    epochs = config.cap(budget.final_epochs[kind], "epochs")
+    images = config.cap(budget.final_images, "train_examples")
+    for name, record in (("baseline", outcomes[0].winner), ("best", outcomes[-1].winner)):
+        if record is not None and record.folds:
+            trial_seconds = sum(fold.seconds for fold in record.folds)
+            seconds = budgets.final_seconds_from_trial(budget, trial_seconds, epochs, images)
+            progress.predict(f"train {kind}-{name}", seconds)
 
 
 def _train(out, kind, name, budget, settings, progress, data_dir) -> None:
@@ -222,6 +269,7 @@ def run_assignment(
     )
     for kind in MODEL_KINDS:
         _sweep(out, kind, chosen, settings, progress, data_dir, recycle_after)
+        _predict_final_runs(out, kind, chosen, progress)
     for kind in MODEL_KINDS:
         for name in CONFIGURATIONS:
             _train(out, kind, name, chosen, settings, progress, data_dir)

@@ -14,6 +14,9 @@ import time
 
 from emnist_tf.tuning.kt_adapter import TrialStatus
 
+RECENT_TRIALS = 3
+"""The time left is estimated from this many most recent trials."""
+
 
 def format_duration(seconds: float) -> str:
     """Formats seconds as H:MM:SS, e.g. ``format_duration(75) == "0:01:15"``."""
@@ -42,6 +45,7 @@ class Progress:
         self.stage_count = 0
         self._session_started = time.perf_counter()
         self._session_finished = 0
+        self._finish_times: list[float] = []
         self._trial_started: dict[str, float] = {}
         self.ran: list[str] = []
 
@@ -66,7 +70,9 @@ class Progress:
         self.finished += 1
         self._session_finished += 1
         self.ran.append(trial.trial_id)
-        seconds = time.perf_counter() - self._trial_started.pop(trial.trial_id, time.perf_counter())
+        now = time.perf_counter()
+        self._finish_times.append(now)
+        seconds = now - self._trial_started.pop(trial.trial_id, now)
         if trial.status == TrialStatus.COMPLETED and metrics:
             score = metrics["val_accuracy"]
             spread = metrics.get("val_accuracy_std", 0.0)
@@ -89,10 +95,17 @@ class Progress:
         return self._session_finished
 
     def eta(self) -> float:
-        """Seconds left, from the mean time per trial finished in this process."""
+        """Seconds left: the trials left times the mean interval between the last few trials' ends.
+
+        Recent trials predict the rest better than a mean since the start: a greedy sweep's later
+        stages all train the architecture the first stages chose, which can cost several times
+        the baseline's trial. Intervals between ends (not trial durations) count any gaps and any
+        trials that run side by side on other workers.
+        """
         if self._session_finished == 0:
             return 0.0
-        per_trial = (time.perf_counter() - self._session_started) / self._session_finished
+        marks = [self._session_started, *self._finish_times][-(RECENT_TRIALS + 1) :]
+        per_trial = (marks[-1] - marks[0]) / (len(marks) - 1)
         return per_trial * max(0, self.total - self.finished)
 
     def message(self, text: str) -> None:
