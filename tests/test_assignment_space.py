@@ -223,9 +223,10 @@ def test_a_sweeps_time_left_follows_its_latest_trials(monkeypatch, capsys):
 def test_final_runs_are_predicted_from_their_sweep_trials():
     from emnist_tf.assignment import budgets
 
-    evening = budgets.get_budget("evening")  # a trial: 3 folds x 3 epochs x 2/3 of 20,000 images = 120,000
-    assert budgets.final_seconds_from_trial(evening, 120.0, 12, None) == pytest.approx(120 * 12 * 112_800 / 120_000)
-    assert budgets.final_seconds_from_trial(evening, 120.0, 12, 60_000) == pytest.approx(120 * 12 * 0.5)
+    budget = budgets.Budget("test", 20_000, 3, 3, None, {"cnn": 12}, None, None)
+    # a trial trains 3 folds x 3 epochs x 2/3 of 20,000 images = 120,000 images
+    assert budgets.final_seconds_from_trial(budget, 120.0, 12, None) == pytest.approx(120 * 12 * 112_800 / 120_000)
+    assert budgets.final_seconds_from_trial(budget, 120.0, 12, 60_000) == pytest.approx(120 * 12 * 0.5)
 
 
 def test_the_time_left_adds_the_sweeps_estimate_and_the_predicted_runs(capsys):
