@@ -61,7 +61,7 @@ class Budget:
 BUDGETS = {
     # CI and a first look: every stage runs, on a few hundred images, in a few minutes.
     "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500, eager_trials=True),
-    # About 4 hours on a 2-core machine, sized from measured trials (README, "The whole assignment").
+    # About 4 to 4.5 hours on a 2-core machine, sized from measured trials (README, "The whole assignment").
     "evening": Budget("evening", 12_000, 3, 3, None, {"mlp": 20, "cnn": 12}, None, None),
     # About twice the evening: twice the images and more epochs per fold, longer final training.
     "overnight": Budget("overnight", 24_000, 3, 4, None, {"mlp": 30, "cnn": 20}, None, None),
