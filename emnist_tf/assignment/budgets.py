@@ -83,11 +83,15 @@ def _cost(kind: str) -> float:
     return CNN_COST if kind == "cnn" else 1.0
 
 
+def _trial_images(budget: Budget) -> float:
+    """Images one sweep trial trains on: every fold, every epoch, on (k-1)/k of the sweep's images."""
+    images = budget.sweep_images or BALANCED_TRAIN_IMAGES
+    return budget.folds * budget.sweep_epochs * images * (budget.folds - 1) / budget.folds
+
+
 def sweep_work(budget: Budget, kind: str, trials: int) -> float:
     """Work of a sweep in default-MLP full epochs: every fold trains on (k-1)/k of the images."""
-    images = budget.sweep_images or BALANCED_TRAIN_IMAGES
-    per_trial = budget.folds * budget.sweep_epochs * images * (budget.folds - 1) / budget.folds
-    return trials * (_cost(kind) * per_trial / BALANCED_TRAIN_IMAGES + budget.folds * FOLD_OVERHEAD)
+    return trials * (_cost(kind) * _trial_images(budget) / BALANCED_TRAIN_IMAGES + budget.folds * FOLD_OVERHEAD)
 
 
 def final_work(budget: Budget, kind: str) -> float:
@@ -102,9 +106,7 @@ def final_seconds_from_trial(budget: Budget, trial_seconds: float, epochs: int, 
     A trial trains every fold for ``sweep_epochs`` epochs on (k-1)/k of the sweep's images; the final
     run trains ``epochs`` epochs on ``images`` images (None: all). Early stopping can only shorten it.
     """
-    sweep_images = budget.sweep_images or BALANCED_TRAIN_IMAGES
-    trial_images = budget.folds * budget.sweep_epochs * sweep_images * (budget.folds - 1) / budget.folds
-    return trial_seconds * epochs * (images or BALANCED_TRAIN_IMAGES) / trial_images
+    return trial_seconds * epochs * (images or BALANCED_TRAIN_IMAGES) / _trial_images(budget)
 
 
 def estimated_work(budget: Budget, trials: dict) -> dict:

@@ -44,7 +44,6 @@ class Progress:
         self.stage_numbers: dict[str, int] = {}
         self.stage_count = 0
         self._session_started = time.perf_counter()
-        self._session_finished = 0
         self._finish_times: list[float] = []
         self._trial_started: dict[str, float] = {}
         self.ran: list[str] = []
@@ -68,7 +67,6 @@ class Progress:
     def trial_finished(self, trial, stage: str, metrics: dict | None = None) -> None:
         """Reports the end of ``trial``: score, best so far and estimated time left."""
         self.finished += 1
-        self._session_finished += 1
         self.ran.append(trial.trial_id)
         now = time.perf_counter()
         self._finish_times.append(now)
@@ -92,7 +90,7 @@ class Progress:
     @property
     def session_finished(self) -> int:
         """Trials finished by this process."""
-        return self._session_finished
+        return len(self._finish_times)
 
     def eta(self) -> float:
         """Seconds left: the trials left times the mean interval between the last few trials' ends.
@@ -102,7 +100,7 @@ class Progress:
         the baseline's trial. Intervals between ends (not trial durations) count any gaps and any
         trials that run side by side on other workers.
         """
-        if self._session_finished == 0:
+        if not self._finish_times:
             return 0.0
         marks = [self._session_started, *self._finish_times][-(RECENT_TRIALS + 1) :]
         per_trial = (marks[-1] - marks[0]) / (len(marks) - 1)
