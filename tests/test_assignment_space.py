@@ -242,3 +242,35 @@ def test_the_time_left_adds_the_sweeps_estimate_and_the_predicted_runs(capsys):
     progress.finish()
     progress.begin("train cnn-baseline")
     assert "stage 2/4: train cnn-baseline | time left 1:05:00" in capsys.readouterr().out
+
+
+def test_during_a_sweep_its_final_runs_are_predicted_from_the_best_trial_so_far(tmp_path, monkeypatch, capsys):
+    """A sweep resumed mid-way says the time left from measured trials, not from the default-model cost."""
+    from types import SimpleNamespace
+
+    from emnist_tf.assignment import budgets, pipeline
+    from emnist_tf.tuning import sweep
+
+    monkeypatch.delenv("EMNIST_TF_FAST", raising=False)
+
+    def trial(fold_seconds):
+        return SimpleNamespace(winner=SimpleNamespace(folds=[SimpleNamespace(seconds=fold_seconds)] * 3))
+
+    stages = [trial(40.0)]  # the baseline stage, then the architecture stage half done
+
+    def fake_sweep(folder, listeners, **options):
+        stages.append(trial(100.0))
+        for listener in listeners:  # one trial ran before this process, one in it
+            listener(SimpleNamespace(total=4, finished=2, session_finished=1, eta=lambda: 600.0))
+        return SimpleNamespace(best_values={})
+
+    monkeypatch.setattr(greedy, "replay", lambda directory, kind: list(stages))
+    monkeypatch.setattr(sweep, "run_sweep", fake_sweep)
+    budget = budgets.Budget("test", 20_000, 3, 3, None, {"mlp": 20, "cnn": 12}, None, None)
+    work = {"sweep cnn": 10.0, "train cnn-baseline": 2.0, "train cnn-best": 2.0, "report": 0.0}
+    progress = pipeline.Progress(work)
+    pipeline._sweep(tmp_path, "cnn", budget, {"seed": 0, "split": "balanced"}, progress, None, None, 60_000)
+    trial_line = [line for line in capsys.readouterr().out.splitlines() if "trial 2/4" in line]
+    # a trial trains 120,000 images; a final run 12 epochs x 60,000: 6x the trial's 120 s and 300 s
+    assert trial_line and trial_line[0].endswith("time left 0:52:00")  # 600 + 720 + 1800
+    assert progress.predicted == {"train cnn-baseline": 720.0, "train cnn-best": 1800.0}

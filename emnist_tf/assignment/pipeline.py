@@ -115,7 +115,7 @@ def _check_settings(out: Path, settings: dict) -> None:
     atomic_write_json(path, settings, indent=2)
 
 
-def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after) -> None:
+def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after, final_images) -> None:
     from emnist_tf.tuning import configs
     from emnist_tf.tuning.sweep import run_sweep
 
@@ -123,6 +123,7 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after) -> No
     name = f"sweep {kind}"
     if (folder / configs.BEST_FILE).exists() and (folder / configs.BASELINE_FILE).exists():
         progress.skip(name)
+        _predict_final_runs(out, kind, budget, progress, final_images)
         return
     total = progress.work[name]
     state = {"counted": None}
@@ -136,6 +137,7 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after) -> No
         progress.advance(max(0.0, share - state["counted"]))
         state["counted"] = share
         progress.current_eta = sweep_progress.eta()
+        _predict_final_runs(out, kind, budget, progress, final_images)  # from the best trial so far
         progress.say(
             f"stage {progress.names.index(name) + 1}/{len(progress.names)}: {name} | trial "
             f"{sweep_progress.finished}/{sweep_progress.total} | time left {progress.time_left()}"
@@ -161,23 +163,35 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after) -> No
         run_eagerly=budget.eager_trials,
     )
     progress.finish()
+    _predict_final_runs(out, kind, budget, progress, final_images)
     progress.say(f"{name} done: winner {outcome.best_values}")
 
 
-def _predict_final_runs(out, kind, budget, progress) -> None:
-    """Predicts the seconds of the final runs of ``kind`` from their configurations' sweep trials."""
+def _predict_final_runs(out, kind, budget, progress, final_images) -> None:
+    """Predicts the seconds of the final runs of ``kind`` from their configurations' sweep trials.
+
+    During the sweep the winner is the best trial so far (later stages keep its architecture, which
+    sets most of the cost); ``final_images`` is the number of images a final run trains on.
+    """
     from emnist_tf.tuning import greedy
 
     outcomes = greedy.replay(sweep_dir(out, kind), kind)
     if not outcomes:
         return
     epochs = config.cap(budget.final_epochs[kind], "epochs")
-    images = config.cap(budget.final_images, "train_examples")
     for name, record in (("baseline", outcomes[0].winner), ("best", outcomes[-1].winner)):
         if record is not None and record.folds:
             trial_seconds = sum(fold.seconds for fold in record.folds)
-            seconds = budgets.final_seconds_from_trial(budget, trial_seconds, epochs, images)
+            seconds = budgets.final_seconds_from_trial(budget, trial_seconds, epochs, final_images)
             progress.predict(f"train {kind}-{name}", seconds)
+
+
+def _final_images(budget, split, data_dir) -> int:
+    """Images a final run trains on: the budget's cap, else every training image of the split."""
+    from emnist_tf.data.loading import load_labels
+
+    capped = config.cap(budget.final_images, "train_examples")
+    return capped if capped is not None else len(load_labels(split, "train", data_dir=data_dir))
 
 
 def _train(out, kind, name, budget, settings, progress, data_dir) -> None:
@@ -267,9 +281,9 @@ def run_assignment(
         f"the assignment in {out}: {chosen.name} budget, {chosen.folds} folds, "
         f"{trials['mlp']} MLP and {trials['cnn']} CNN trials{' (fast mode)' if settings['fast'] else ''}"
     )
+    final_images = _final_images(chosen, split, data_dir)
     for kind in MODEL_KINDS:
-        _sweep(out, kind, chosen, settings, progress, data_dir, recycle_after)
-        _predict_final_runs(out, kind, chosen, progress)
+        _sweep(out, kind, chosen, settings, progress, data_dir, recycle_after, final_images)
     for kind in MODEL_KINDS:
         for name in CONFIGURATIONS:
             _train(out, kind, name, chosen, settings, progress, data_dir)
