@@ -221,12 +221,23 @@ def test_a_sweeps_time_left_follows_its_latest_trials(monkeypatch, capsys):
 
 
 def test_final_runs_are_predicted_from_their_sweep_trials():
+    from types import SimpleNamespace
+
     from emnist_tf.assignment import budgets
 
-    budget = budgets.Budget("test", 20_000, 3, 3, None, {"cnn": 12}, None, None)
-    # a trial trains 3 folds x 3 epochs x 2/3 of 20,000 images = 120,000 images
-    assert budgets.final_seconds_from_trial(budget, 120.0, 12, None) == pytest.approx(120 * 12 * 112_800 / 120_000)
-    assert budgets.final_seconds_from_trial(budget, 120.0, 12, 60_000) == pytest.approx(120 * 12 * 0.5)
+    budget = budgets.Budget("test", 30_000, 3, 3, None, {"cnn": 12}, None, None)
+
+    def fold(seconds, last_epoch_seconds=None):
+        return SimpleNamespace(seconds=seconds, epochs=3, last_epoch_seconds=last_epoch_seconds)
+
+    # a fold trains 3 epochs on 2/3 of 30,000 = 20,000 images; a final run 12 epochs on 112,800 or 60,000
+    whole = [fold(36.0)] * 3
+    assert budgets.final_seconds_from_trial(budget, whole, 12, None) == pytest.approx(12 * 12 * 112_800 / 20_000)
+    assert budgets.final_seconds_from_trial(budget, whole, 12, 60_000) == pytest.approx(12 * 12 * 3)
+    # 10 s a traced epoch: the 6 s the fold spent building and tracing are paid once, not scaled
+    traced = [fold(36.0, 10.0), fold(36.0, 10.0), fold(36.0, 10.0)]
+    assert budgets.final_seconds_from_trial(budget, traced, 12, 60_000) == pytest.approx(6 + 12 * 10 * 3)
+    assert budgets.final_seconds_from_trial(budget, [], 12, 60_000) == 0.0
 
 
 def test_the_time_left_adds_the_sweeps_estimate_and_the_predicted_runs(capsys):
@@ -254,7 +265,8 @@ def test_during_a_sweep_its_final_runs_are_predicted_from_the_best_trial_so_far(
     monkeypatch.delenv("EMNIST_TF_FAST", raising=False)
 
     def trial(fold_seconds):
-        return SimpleNamespace(winner=SimpleNamespace(folds=[SimpleNamespace(seconds=fold_seconds)] * 3))
+        fold = SimpleNamespace(seconds=fold_seconds, epochs=3, last_epoch_seconds=None)
+        return SimpleNamespace(winner=SimpleNamespace(folds=[fold] * 3))
 
     stages = [trial(40.0)]  # the baseline stage, then the architecture stage half done
 

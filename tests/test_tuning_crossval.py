@@ -93,3 +93,26 @@ def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp
     assert all(row["reason"] for row in rows[:3]) and all(row["mode"] for row in rows)
     output = capsys.readouterr().out
     assert "trial 4/4 done" in output and "FAILED" in output
+
+
+def test_each_fold_records_the_seconds_of_its_last_epoch(tmp_path, small_train):
+    """The final-run prediction needs a fold's pace once traced, apart from its building and tracing."""
+    from emnist_tf.tuning import space
+
+    tuner = CrossValidationTuner(
+        CandidateOracle({}, [{}]),
+        space.make_hypermodel("mlp", num_classes=47),
+        folds=2,
+        epochs=2,
+        seed=0,
+        progress=Progress(total=1),
+        stage="pace",
+        directory=str(tmp_path / "projects"),
+        project_name="00_pace",
+    )
+    tuner.search(*small_train)
+    (record,) = results.load_project(tuner.project_dir)
+    assert record.completed and len(record.folds) == 2
+    for fold in record.folds:
+        assert fold.epochs == 2
+        assert 0 < fold.last_epoch_seconds < fold.seconds

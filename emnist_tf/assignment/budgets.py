@@ -61,7 +61,7 @@ class Budget:
 BUDGETS = {
     # CI and a first look: every stage runs, on a few hundred images, in a few minutes.
     "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500, eager_trials=True),
-    # About 4 to 4.5 hours on a 2-core machine, sized from measured trials (README, "The whole assignment").
+    # About 3.5 to 4 hours on a 2-core machine, measured (README, "The whole assignment": "How they were sized").
     "evening": Budget("evening", 12_000, 3, 3, None, {"mlp": 20, "cnn": 12}, None, None),
     # About twice the evening: twice the images and more epochs per fold, longer final training.
     "overnight": Budget("overnight", 24_000, 3, 4, None, {"mlp": 30, "cnn": 20}, None, None),
@@ -100,13 +100,30 @@ def final_work(budget: Budget, kind: str) -> float:
     return _cost(kind) * budget.final_epochs[kind] * images / BALANCED_TRAIN_IMAGES + FOLD_OVERHEAD
 
 
-def final_seconds_from_trial(budget: Budget, trial_seconds: float, epochs: int, images: int | None) -> float:
-    """Seconds a final run should take, scaled from the seconds its configuration's sweep trial took.
+def final_seconds_from_trial(budget: Budget, folds: list, epochs: int, images: int | None) -> float:
+    """Seconds a final run should take, scaled from the folds of its configuration's sweep trial.
 
-    A trial trains every fold for ``sweep_epochs`` epochs on (k-1)/k of the sweep's images; the final
-    run trains ``epochs`` epochs on ``images`` images (None: all). Early stopping can only shorten it.
+    A fold trains on (k-1)/k of the sweep's images; the final run trains ``epochs`` epochs on
+    ``images`` images (None: all). A fold's fixed cost (building, tracing: its seconds beyond its
+    epochs at the pace of its last epoch) is paid once, not scaled with the images; a fold that
+    recorded no epoch time is scaled whole. Early stopping can only shorten the run.
+
+    Args:
+        budget: the budget the sweep ran with.
+        folds: the trial's fold records (``seconds``, ``epochs``, ``last_epoch_seconds``).
+        epochs: epochs of the final run.
+        images: training images of the final run (None: all).
     """
-    return trial_seconds * epochs * (images or BALANCED_TRAIN_IMAGES) / _trial_images(budget)
+    fold_images = (budget.sweep_images or BALANCED_TRAIN_IMAGES) * (budget.folds - 1) / budget.folds
+    scale = (images or BALANCED_TRAIN_IMAGES) / fold_images
+    predictions = []
+    for fold in folds:
+        if fold.epochs <= 0:
+            continue
+        per_epoch = fold.last_epoch_seconds or fold.seconds / fold.epochs
+        fixed = max(0.0, fold.seconds - per_epoch * fold.epochs)
+        predictions.append(fixed + epochs * per_epoch * scale)
+    return sum(predictions) / len(predictions) if predictions else 0.0
 
 
 def estimated_work(budget: Budget, trials: dict) -> dict:

@@ -80,7 +80,7 @@ class CrossValidationTuner(keras_tuner.Tuner):
             for fold, (train_index, validation_index) in enumerate(
                 data.stratified_folds(labels, folds=self.folds, seed=self.seed)
             ):
-                score, epochs_run, seconds = self._run_fold(
+                score, epochs_run, seconds, last_epoch_seconds = self._run_fold(
                     hp,
                     fold,
                     images[train_index],
@@ -93,6 +93,8 @@ class CrossValidationTuner(keras_tuner.Tuner):
                 metrics[fold_metric(fold, "val_accuracy")] = score
                 metrics[fold_metric(fold, "epochs")] = float(epochs_run)
                 metrics[fold_metric(fold, "seconds")] = seconds
+                if last_epoch_seconds is not None:
+                    metrics[fold_metric(fold, "last_epoch_seconds")] = last_epoch_seconds
         except keras_tuner.errors.FailedTrialError as error:
             self._record_failure(trial, str(error))
             raise
@@ -130,7 +132,8 @@ class CrossValidationTuner(keras_tuner.Tuner):
             epoch = (bad[0] if bad else len(losses) - 1) + 1
             raise keras_tuner.errors.FailedTrialError(f"NaN loss in fold {fold + 1} at epoch {epoch}")
         del model
-        return float(accuracies[-1]), len(losses), seconds
+        epoch_seconds = history.history.get("epoch_seconds") or [None]  # absent from a plain Keras History
+        return float(accuracies[-1]), len(losses), seconds, epoch_seconds[-1]
 
     def _record_failure(self, trial, reason: str) -> None:
         path = os.path.join(self.get_trial_dir(trial.trial_id), FAILURE_FILE)

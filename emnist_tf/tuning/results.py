@@ -50,6 +50,8 @@ class FoldRecord:
     score: float
     epochs: int
     seconds: float
+    last_epoch_seconds: float | None = None
+    """Seconds of the fold's last epoch (its pace once traced); None in sweeps that did not record it."""
 
 
 @dataclasses.dataclass
@@ -122,6 +124,7 @@ def _record(stage: str, trial, trial_dir: str) -> TrialRecord:
                 score=float(_metric(trial, fold_metric(fold, "val_accuracy"))),
                 epochs=int(_metric(trial, fold_metric(fold, "epochs")) or 0),
                 seconds=float(_metric(trial, fold_metric(fold, "seconds")) or 0.0),
+                last_epoch_seconds=_metric(trial, fold_metric(fold, "last_epoch_seconds")),
             )
         )
     status = trial.status
