@@ -67,20 +67,27 @@ class _TroubleHyperModel(keras_tuner.HyperModel):
         )
 
 
+def _search(tmp_path, oracle, hypermodel, train, *, epochs, stage):
+    """Runs every trial the oracle proposes, with 2 folds, and returns the tuner."""
+    tuner = CrossValidationTuner(
+        oracle,
+        hypermodel,
+        folds=2,
+        epochs=epochs,
+        seed=0,
+        progress=Progress(total=oracle.max_trials),
+        stage=stage,
+        directory=str(tmp_path / "projects"),
+        project_name=f"00_{stage}",
+    )
+    tuner.search(*train)
+    return tuner
+
+
 def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp_path, small_train, capsys):
     candidates = [{"mode": "raise"}, {"mode": "nan"}, {"mode": "raise"}, {"mode": "ok"}]
-    tuner = CrossValidationTuner(
-        CandidateOracle({"mode": "ok"}, candidates),
-        _TroubleHyperModel(),
-        folds=2,
-        epochs=1,
-        seed=0,
-        progress=Progress(total=4),
-        stage="trouble",
-        directory=str(tmp_path / "projects"),
-        project_name="00_trouble",
-    )
-    tuner.search(*small_train)
+    oracle = CandidateOracle({"mode": "ok"}, candidates)
+    tuner = _search(tmp_path, oracle, _TroubleHyperModel(), small_train, epochs=1, stage="trouble")
     records = results.load_project(tuner.project_dir)
     assert [record.status for record in records] == ["FAILED", "FAILED", "FAILED", "COMPLETED"]
     assert "boom" in records[0].reason and "RuntimeError" in records[0].reason
@@ -99,18 +106,8 @@ def test_each_fold_records_the_seconds_of_its_last_epoch(tmp_path, small_train):
     """The final-run prediction needs a fold's pace once traced, apart from its building and tracing."""
     from emnist_tf.tuning import space
 
-    tuner = CrossValidationTuner(
-        CandidateOracle({}, [{}]),
-        space.make_hypermodel("mlp", num_classes=47),
-        folds=2,
-        epochs=2,
-        seed=0,
-        progress=Progress(total=1),
-        stage="pace",
-        directory=str(tmp_path / "projects"),
-        project_name="00_pace",
-    )
-    tuner.search(*small_train)
+    hypermodel = space.make_hypermodel("mlp", num_classes=47)
+    tuner = _search(tmp_path, CandidateOracle({}, [{}]), hypermodel, small_train, epochs=2, stage="pace")
     (record,) = results.load_project(tuner.project_dir)
     assert record.completed and len(record.folds) == 2
     for fold in record.folds:
