@@ -83,10 +83,14 @@ def _cost(kind: str) -> float:
     return CNN_COST if kind == "cnn" else 1.0
 
 
+def _fold_images(budget: Budget) -> float:
+    """Images one fold of a sweep trial trains on each epoch: (k-1)/k of the sweep's images."""
+    return (budget.sweep_images or BALANCED_TRAIN_IMAGES) * (budget.folds - 1) / budget.folds
+
+
 def _trial_images(budget: Budget) -> float:
-    """Images one sweep trial trains on: every fold, every epoch, on (k-1)/k of the sweep's images."""
-    images = budget.sweep_images or BALANCED_TRAIN_IMAGES
-    return budget.folds * budget.sweep_epochs * images * (budget.folds - 1) / budget.folds
+    """Images one sweep trial trains on: every fold, every epoch."""
+    return budget.folds * budget.sweep_epochs * _fold_images(budget)
 
 
 def sweep_work(budget: Budget, kind: str, trials: int) -> float:
@@ -114,8 +118,7 @@ def final_seconds_from_trial(budget: Budget, folds: list, epochs: int, images: i
         epochs: epochs of the final run.
         images: training images of the final run (None: all).
     """
-    fold_images = (budget.sweep_images or BALANCED_TRAIN_IMAGES) * (budget.folds - 1) / budget.folds
-    scale = (images or BALANCED_TRAIN_IMAGES) / fold_images
+    scale = (images or BALANCED_TRAIN_IMAGES) / _fold_images(budget)
     predictions = []
     for fold in folds:
         if fold.epochs <= 0:

@@ -180,10 +180,9 @@ def _predict_final_runs(out, kind, budget, progress, final_images) -> None:
         return
     epochs = config.cap(budget.final_epochs[kind], "epochs")
     for name, record in (("baseline", outcomes[0].winner), ("best", outcomes[-1].winner)):
-        if record is not None and record.folds:
-            seconds = budgets.final_seconds_from_trial(budget, record.folds, epochs, final_images)
-            if seconds > 0:
-                progress.predict(f"train {kind}-{name}", seconds)
+        seconds = budgets.final_seconds_from_trial(budget, record.folds, epochs, final_images) if record else 0.0
+        if seconds > 0:  # 0: no winner yet, or none of its folds ran an epoch
+            progress.predict(f"train {kind}-{name}", seconds)
 
 
 def _final_images(budget, split, data_dir) -> int:
