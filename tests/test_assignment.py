@@ -114,7 +114,10 @@ def test_every_trial_and_training_run_ran_exactly_once(assignment):
             trained.update(TRAIN_DONE.findall(line))
     assert finished and max(finished.values()) == 1, [key for key, count in finished.items() if count > 1]
     for kind in ("mlp", "cnn"):
-        planned = greedy.planned_trials(kind, load_settings(pipeline.sweep_dir(out, kind)).max_trials)
+        settings = load_settings(pipeline.sweep_dir(out, kind))
+        assert settings.confirmation_epochs is not None  # every budget ends its sweeps with a confirmation
+        planned = settings.trial_budget()
+        assert planned == greedy.planned_trials(kind, settings.max_trials) + 2
         assert sum(1 for key in finished if key[0] == kind) == planned
         trial_files = list((pipeline.sweep_dir(out, kind) / "projects").glob("*/trial_*/trial.json"))
         assert len(trial_files) == planned
@@ -139,7 +142,8 @@ def test_the_report_names_the_winners_and_shows_every_part(assignment):
     ):
         assert text in page, text
     assert len(re.findall(r"the (MLP|CNN) winner (beat|did not beat|only tied with) its baseline", page)) == 2
-    stages = len(space.stages("mlp")) + len(space.stages("cnn"))
+    stages = len(space.stages("mlp", confirmation=True)) + len(space.stages("cnn", confirmation=True))
+    assert page.count("This last stage retrains the winner so far") == 2
     assert page.count("data:image/png;base64,") >= stages + 1 + 2 * 3  # stage figures, comparison, run figures
     assert "<script" not in page and 'src="http' not in page  # self-contained
     for kind in ("mlp", "cnn"):

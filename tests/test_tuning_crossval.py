@@ -113,3 +113,49 @@ def test_each_fold_records_the_seconds_of_its_last_epoch(tmp_path, small_train):
     for fold in record.folds:
         assert fold.epochs == 2
         assert 0 < fold.last_epoch_seconds < fold.seconds
+
+
+def _record(trial_id: str, mean: float | None, status: str = "COMPLETED") -> results.TrialRecord:
+    return results.TrialRecord("stage", trial_id, status, {}, mean, 0.0, [])
+
+
+def test_a_confirmation_stage_compares_only_its_own_trials():
+    from emnist_tf.tuning import greedy, space
+
+    confirmation, technique = space.confirmation_stage("cnn"), space.stages("cnn")[2]
+    carried = _record("short", 0.99)  # a short trial's score: not comparable with longer trials
+    longer = [_record("0", 0.80), _record("1", 0.85)]
+    outcome = greedy.stage_outcome(11, confirmation, carried, longer)
+    assert outcome.winner.trial_id == "1" and outcome.carried is None
+    assert greedy.stage_outcome(2, technique, carried, longer).winner is carried
+    failed = [_record("0", None, "FAILED"), _record("1", None, "FAILED")]
+    assert greedy.stage_outcome(11, confirmation, carried, failed).winner is carried
+
+
+def test_the_confirmation_stage_retrains_the_winner_and_its_regularised_variant_for_longer(
+    tmp_path, small_train, monkeypatch
+):
+    from emnist_tf.tuning import greedy, space
+
+    every_stage = space.stages
+    monkeypatch.setattr(  # the baseline, one technique, then the confirmation
+        space, "stages", lambda kind, confirmation=False: every_stage(kind)[:2] + every_stage(kind, confirmation)[10:]
+    )
+    hypermodel = space.make_hypermodel("mlp", num_classes=47, run_eagerly=True)
+    outcome = greedy.run_greedy(
+        tmp_path, hypermodel, *small_train, folds=2, epochs=1, trials_per_stage=1, confirmation_epochs=2
+    )
+    stages = greedy.replay(tmp_path, "mlp")
+    assert [stage.name for stage in stages] == ["baseline", "architecture", "confirmation"]
+    shorter, confirmation = stages[1], stages[2]
+    assert all(fold.epochs == 1 for stage in stages[:2] for record in stage.records for fold in record.folds)
+    assert len(confirmation.records) == 2
+    assert all(fold.epochs == 2 for record in confirmation.records for fold in record.folds)
+    assert confirmation.records[0].values == shorter.winner.values  # the winner so far, retrained
+    techniques = space.default_recipe_techniques("mlp")
+    variant = confirmation.records[1].values
+    assert {name: variant[name] for name in techniques} == techniques
+    assert variant["hidden_layers"] == shorter.winner.values["hidden_layers"]  # its architecture kept
+    best = max(confirmation.records, key=lambda record: record.mean)
+    assert confirmation.winner.trial_id == best.trial_id
+    assert outcome.best_values == {**space.baseline_values("mlp"), **best.values}

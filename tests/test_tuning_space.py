@@ -155,6 +155,10 @@ def test_options_are_checked_and_capped_in_fast_mode():
         sweep.make_settings(strategy="grid")
     with pytest.raises(ValueError, match="folds"):
         sweep.make_settings(folds=1)
+    assert sweep.make_settings().confirmation_epochs is None  # fast mode does not turn it on
+    assert sweep.make_settings(confirmation_epochs=8).confirmation_epochs == 1
+    with pytest.raises(ValueError, match="confirmation stage needs the greedy strategy"):
+        sweep.make_settings(strategy="random", confirmation_epochs=8)
 
 
 def test_a_sweep_folder_refuses_other_settings(tmp_path):

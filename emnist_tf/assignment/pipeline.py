@@ -161,6 +161,7 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after, final
         final=False,
         final_epochs=budget.final_epochs[kind],
         run_eagerly=budget.eager_trials,
+        confirmation_epochs=budget.confirmation_epochs,
     )
     progress.finish()
     _predict_final_runs(out, kind, budget, progress, final_images)
@@ -274,7 +275,11 @@ def run_assignment(
     out.mkdir(parents=True, exist_ok=True)
     settings = {"budget": dataclasses.asdict(chosen), "split": split, "seed": seed, "fast": config.fast_mode()}
     _check_settings(out, settings)
-    trials = {kind: greedy.planned_trials(kind, config.cap(chosen.trials_per_stage, "trials")) for kind in MODEL_KINDS}
+    confirmation = chosen.confirmation_epochs is not None
+    trials = {
+        kind: greedy.planned_trials(kind, config.cap(chosen.trials_per_stage, "trials"), confirmation)
+        for kind in MODEL_KINDS
+    }
     progress = Progress(budgets.estimated_work(chosen, trials), stream)
     progress.say(
         f"the assignment in {out}: {chosen.name} budget, {chosen.folds} folds, "

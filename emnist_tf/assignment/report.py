@@ -43,11 +43,20 @@ def describe_architecture(configuration: dict) -> str:
     return ", ".join(parts)
 
 
+CONFIRMATION_TEXT = (
+    "<p>Short trials favour what learns fast: batch normalisation, dropout and a decaying learning rate "
+    "slow the first epochs and pay off later, so the {short}-epoch stages tend to reject them. This last "
+    "stage retrains the winner so far and the winner with the default model's batch normalisation, "
+    "dropout, optimiser and cosine schedule for {epochs} epochs per fold, and keeps the better of the "
+    "two. Their scores are compared with each other only, not with the shorter trials above.</p>"
+)
+
+
 def sweep_section(directory, kind: str) -> str:
     """Every stage's table (mean and spread over folds, each fold) and figure, and the winner's configuration."""
     from emnist_tf.evaluation.figures import figure_to_png
     from emnist_tf.evaluation.report import html_figure, html_table
-    from emnist_tf.tuning import configs
+    from emnist_tf.tuning import configs, space
     from emnist_tf.tuning import report as sweep_report
     from emnist_tf.tuning.settings import load_settings
 
@@ -55,9 +64,10 @@ def sweep_section(directory, kind: str) -> str:
     parts = [
         f"<h2 id='sweep-{kind}'>Part 1: the {NAMES[kind]} sweep</h2>",
         f"<p>Greedy search, one technique at a time from the baseline, each option scored by "
-        f"{settings.folds}-fold stratified cross-validation ({settings.epochs} epoch(s) per fold, "
-        f"{settings.limit or 'all'} training images); the best mean validation accuracy is carried "
-        "to the next stage. Error bars: standard deviation over the folds; dots: each fold.</p>",
+        f"{settings.folds}-fold stratified cross-validation ({settings.epochs} epoch(s) per fold"
+        f"{sweep_report.confirmation_note(settings)}, {settings.limit or 'all'} training images); the best "
+        "mean validation accuracy is carried to the next stage. Error bars: standard deviation over the "
+        "folds; dots: each fold.</p>",
     ]
     for outcome in sweep_report.report_stages(directory, settings):
         keys = sweep_report.stage_keys(settings, outcome.name)
@@ -70,6 +80,8 @@ def sweep_section(directory, kind: str) -> str:
             folds = " ".join(f"{fold.score:.4f}" for fold in record.folds) if record.completed else record.reason
             rows.append([label, record.status.lower(), _fmt(record.mean), _fmt(record.std), folds, note])
         parts.append(f"<h3>Stage {outcome.number}: {html.escape(outcome.name)}</h3>")
+        if outcome.name == space.confirmation_stage(kind).name:
+            parts.append(CONFIRMATION_TEXT.format(epochs=settings.confirmation_epochs, short=settings.epochs))
         parts.append(
             html_table(
                 ["option", "status", "mean val accuracy", "std over folds", "each fold", ""],

@@ -35,6 +35,15 @@ def register(subparsers, parents) -> None:
         "(default: as many trials as the greedy sweep)",
     )
     parser.add_argument("--epochs", type=int, default=5, help="epochs per fold (default 5)")
+    parser.add_argument(
+        "--confirm-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="greedy: end with a confirmation stage that retrains the winner and the winner with the "
+        "default recipe's batch norm, dropout and cosine schedule for N epochs per fold and keeps the "
+        "better (short trials misjudge those techniques; default: no confirmation stage)",
+    )
     parser.add_argument("--dir", required=True, help="sweep folder (results, report, resume state)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="balanced", help="EMNIST split (default balanced)")
@@ -77,6 +86,7 @@ def run(args) -> int:
             limit=args.limit,
             data_dir=args.data_dir,
             recycle_after=recycle_after,
+            confirmation_epochs=args.confirm_epochs,
             run_eagerly=config.fast_mode(),  # fast-mode folds are a few batches: tracing costs more than it saves
         )
 

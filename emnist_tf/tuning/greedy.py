@@ -4,7 +4,10 @@ Stage 0 cross-validates the baseline configuration. Every later stage is a
 KerasTuner search over one technique's options (:func:`emnist_tf.tuning.space.stages`)
 with every other hyperparameter fixed at the best configuration so far; the
 winner (the best mean validation accuracy, the configuration carried in from the
-previous stage included) is carried forward. Each stage is its own KerasTuner
+previous stage included) is carried forward. Short trials favour what learns fast,
+so an optional last stage (:func:`emnist_tf.tuning.space.confirmation_stage`) retrains
+the winner and a regularised variant for more epochs and keeps the better of the two.
+Each stage is its own KerasTuner
 project, so an interrupted sweep resumes inside the stage it was in, and the
 choice of winners is recomputed identically from the recorded trials.
 
@@ -20,7 +23,7 @@ import dataclasses
 import os
 
 from emnist_tf.tuning import distributed, results, space
-from emnist_tf.tuning.crossval import CrossValidationTuner
+from emnist_tf.tuning.crossval import EPOCHS_VALUE, CrossValidationTuner
 from emnist_tf.tuning.oracles import CandidateOracle
 
 
@@ -63,21 +66,25 @@ def _matches(candidate: dict, values: dict) -> bool:
 
 
 def stage_candidates(stage: space.Stage, current: dict, trials_per_stage: int | None) -> list[dict]:
-    """The options a stage tries: its candidates minus the current configuration, capped."""
+    """The options a stage tries: its candidates minus the current configuration, capped.
+
+    The confirmation stage is never capped: it has at most two candidates, and the first
+    (``{}``: the current configuration itself) is always kept.
+    """
     if stage.name == "baseline":
         return [{}]
     options = [candidate for candidate in stage.candidates if not _matches(candidate, current)]
-    return options if trials_per_stage is None else options[:trials_per_stage]
+    return options if trials_per_stage is None or stage.confirmation else options[:trials_per_stage]
 
 
-def planned_trials(kind: str, trials_per_stage: int | None) -> int:
-    """How many trials the greedy sweep runs in all.
+def planned_trials(kind: str, trials_per_stage: int | None, confirmation: bool = False) -> int:
+    """How many trials the greedy sweep runs in all (``confirmation``: with the confirmation stage).
 
     A stage only changes its own hyperparameters, so which candidate equals the
     current configuration can be known from the baseline alone.
     """
     baseline = space.baseline_values(kind)
-    return sum(len(stage_candidates(stage, baseline, trials_per_stage)) for stage in space.stages(kind))
+    return sum(len(stage_candidates(stage, baseline, trials_per_stage)) for stage in space.stages(kind, confirmation))
 
 
 def choose_winner(carried: results.TrialRecord | None, records: list[results.TrialRecord]):
@@ -89,20 +96,32 @@ def choose_winner(carried: results.TrialRecord | None, records: list[results.Tri
     return best
 
 
+def stage_outcome(number: int, stage: space.Stage, carried, records) -> StageOutcome:
+    """What a stage chose; a confirmation stage compares its own (longer) trials only and
+    keeps the carried configuration only when all of them failed."""
+    if stage.confirmation:
+        return StageOutcome(number, stage.name, None, records, choose_winner(None, records) or carried)
+    return StageOutcome(number, stage.name, carried, records, choose_winner(carried, records))
+
+
 def replay(directory, kind: str) -> list[StageOutcome]:
     """Recomputes the stage outcomes from the trials recorded in ``directory``."""
     outcomes = []
     carried = None
     projects = {os.path.basename(path): path for path in results.project_dirs(directory)}
-    for number, stage in enumerate(space.stages(kind)):
+    for number, stage in enumerate(space.stages(kind, confirmation=True)):
         path = projects.get(project_name(number, stage.name))
         if path is None:
             break
-        records = results.load_project(path)
-        winner = choose_winner(carried, records)
-        outcomes.append(StageOutcome(number, stage.name, carried, records, winner))
-        carried = winner
+        outcomes.append(stage_outcome(number, stage, carried, results.load_project(path)))
+        carried = outcomes[-1].winner
     return outcomes
+
+
+def _with_epochs(candidates: list[dict], epochs: int) -> list[dict]:
+    """Candidates that train ``epochs`` epochs per fold (KerasTuner's ``tuner/epochs``, as Hyperband's do),
+    so a distributed worker trains them as long as the chief asks."""
+    return [{**candidate, EPOCHS_VALUE: epochs} for candidate in candidates]
 
 
 def run_greedy(
@@ -115,6 +134,7 @@ def run_greedy(
     epochs: int,
     seed: int = 0,
     trials_per_stage: int | None = None,
+    confirmation_epochs: int | None = None,
     progress=None,
 ) -> GreedyOutcome:
     """Runs (or resumes) every stage in order and returns the outcome.
@@ -128,6 +148,8 @@ def run_greedy(
         epochs: epochs per fold.
         seed: seeds folds, models and oracles.
         trials_per_stage: at most this many options per stage (None: all).
+        confirmation_epochs: epochs per fold of the confirmation stage
+            (:func:`emnist_tf.tuning.space.confirmation_stage`); None: no confirmation stage.
         progress: optional :class:`emnist_tf.tuning.progress.Progress`.
     """
     kind = hypermodel.kind
@@ -140,12 +162,14 @@ def run_greedy(
     carried = None
     outcomes = []
     server = None
-    all_stages = space.stages(kind)
+    all_stages = space.stages(kind, confirmation=confirmation_epochs is not None)
     for number, stage in enumerate(all_stages):
         if progress is not None:
             progress.stage_numbers[stage.name] = number + 1
             progress.stage_count = len(all_stages)
         candidates = stage_candidates(stage, current, trials_per_stage)
+        if stage.confirmation:
+            candidates = _with_epochs(candidates, confirmation_epochs)
         oracle = CandidateOracle(current, candidates, seed=seed)
         tuner = CrossValidationTuner(
             oracle,
@@ -164,13 +188,12 @@ def run_greedy(
             server.serve_stage(oracle, len(candidates))
         else:
             tuner.search(images, labels)
-        records = results.load_project(tuner.project_dir)
-        winner = choose_winner(carried, records)
-        outcomes.append(StageOutcome(number, stage.name, carried, records, winner))
+        outcomes.append(stage_outcome(number, stage, carried, results.load_project(tuner.project_dir)))
+        winner = outcomes[-1].winner
         if winner is not None:
             carried = winner
             current = dict(baseline)
-            current.update(winner.values)
+            current.update(winner.values)  # records leave tuner/ values out
         if progress is not None and winner is not None:
             progress.message(
                 f"stage {stage.name} done: keeps {_describe(stage, current)} (val_accuracy {winner.mean:.4f})"

@@ -44,7 +44,7 @@ def stage_keys(settings, name: str):
     """The hyperparameters a stage changes (``("(baseline)",)`` for the baseline, ``()`` for a joint search)."""
     if settings.strategy != "greedy" or name == "baseline":
         return () if settings.strategy != "greedy" else ("(baseline)",)
-    return next(stage.keys for stage in space.stages(settings.model) if stage.name == name)
+    return next(stage.keys for stage in space.stages(settings.model, confirmation=True) if stage.name == name)
 
 
 def _rows(outcome: greedy.StageOutcome):
@@ -143,6 +143,13 @@ def write_hparams_logs(directory, records: list[results.TrialRecord]) -> int:
 
 
 # ----------------------------------------------------------------- summary
+def confirmation_note(settings) -> str:
+    """``" (the confirmation stage: 8)"`` for a sweep with a confirmation stage, else ``""``."""
+    if settings.confirmation_epochs is None:
+        return ""
+    return f" (the confirmation stage: {settings.confirmation_epochs})"
+
+
 def summary_markdown(directory, settings, outcomes, records, final) -> str:
     """The sweep's ``summary.md``: settings, per-stage winners, test comparison, failures."""
     failed = [record for record in records if record.status == "FAILED"]
@@ -152,7 +159,8 @@ def summary_markdown(directory, settings, outcomes, records, final) -> str:
         f"# {settings.strategy} sweep of the {settings.model}",
         "",
         f"{len(done)} of {settings.trial_budget()} trials finished ({len(failed)} failed); "
-        f"{settings.folds}-fold stratified cross-validation, {settings.epochs} epoch(s) per fold, "
+        f"{settings.folds}-fold stratified cross-validation, {settings.epochs} epoch(s) per fold"
+        f"{confirmation_note(settings)}, "
         f"split {settings.split}, seed {settings.seed}"
         f"{', fast mode' if settings.fast else ''}.",
         "",

@@ -32,6 +32,7 @@ class SweepSettings:
         split: EMNIST split.
         limit: training images used (None: the whole split).
         fast: whether fast mode was on.
+        confirmation_epochs: greedy: epochs per fold of the confirmation stage (None: no such stage).
     """
 
     model: str = "mlp"
@@ -43,21 +44,32 @@ class SweepSettings:
     split: str = "balanced"
     limit: int | None = None
     fast: bool = False
+    confirmation_epochs: int | None = None
 
     def trial_budget(self) -> int:
         """Trials the sweep runs: the greedy plan, or the joint budget (same by default)."""
         if self.strategy == "greedy":
-            return greedy.planned_trials(self.model, self.max_trials)
+            return greedy.planned_trials(self.model, self.max_trials, self.confirmation_epochs is not None)
         return self.max_trials
 
 
 def make_settings(
-    *, model="mlp", strategy="greedy", folds=3, epochs=5, max_trials=None, seed=0, split="balanced", limit=None
+    *,
+    model="mlp",
+    strategy="greedy",
+    folds=3,
+    epochs=5,
+    max_trials=None,
+    seed=0,
+    split="balanced",
+    limit=None,
+    confirmation_epochs=None,
 ) -> SweepSettings:
     """Validates the options and applies the fast-mode caps.
 
     Raises:
-        ValueError: for an unknown model or strategy or a count below its minimum.
+        ValueError: for an unknown model or strategy, a count below its minimum, or a
+            confirmation stage asked of a joint search.
     """
     if model not in MODEL_KINDS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_KINDS)}")
@@ -67,6 +79,11 @@ def make_settings(
         raise ValueError(f"--folds must be at least 2, got {folds}")
     if epochs < 1 or (max_trials is not None and max_trials < 1):
         raise ValueError("--epochs and --max-trials must be at least 1")
+    if confirmation_epochs is not None and (strategy != "greedy" or confirmation_epochs < 1):
+        raise ValueError(
+            f"a confirmation stage needs the greedy strategy and at least 1 epoch, got {strategy} "
+            f"and {confirmation_epochs} epoch(s)"
+        )
     if strategy == "greedy":
         max_trials = config.cap(max_trials, "trials")
     else:
@@ -84,6 +101,7 @@ def make_settings(
         split=split,
         limit=config.cap(limit, "train_examples"),
         fast=config.fast_mode(),
+        confirmation_epochs=None if confirmation_epochs is None else config.cap(confirmation_epochs, "epochs"),
     )
 
 

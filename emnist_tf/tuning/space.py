@@ -47,10 +47,13 @@ class Stage:
         name: short name used for folders, tables and figures, e.g. ``"activation"``.
         candidates: hyperparameter values to try, each a dict of overrides of the
             best configuration so far.
+        confirmation: the stage retrains its candidates for longer and compares them
+            only with each other (the short trials' scores are not comparable).
     """
 
     name: str
     candidates: tuple[dict, ...]
+    confirmation: bool = False
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -266,11 +269,46 @@ def _architecture_candidates(kind: str) -> tuple[dict, ...]:
     )
 
 
-def stages(kind: str) -> tuple[Stage, ...]:
+def default_recipe_techniques(kind: str) -> dict:
+    """The default model's answer to every technique a short trial misjudges.
+
+    Batch normalisation, dropout, a decaying schedule and the optimiser settings that go
+    with them pay off over a full training run but slow the first epochs, so a sweep of
+    short trials rejects them. These are the values of the default model
+    (:func:`emnist_tf.modeling.models.build_model`) and its recipe
+    (:data:`emnist_tf.modeling.training.DEFAULT_TRAINING`).
+    """
+    import inspect
+
+    from emnist_tf.modeling import models
+    from emnist_tf.modeling.training import DEFAULT_TRAINING
+
+    builder = {"mlp": models.build_mlp, "cnn": models.build_cnn}[kind]
+    defaults = {name: parameter.default for name, parameter in inspect.signature(builder).parameters.items()}
+    recipe = DEFAULT_TRAINING[kind]
+    return {
+        "batch_norm": defaults["batch_norm"],
+        "dropout_rate": defaults["dropout_rate"],
+        "regularizer": defaults["regularizer"] or "none",
+        **{name: recipe[name] for name in ("optimizer", "learning_rate", "schedule", "batch_size")},
+    }
+
+
+def confirmation_stage(kind: str) -> Stage:
+    """The last greedy stage: the winner against the winner with :func:`default_recipe_techniques`.
+
+    Both are retrained with more epochs per fold than the technique stages, and the better
+    mean validation accuracy becomes the sweep's winner.
+    """
+    return Stage("confirmation", ({}, default_recipe_techniques(kind)), confirmation=True)
+
+
+def stages(kind: str, confirmation: bool = False) -> tuple[Stage, ...]:
     """The greedy strategy's stages for ``kind``, in the order they run.
 
     The baseline stage (one candidate: :func:`baseline_values`) comes first; every
-    later stage lists the options of one technique.
+    later stage lists the options of one technique; with ``confirmation`` the
+    :func:`confirmation_stage` comes last.
     """
 
     def one(name, values):
@@ -294,7 +332,7 @@ def stages(kind: str) -> tuple[Stage, ...]:
         ),
         Stage("dropout", one("dropout_rate", DROPOUT_RATES)),
         Stage("batch_size", one("batch_size", BATCH_SIZES)),
-    )
+    ) + ((confirmation_stage(kind),) if confirmation else ())
 
 
 def stage_names(kind: str = "mlp") -> list[str]:

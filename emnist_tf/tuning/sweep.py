@@ -94,6 +94,7 @@ def run_sweep(
     final: bool = True,
     final_epochs: int | None = None,
     run_eagerly: bool = False,
+    confirmation_epochs: int | None = None,
 ) -> SweepOutcome:
     """Runs, resumes or (as a distributed worker) helps with a sweep.
 
@@ -118,6 +119,9 @@ def run_sweep(
         run_eagerly: train the trials without tracing graphs (quicker for trials of a few batches).
         final_epochs: the ``epochs`` written into ``best.json`` and ``baseline.json`` (default:
             the model's default recipe).
+        confirmation_epochs: greedy only: end with the confirmation stage, which retrains the
+            winner and the winner with the default recipe's techniques for this many epochs per
+            fold and keeps the better (:func:`emnist_tf.tuning.space.confirmation_stage`). None: no such stage.
 
     The sweep folder gets ``baseline.json`` and ``best.json`` (:mod:`emnist_tf.tuning.configs`)
     as soon as the search has finished: ``emnist-tf train --config DIR/best.json`` trains the winner.
@@ -136,6 +140,7 @@ def run_sweep(
         seed=seed,
         split=split,
         limit=limit,
+        confirmation_epochs=confirmation_epochs,
     )
     role = distributed.role()
     os.makedirs(str(directory), exist_ok=True)
@@ -194,6 +199,7 @@ def _search(directory, settings: SweepSettings, hypermodel, train, progress) -> 
             epochs=settings.epochs,
             seed=settings.seed,
             trials_per_stage=settings.max_trials,
+            confirmation_epochs=settings.confirmation_epochs,
             progress=progress,
         )
         return outcome.baseline_values, outcome.best_values
