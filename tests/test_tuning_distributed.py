@@ -15,7 +15,7 @@ from emnist_tf.tuning import distributed, greedy, results, space
 from emnist_tf.tuning.settings import load_settings
 
 RAN = re.compile(r"runs trial_(\d+)")
-GREEDY_RAN = re.compile(r"trial \d+/\d+ \| stage \w+ \| worker\d runs trial_(\d+): (.*)")
+GREEDY_RAN = re.compile(r"trial \d+/\d+ \| stage \w+ \| worker\d runs trial_(\d+)( \(\d+ epochs per fold\))?: (.*)")
 
 
 def _free_port() -> int:
@@ -50,20 +50,24 @@ def test_a_greedy_sweep_spreads_each_stage_over_two_workers_every_trial_once(emn
     directory = tmp_path / "greedy"
     command = [sys.executable, "-m", "emnist_tf", "tune", "--model", "mlp", "--strategy", "greedy", "--folds", "2"]
     command += ["--epochs", "1", "--limit", "376", "--max-trials", "2", "--dir", str(directory), "--fast"]
+    command += ["--confirm-epochs", "1"]  # the confirmation stage's trials carry their epochs to the workers
     outputs = _run_chief_and_workers(emnist_dir, command)
     ran = collections.Counter(
-        (stage, trial) for worker in ("worker0", "worker1") for stage, trial in GREEDY_RAN.findall(outputs[worker])
+        found for worker in ("worker0", "worker1") for found in GREEDY_RAN.findall(outputs[worker])
     )
     assert not GREEDY_RAN.findall(outputs["chief"]), "the chief only serves the oracle"
     records = results.load_trials(directory)
     settings = load_settings(directory)
-    assert len(records) == greedy.planned_trials("mlp", settings.max_trials) and all(r.completed for r in records)
+    planned = greedy.planned_trials("mlp", settings.max_trials, confirmation=True)
+    assert len(records) == planned == settings.trial_budget() and all(r.completed for r in records)
     stages = {record.stage for record in records}
-    assert len(stages) == len(space.stages("mlp")) >= 2  # every stage, one after the other
+    assert len(stages) == len(space.stages("mlp", confirmation=True)) >= 3  # every stage, one after the other
     assert all(count == 1 for count in ran.values()) and sum(ran.values()) == len(records), "each trial once"
     assert RAN.findall(outputs["worker0"]) and RAN.findall(outputs["worker1"]), "both workers trained"
     outcome = greedy.replay(directory, "mlp")
-    assert [stage.name for stage in outcome] == [stage.name for stage in space.stages("mlp")]
+    assert [stage.name for stage in outcome] == [stage.name for stage in space.stages("mlp", confirmation=True)]
+    assert len(outcome[-1].records) == 2 and outcome[-1].carried is None
+    assert sum(bool(length) for _, length, _ in ran) == 2  # the workers were told the confirmation's epochs
     assert (directory / "best.json").exists() and (directory / "baseline.json").exists()
 
 

@@ -29,9 +29,6 @@ from emnist_tf.tuning import distributed, kt_adapter
 from emnist_tf.tuning.oracles import atomic_write_json
 from emnist_tf.tuning.results import FAILURE_FILE, fold_metric
 
-EPOCHS_VALUE = "tuner/epochs"
-"""A trial value that overrides the tuner's epochs per fold (Hyperband's rungs, the greedy confirmation)."""
-
 
 class CrossValidationTuner(keras_tuner.Tuner):
     """A KerasTuner ``Tuner`` whose ``run_trial`` runs stratified k-fold cross-validation.
@@ -76,7 +73,7 @@ class CrossValidationTuner(keras_tuner.Tuner):
         from emnist_tf import data
 
         hp = trial.hyperparameters
-        epochs = int(hp.values.get(EPOCHS_VALUE, self.epochs))
+        epochs = int(hp.values.get(kt_adapter.EPOCHS_VALUE, self.epochs))
         try:
             metrics = {}
             scores = []

@@ -23,7 +23,8 @@ import dataclasses
 import os
 
 from emnist_tf.tuning import distributed, results, space
-from emnist_tf.tuning.crossval import EPOCHS_VALUE, CrossValidationTuner
+from emnist_tf.tuning.crossval import CrossValidationTuner
+from emnist_tf.tuning.kt_adapter import EPOCHS_VALUE
 from emnist_tf.tuning.oracles import CandidateOracle
 
 

@@ -17,6 +17,10 @@ import importlib
 # from the top-level package.
 from keras_tuner.src.engine.trial import Trial, TrialStatus  # noqa: F401 - re-exported for the sweep modules
 
+EPOCHS_VALUE = "tuner/epochs"
+"""KerasTuner's convention (Hyperband's rungs) for a trial value that sets its epochs; the greedy
+confirmation stage uses it too, so a distributed worker trains a trial as long as the chief asks."""
+
 PRIVATE_SYMBOLS = (
     ("keras_tuner.src.engine.trial", "Trial"),
     ("keras_tuner.src.engine.trial", "TrialStatus"),

@@ -12,7 +12,7 @@ import datetime
 import sys
 import time
 
-from emnist_tf.tuning.kt_adapter import TrialStatus
+from emnist_tf.tuning.kt_adapter import EPOCHS_VALUE, TrialStatus
 
 RECENT_TRIALS = 3
 """The time left is estimated from this many most recent trials."""
@@ -59,9 +59,11 @@ class Progress:
         stage_text = stage
         if stage in self.stage_numbers:
             stage_text = f"{stage} ({self.stage_numbers[stage]}/{self.stage_count})"
+        epochs = trial.hyperparameters.values.get(EPOCHS_VALUE)  # Hyperband's rungs, the greedy confirmation
+        length = "" if epochs is None else f" ({epochs} epochs per fold)"
         self._print(
             f"trial {self.finished + 1}/{self.total} | stage {stage_text} | {tuner_id} "
-            f"runs trial_{trial.trial_id}: {shown}"
+            f"runs trial_{trial.trial_id}{length}: {shown}"
         )
 
     def trial_finished(self, trial, stage: str, metrics: dict | None = None) -> None:
