@@ -25,7 +25,7 @@ def register(subparsers, parents) -> None:
         "--budget",
         choices=BUDGET_NAMES,
         default="fast",
-        help="fast: minutes; evening: about 3.5-4 hours on 2 cores; overnight: about 8-9 (default fast)",
+        help="fast: minutes; evening: about 4-4.5 hours on 2 cores; overnight: about 9-10 (default fast)",
     )
     parser.add_argument("--folds", type=int, default=None, help="cross-validation folds (default: the budget's)")
     parser.add_argument("--split", default="balanced", help="EMNIST split (default balanced)")
