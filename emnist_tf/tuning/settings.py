@@ -53,55 +53,43 @@ class SweepSettings:
         return self.max_trials
 
 
-def make_settings(
-    *,
-    model="mlp",
-    strategy="greedy",
-    folds=3,
-    epochs=5,
-    max_trials=None,
-    seed=0,
-    split="balanced",
-    limit=None,
-    confirmation_epochs=None,
-) -> SweepSettings:
+def make_settings(**options) -> SweepSettings:
     """Validates the options and applies the fast-mode caps.
+
+    Args:
+        **options: :class:`SweepSettings` fields other than ``fast`` (missing ones take its defaults).
 
     Raises:
         ValueError: for an unknown model or strategy, a count below its minimum, or a
             confirmation stage asked of a joint search.
+        TypeError: for an option that is not a sweep setting.
     """
-    if model not in MODEL_KINDS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_KINDS)}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if folds < 2:
-        raise ValueError(f"--folds must be at least 2, got {folds}")
-    if epochs < 1 or (max_trials is not None and max_trials < 1):
-        raise ValueError("--epochs and --max-trials must be at least 1")
-    if confirmation_epochs is not None and (strategy != "greedy" or confirmation_epochs < 1):
+    wanted = SweepSettings(**options)
+    if wanted.model not in MODEL_KINDS:
+        raise ValueError(f"unknown model {wanted.model!r}; choose one of {', '.join(MODEL_KINDS)}")
+    if wanted.strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {wanted.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if wanted.folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, got {wanted.folds}")
+    if wanted.epochs < 1 or (wanted.max_trials is not None and wanted.max_trials < 1):
+        raise ValueError(f"epochs and trials must be at least 1, got {wanted.epochs} and {wanted.max_trials}")
+    confirmation = wanted.confirmation_epochs
+    if confirmation is not None and (wanted.strategy != "greedy" or confirmation < 1):
         raise ValueError(
-            f"a confirmation stage needs the greedy strategy and at least 1 epoch, got {strategy} "
-            f"and {confirmation_epochs} epoch(s)"
+            f"a confirmation stage needs the greedy strategy and at least 1 epoch, got {wanted.strategy} "
+            f"and {confirmation} epoch(s)"
         )
-    if strategy == "greedy":
-        max_trials = config.cap(max_trials, "trials")
-    else:
-        # Same budget as the greedy strategy with these options, unless given.
-        if max_trials is None:
-            max_trials = greedy.planned_trials(model, config.cap(None, "trials"))
-        max_trials = config.cap(max_trials, "trials")
-    return SweepSettings(
-        model=model,
-        strategy=strategy,
-        folds=config.cap(folds, "folds"),
-        epochs=config.cap(epochs, "epochs"),
-        max_trials=max_trials,
-        seed=seed,
-        split=split,
-        limit=config.cap(limit, "train_examples"),
+    max_trials = wanted.max_trials
+    if wanted.strategy != "greedy" and max_trials is None:  # the greedy plan's size with these options
+        max_trials = greedy.planned_trials(wanted.model, config.cap(None, "trials"))
+    return dataclasses.replace(
+        wanted,
+        folds=config.cap(wanted.folds, "folds"),
+        epochs=config.cap(wanted.epochs, "epochs"),
+        max_trials=config.cap(max_trials, "trials"),
+        limit=config.cap(wanted.limit, "train_examples"),
         fast=config.fast_mode(),
-        confirmation_epochs=None if confirmation_epochs is None else config.cap(confirmation_epochs, "epochs"),
+        confirmation_epochs=None if confirmation is None else config.cap(confirmation, "epochs"),
     )
 
 
