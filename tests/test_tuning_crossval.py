@@ -138,9 +138,12 @@ def test_the_confirmation_stage_retrains_the_winner_and_its_regularised_variant_
     from emnist_tf.tuning import greedy, space
 
     every_stage = space.stages
-    monkeypatch.setattr(  # the baseline, one technique, then the confirmation
-        space, "stages", lambda kind, confirmation=False: every_stage(kind)[:2] + every_stage(kind, confirmation)[10:]
-    )
+
+    def three_stages(kind, confirmation=False):  # the baseline, one technique, then the confirmation
+        techniques = every_stage(kind)
+        return techniques[:2] + every_stage(kind, confirmation)[len(techniques) :]
+
+    monkeypatch.setattr(space, "stages", three_stages)
     hypermodel = space.make_hypermodel("mlp", num_classes=47, run_eagerly=True)
     outcome = greedy.run_greedy(
         tmp_path, hypermodel, *small_train, folds=2, epochs=1, trials_per_stage=1, confirmation_epochs=2
