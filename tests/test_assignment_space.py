@@ -180,7 +180,9 @@ def test_budgets_are_checked_and_weigh_every_stage():
     ]
     assert work["sweep cnn"] > work["sweep mlp"] > 0 and work["train cnn-best"] > work["train mlp-best"] > 0
     unconfirmed = dataclasses.replace(budgets.get_budget("evening"), confirmation_epochs=None)
-    longer = budgets.CONFIRMATION_TRIALS * 3 * (8 - 3) * 8_000 / budgets.BALANCED_TRAIN_IMAGES  # in MLP epochs
+    confirmations = len(space.confirmation_stage("mlp").candidates)
+    assert confirmations == 2  # the winner, and the winner with the default recipe's techniques
+    longer = confirmations * 3 * (8 - 3) * 8_000 / budgets.BALANCED_TRAIN_IMAGES  # in MLP epochs
     assert work["sweep mlp"] == pytest.approx(budgets.estimated_work(unconfirmed, trials)["sweep mlp"] + longer)
     fast = budgets.estimated_work(budgets.get_budget("fast"), {"mlp": 10, "cnn": 10})
     assert fast["sweep cnn"] < 3 * fast["sweep mlp"]  # tiny folds: their fixed cost dominates

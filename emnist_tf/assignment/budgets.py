@@ -15,8 +15,6 @@ BALANCED_TRAIN_IMAGES = 112_800
 CNN_COST = 9.0
 """A default-CNN epoch costs about this many default-MLP epochs (ratio of their images/s in the README's
 throughput row); only used to weigh stages for the time-left estimate."""
-CONFIRMATION_TRIALS = 2
-"""Trials of a sweep's confirmation stage: the winner, and the winner with the default recipe's techniques."""
 FOLD_OVERHEAD = 0.3
 """Fixed cost of one fold or run (building, compiling, first batch), in default-MLP epochs; dominates tiny budgets."""
 
@@ -104,8 +102,11 @@ def sweep_work(budget: Budget, kind: str, trials: int) -> float:
     every fold trains on (k-1)/k of the images, a confirmation trial for its own number of epochs."""
     work = trials * (_cost(kind) * _trial_images(budget) / BALANCED_TRAIN_IMAGES + budget.folds * FOLD_OVERHEAD)
     if budget.confirmation_epochs is not None:
+        from emnist_tf.tuning import space
+
+        confirmations = len(space.confirmation_stage(kind).candidates)
         longer = budget.folds * (budget.confirmation_epochs - budget.sweep_epochs) * _fold_images(budget)
-        work += CONFIRMATION_TRIALS * _cost(kind) * longer / BALANCED_TRAIN_IMAGES
+        work += confirmations * _cost(kind) * longer / BALANCED_TRAIN_IMAGES
     return work
 
 

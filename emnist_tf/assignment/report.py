@@ -80,7 +80,7 @@ def sweep_section(directory, kind: str) -> str:
             folds = " ".join(f"{fold.score:.4f}" for fold in record.folds) if record.completed else record.reason
             rows.append([label, record.status.lower(), _fmt(record.mean), _fmt(record.std), folds, note])
         parts.append(f"<h3>Stage {outcome.number}: {html.escape(outcome.name)}</h3>")
-        if outcome.name == space.confirmation_stage(kind).name:
+        if outcome.name == space.CONFIRMATION_STAGE:
             parts.append(CONFIRMATION_TEXT.format(epochs=settings.confirmation_epochs, short=settings.epochs))
         parts.append(
             html_table(

@@ -37,6 +37,8 @@ CNN_DENSE_UNITS = (64, 128, 256, 512)
 SMALLEST_WIDTH = 16
 FINAL_VALIDATION_FRACTION = 0.05
 FINAL_EARLY_STOPPING_PATIENCE = 5
+CONFIRMATION_STAGE = "confirmation"
+"""Name of the greedy strategy's optional last stage (:func:`confirmation_stage`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -300,7 +302,7 @@ def confirmation_stage(kind: str) -> Stage:
     Both are retrained with more epochs per fold than the technique stages, and the better
     mean validation accuracy becomes the sweep's winner.
     """
-    return Stage("confirmation", ({}, default_recipe_techniques(kind)), confirmation=True)
+    return Stage(CONFIRMATION_STAGE, ({}, default_recipe_techniques(kind)), confirmation=True)
 
 
 def stages(kind: str, confirmation: bool = False) -> tuple[Stage, ...]:
