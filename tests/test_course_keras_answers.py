@@ -22,7 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from emnist_tf.course import gradebook, notebooks
+from emnist_tf.course import notebooks
+from emnist_tf.grading import gradebook
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))

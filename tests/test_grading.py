@@ -14,8 +14,9 @@ import nbformat
 import pytest
 
 from emnist_tf import cli
-from emnist_tf.course import build, gradebook
-from emnist_tf.course.grade import format_points as grade_format
+from emnist_tf.course import build
+from emnist_tf.grading import gradebook
+from emnist_tf.grading.grade import format_points as grade_format
 
 REPO = Path(__file__).resolve().parents[1]
 HIDDEN_ADD = "assert add(-7, 7) == 0, 'negatives'"
@@ -280,7 +281,7 @@ def test_a_stopped_run_resumes_and_grades_only_what_is_missing(tmp_path):
 
 
 def test_without_bubblewrap_grading_refuses_in_one_line_unless_trusted(tmp_path, capsys, monkeypatch):
-    from emnist_tf.course import sandbox
+    from emnist_tf.grading import sandbox
 
     monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed; install it")
     (tmp_path / "solutions").mkdir()

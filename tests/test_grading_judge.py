@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_grading import _solution_notebook  # noqa: E402
 
-from emnist_tf.course import judge  # noqa: E402
+from emnist_tf.grading import judge  # noqa: E402
 
 
 def _importer(folder: Path) -> judge.Importer:

@@ -53,7 +53,7 @@ def register(subparsers, parents) -> None:
 
 
 def run(args) -> int:
-    from emnist_tf.course import gradebook, sandbox
+    from emnist_tf.grading import gradebook, sandbox
 
     if args.jobs is not None and args.jobs < 1:
         print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)

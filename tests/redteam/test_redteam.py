@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from attacks import INJECTED, TOKEN, Targets, build_attacks  # noqa: E402
 from test_grading import HIDDEN_ADD, HIDDEN_SQUARE, tiny_course  # noqa: E402
 
-from emnist_tf.course import gradebook, notebooks, sandbox  # noqa: E402
+from emnist_tf.course import notebooks  # noqa: E402
+from emnist_tf.grading import gradebook, sandbox  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 LIMITS = sandbox.Limits(
@@ -143,7 +144,7 @@ def test_the_sandbox_sees_only_what_it_needs(tmp_path, monkeypatch, emnist_dir):
 import json, os, socket
 found = {{"uid": os.getuid(), "env": sorted(os.environ), "root": sorted(os.listdir("/")),
          "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
-         "course": os.listdir("/opt/emnist_tf/emnist_tf/course"), "home": os.environ["HOME"],
+         "grading": os.listdir("/opt/emnist_tf/emnist_tf/grading"), "home": os.environ["HOME"],
          "solutions_visible": os.path.exists({str(REPO / "solutions")!r}),
          "repo": sorted(os.listdir({str(REPO)!r})) if os.path.isdir({str(REPO)!r}) else [],
          "data": len(os.listdir({str(emnist_dir)!r}))}}
@@ -163,7 +164,7 @@ json.dump(found, open("/scratch/probe.json", "w"))
     (tmp_path / "inbox").mkdir()
     submission = tmp_path / "nb.ipynb"
     submission.write_text("{}")
-    from emnist_tf.course.grade import judge_environment
+    from emnist_tf.grading.grade import judge_environment
 
     env, read_only = judge_environment()
     with sandbox.Sandbox(
@@ -177,7 +178,7 @@ json.dump(found, open("/scratch/probe.json", "w"))
     assert found["home"] == "/scratch/home"
     assert found["network"] is False
     assert "wrote" not in found
-    assert found["course"] == []  # the grader's source is not there
+    assert found["grading"] == []  # the grader's source is not there
     assert not found["solutions_visible"]
     # A virtual environment inside the repository (as CI makes it) is mounted read-only at its own path,
     # which makes its parent folder exist; nothing else of the repository may be there.

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from attacks import FORMULA_STUDENT, build_file_attacks  # noqa: E402
 from test_grading import tiny_course  # noqa: E402
 
-from emnist_tf.course import gradebook, sandbox  # noqa: E402
+from emnist_tf.grading import gradebook, sandbox  # noqa: E402
 
 LIMITS = sandbox.Limits(memory_mb=1024, processes=96, file_size_mb=64, timeout_per_cell=3, timeout_per_notebook=20)
 NAMESAKES = ("李明", "王芳", "Zoë", "Zoé")  # all reduce to the same letters once made file-name safe

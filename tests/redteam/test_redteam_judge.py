@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emnist_tf.course import judge
+from emnist_tf.grading import judge
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,8 +83,8 @@ def test_a_model_config_asking_for_gigabytes_fails_inside_the_judges_memory_cap(
     (tmp_path / "huge.keras").write_bytes(_huge_model_archive())
     program = f"""
 from pathlib import Path
-from emnist_tf.course import judge
-from emnist_tf.course.sandbox import Limits
+from emnist_tf.grading import judge
+from emnist_tf.grading.sandbox import Limits
 judge.limit_own_memory(Limits(memory_mb=1024))
 try:
     judge.Importer(None, None)._model(Path({str(tmp_path / "huge.keras")!r}).read_bytes())

@@ -1,7 +1,7 @@
 """One student's sandbox: bubblewrap around the grader's cell runner.
 
 The sandbox sees a read-only copy of the Python environment, the ``emnist_tf``
-library (without its ``course`` package, the grader), the data folder, the one
+library (without its ``grading`` package, the grader), the data folder, the one
 submission and the grader's read-only inbox; it writes only to a private
 scratch folder. It runs as an unprivileged user (uid 65534) with no network,
 in its own PID namespace (every process it starts dies with it), under
@@ -9,7 +9,7 @@ resource limits (address space, processes, file size, CPU time), with a
 scrubbed environment.
 
 Example:
-    >>> from emnist_tf.course.sandbox import Limits, Sandbox
+    >>> from emnist_tf.grading.sandbox import Limits, Sandbox
     >>> with Sandbox(scratch, inbox, submission, limits=Limits()) as box:
     ...     box.request({"op": "run", "code": "x = 1", "timeout": 10}, timeout=15)
     {'status': 'ok', ...}
@@ -226,7 +226,7 @@ class Sandbox:
             args += self._parents(root, made) + ["--ro-bind", str(root), str(root)]
         args += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/emnist_tf"]
         args += ["--ro-bind", str(_library_dir()), "/opt/emnist_tf/emnist_tf"]
-        args += ["--perms", "0755", "--tmpfs", "/opt/emnist_tf/emnist_tf/course"]
+        args += ["--perms", "0755", "--tmpfs", "/opt/emnist_tf/emnist_tf/grading"]
         args += ["--ro-bind", str(self.inbox), "/inbox", "--bind", str(self.scratch), "/scratch"]
         args += ["--perms", "0755", "--dir", "/submission"]
         args += ["--ro-bind", str(self.submission), f"/submission/{self.submission.name}"]

@@ -1,7 +1,7 @@
 """Grading many submissions: collect them, grade each, write the gradebook and feedback.
 
 Example:
-    >>> from emnist_tf.course import gradebook
+    >>> from emnist_tf.grading import gradebook
     >>> results = gradebook.grade_all(["submitted/"], solutions_dir="solutions",
     ...                               out="gradebook.csv", timeout_per_cell=300)
 """
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from emnist_tf.course import feedback, grade
-from emnist_tf.course.sandbox import Limits
 from emnist_tf.files import write_text_atomic
+from emnist_tf.grading import feedback, grade
+from emnist_tf.grading.sandbox import Limits
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 
@@ -172,7 +172,7 @@ def grade_all(
         progress: called with one line per graded submission (None: quiet).
 
     Returns:
-        One :class:`~emnist_tf.course.grade.GradeResult` per submission.
+        One :class:`~emnist_tf.grading.grade.GradeResult` per submission.
     """
     limits = limits or Limits(timeout_per_cell=timeout_per_cell)
     jobs = jobs or os.cpu_count() or 1

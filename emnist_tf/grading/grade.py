@@ -1,15 +1,15 @@
 """Grading student notebooks against the solution notebooks.
 
-Each submission's cells run in a sandbox (:mod:`emnist_tf.course.sandbox`);
+Each submission's cells run in a sandbox (:mod:`emnist_tf.grading.sandbox`);
 its check cells, found by id or else by their exercise metadata, are replaced
 by the solution's, and each check (visible and hidden parts) runs in a trusted
-judge process (:mod:`emnist_tf.course.judge`) on plain copies of the student's
+judge process (:mod:`emnist_tf.grading.judge`) on plain copies of the student's
 values. Every check cell that passes earns its points. A submission that
 raises, loops forever, deletes variables, kills its kernel or attacks the
 grader loses points; it never stops the grading of the others.
 
 Example:
-    >>> from emnist_tf.course import grade
+    >>> from emnist_tf.grading import grade
     >>> solutions = grade.load_solutions("solutions")
     >>> result = grade.grade_submission("submitted/alice/03-mlp.ipynb", solutions)
     >>> result.total, result.max_points
@@ -28,8 +28,8 @@ from pathlib import Path
 
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook, solution_paths
-from emnist_tf.course.judge import describe_outcome
-from emnist_tf.course.sandbox import Limits, SandboxUnavailableError, isolation_problem
+from emnist_tf.grading.judge import describe_outcome
+from emnist_tf.grading.sandbox import Limits, SandboxUnavailableError, isolation_problem
 
 HIDDEN_FAILED = "hidden check failed"
 JUDGE_SLACK = 120  # seconds for the judge's own start-up (TensorFlow imports) beyond the notebook budget
@@ -238,7 +238,7 @@ def grade_submission(
         solutions: from :func:`load_solutions`.
         student: the student's name (default: the file name).
         timeout_per_cell: seconds each cell may run (used when ``limits`` is None).
-        limits: the sandbox's limits (default: :class:`~emnist_tf.course.sandbox.Limits`
+        limits: the sandbox's limits (default: :class:`~emnist_tf.grading.sandbox.Limits`
             with ``timeout_per_cell``).
         trusted: run the student's code without bubblewrap (no isolation).
 
@@ -331,7 +331,7 @@ def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool
         }
         try:
             completed = subprocess.run(
-                [sys.executable, "-m", "emnist_tf.course.judge"],
+                [sys.executable, "-m", "emnist_tf.grading.judge"],
                 input=json.dumps(job),
                 capture_output=True,
                 text=True,

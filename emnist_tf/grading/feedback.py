@@ -6,7 +6,7 @@ Every line is written by the grader: a hidden check that fails is reported as
 any line of a hidden test's code that still turns up is redacted.
 
 Example:
-    >>> from emnist_tf.course import feedback
+    >>> from emnist_tf.grading import feedback
     >>> text = feedback.render(result, hidden_sources=solution.hidden_sources())
 """
 
@@ -16,8 +16,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from emnist_tf.course.grade import GradeResult, format_points
 from emnist_tf.files import write_text_atomic
+from emnist_tf.grading.grade import GradeResult, format_points
 
 REDACTED = "[hidden]"
 MAX_FEEDBACK_CHARS = 20_000
@@ -39,7 +39,7 @@ def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
     ``._-``; the whole text is capped at ``MAX_FEEDBACK_CHARS``.
 
     Args:
-        result: from :func:`emnist_tf.course.grade.grade_submission`.
+        result: from :func:`emnist_tf.grading.grade.grade_submission`.
         hidden_sources: the hidden tests' code, to make sure none of it shows.
     """
     lines = [

@@ -1,6 +1,6 @@
 """The grader's cell runner: the one program that runs inside a student's sandbox.
 
-It is started by :mod:`emnist_tf.course.sandbox` as ``python runner.py`` inside
+It is started by :mod:`emnist_tf.grading.sandbox` as ``python runner.py`` inside
 bubblewrap (or, with ``--trusted``, as a plain subprocess) and must not import
 ``emnist_tf`` itself (the grader's source is not visible in the sandbox). It
 reads one JSON command per line on standard input and answers one JSON line on

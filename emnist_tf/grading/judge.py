@@ -1,8 +1,8 @@
 """The trusted judge: drives one submission's sandbox and runs the checks on exported plain data.
 
-``python -m emnist_tf.course.judge`` reads one job (JSON) on standard input and
+``python -m emnist_tf.grading.judge`` reads one job (JSON) on standard input and
 writes one result (JSON) on standard output. It never runs student code: the
-student's cells run in the sandbox (:mod:`emnist_tf.course.sandbox`); before
+student's cells run in the sandbox (:mod:`emnist_tf.grading.sandbox`); before
 each check the values the check names are exported as plain data (JSON,
 ``.npy`` read with ``allow_pickle=False``, ``.keras`` read with
 ``safe_mode=True``) and the check's full code (visible and hidden) runs here,
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook
-from emnist_tf.course.sandbox import Limits, Sandbox
+from emnist_tf.grading.sandbox import Limits, Sandbox
 
 MAX_EXPORT_BYTES = 2 * 1024**3
 MAX_ARRAY_ITEMS = 2 * 1024**3 // 8  # an array may not claim more elements than its bytes allow (zero-size dtypes)
@@ -299,7 +299,7 @@ class Judge:
         return self.counter
 
     def call(self, handle: int, args: tuple, kwargs: dict):
-        from emnist_tf.course import runner
+        from emnist_tf.grading import runner
 
         number = self._next()
         folder = self.inbox / f"call{number}"
