@@ -232,3 +232,54 @@ def test_nbgrader_release_matches_our_exercises_cell_for_cell(source, course, tm
                     f"{path.name} cell {index}"
                 )
             assert theirs.metadata == ours.metadata
+
+
+def _written_and_answers_solution() -> nbformat.NotebookNode:
+    """A solution with declared answers and a written answer graded by hand."""
+    notebook = _tiny_solution()
+    notebook.cells[1].metadata["emnist_tf"]["answers"] = ["add"]
+    written = nbformat.v4.new_markdown_cell(
+        "### BEGIN SOLUTION\nAddition, because 1 + 2 = 3.\n### END SOLUTION",
+        id="ex01-why-written",
+        metadata={"emnist_tf": {"exercise": "ex01_why", "kind": "written", "points": 3}},
+    )
+    notebook.cells.append(written)
+    return notebook
+
+
+def test_written_cells_and_answers_are_read_and_released_as_manual_nbgrader_cells():
+    solution = _written_and_answers_solution()
+    found = notebooks.exercises(solution, name="tiny")
+    assert found["ex01_add"].answers == ["add"]
+    assert found["ex01_add"].points == 2 and found["ex01_add"].manual_points == 0
+    assert found["ex01_why"].points == 0 and found["ex01_why"].manual_points == 3
+    assert [cell.cell_id for cell in found["ex01_why"].written] == ["ex01-why-written"]
+    meta = notebooks.nbgrader_metadata(solution.cells[-1])
+    assert meta["grade"] is True and meta["solution"] is True and meta["points"] == 3
+    released = notebooks.make_exercise(solution, name="tiny")
+    assert released.cells[-1].source == "YOUR ANSWER HERE"
+    assert released.cells[-1].metadata["deletable"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda cell: cell.metadata["emnist_tf"].pop("points"), "points"),
+        (lambda cell: setattr(cell, "source", "no markers"), "without"),
+        (lambda cell: setattr(cell, "cell_type", "code"), "Markdown"),
+    ],
+)
+def test_bad_written_cells_give_one_line_errors(change, message):
+    solution = _written_and_answers_solution()
+    change(solution.cells[-1])
+    with pytest.raises(ValueError, match=message) as error:
+        notebooks.exercises(solution, name="tiny")
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("answers", ["add", ["add", "not a name"], [3]])
+def test_answers_must_be_a_list_of_python_names(answers):
+    solution = _written_and_answers_solution()
+    solution.cells[1].metadata["emnist_tf"]["answers"] = answers
+    with pytest.raises(ValueError, match="answers"):
+        notebooks.exercises(solution, name="tiny")

@@ -12,6 +12,12 @@ style of nbgrader:
   ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` (at column 0) that the
   exercise version drops and the grader restores from the solution, matched by
   the check cell's id.
+* A solution cell may declare ``"answers": ["mlp", ...]``: the names the
+  student must define, the only values the grader takes from the student.
+* A **written** cell (``"kind": "written"``, ``"points": 2``) is a Markdown
+  answer graded by hand against the instructor guide's rubric; its example
+  answer sits between the solution markers and the exercise shows
+  ``YOUR ANSWER HERE``.
 
 Example:
     >>> import nbformat
@@ -35,8 +41,9 @@ BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "YOUR ANSWER HERE"
-KINDS = ("solution", "check")
+KINDS = ("solution", "check", "written")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclasses.dataclass
@@ -57,17 +64,46 @@ class CheckCell:
 
 
 @dataclasses.dataclass
+class WrittenCell:
+    """One written answer of a solution notebook, graded by hand.
+
+    Attributes:
+        cell_id: the notebook cell id, used to find the student's answer.
+        exercise: the exercise it belongs to.
+        points: the most points the instructor can give.
+        source: the solution's Markdown, its example answer included.
+    """
+
+    cell_id: str
+    exercise: str
+    points: float
+    source: str
+
+
+@dataclasses.dataclass
 class Exercise:
-    """An exercise: its solution cells and its check cells, in notebook order."""
+    """An exercise: its solution, check and written cells, in notebook order.
+
+    Attributes:
+        answers: the names the student must define (declared on the solution
+            cells); empty when the notebook declares none.
+    """
 
     name: str
     solution_cell_ids: list[str] = dataclasses.field(default_factory=list)
     checks: list[CheckCell] = dataclasses.field(default_factory=list)
+    written: list[WrittenCell] = dataclasses.field(default_factory=list)
+    answers: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def points(self) -> float:
-        """The most points the exercise gives (the sum over its check cells)."""
+        """The most points the checks give automatically (the sum over its check cells)."""
         return sum(check.points for check in self.checks)
+
+    @property
+    def manual_points(self) -> float:
+        """The most points its written answers give, graded by hand."""
+        return sum(cell.points for cell in self.written)
 
 
 def cell_info(cell) -> dict:
@@ -77,7 +113,7 @@ def cell_info(cell) -> dict:
 
 
 def cell_kind(cell) -> str | None:
-    """Returns ``"solution"``, ``"check"`` or None for an ordinary cell."""
+    """Returns ``"solution"``, ``"check"``, ``"written"`` or None for an ordinary cell."""
     return cell_info(cell).get("kind")
 
 
@@ -205,9 +241,19 @@ def exercises(notebook, *, name: str = "notebook") -> dict[str, Exercise]:
         entry = found.setdefault(exercise, Exercise(exercise))
         if kind == "solution":
             entry.solution_cell_ids.append(cell_id)
+            entry.answers.extend(name for name in _answers(cell, where) if name not in entry.answers)
+        elif kind == "written":
+            entry.written.append(_written_cell(cell, exercise, where))
         else:
             entry.checks.append(_check_cell(cell, exercise, entry, where))
     return found
+
+
+def _answers(cell, where: str) -> list[str]:
+    answers = cell_info(cell).get("answers", [])
+    if not isinstance(answers, list) or not all(isinstance(name, str) and _IDENTIFIER.match(name) for name in answers):
+        raise ValueError(f"{where}: {METADATA_KEY}.answers must be a list of Python names, got {answers!r}")
+    return answers
 
 
 def _check_markers(cell, where: str) -> None:
@@ -221,8 +267,8 @@ def _check_markers(cell, where: str) -> None:
         )
     if solution_regions and kind == "check":
         raise ValueError(f"{where}: a check cell cannot hold a solution region; move it to a solution cell")
-    if kind == "solution" and not solution_regions:
-        raise ValueError(f"{where}: solution cell without '{BEGIN_SOLUTION}'/'{END_SOLUTION}'; mark the answer")
+    if kind in ("solution", "written") and not solution_regions:
+        raise ValueError(f"{where}: {kind} cell without '{BEGIN_SOLUTION}'/'{END_SOLUTION}'; mark the answer")
     if kind is None and solution_regions and cell.get("cell_type") == "code":
         raise ValueError(
             f"{where}: solution markers in an unmarked cell; "
@@ -233,28 +279,44 @@ def _check_markers(cell, where: str) -> None:
 def _exercise_name(cell, kind: str, where: str) -> str:
     info = cell_info(cell)
     if kind not in KINDS:
-        raise ValueError(f"{where}: unknown {METADATA_KEY}.kind {kind!r}; use 'solution' or 'check'")
+        raise ValueError(f"{where}: unknown {METADATA_KEY}.kind {kind!r}; use 'solution', 'check' or 'written'")
     exercise = info.get("exercise")
     if not isinstance(exercise, str) or not exercise:
         raise ValueError(f"{where}: {kind} cell without {METADATA_KEY}.exercise; name its exercise")
     if cell.get("cell_type") != "code" and kind == "check":
         raise ValueError(f"{where}: a check cell must be a code cell")
+    if cell.get("cell_type") != "markdown" and kind == "written":
+        raise ValueError(f"{where}: a written answer must be a Markdown cell")
     return exercise
 
 
-def _check_cell(cell, exercise: str, entry: Exercise, where: str) -> CheckCell:
+def _points(cell, where: str) -> float:
+    points = cell_info(cell).get("points")
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+        raise ValueError(f"{where}: {cell_kind(cell)} cell needs {METADATA_KEY}.points, a positive number")
+    return float(points)
+
+
+def _cell_id(cell, where: str) -> str:
     cell_id = cell.get("id")
     if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id):
         raise ValueError(
-            f"{where}: a check cell needs an id of 1-64 letters, digits, '-' or '_' (save it with nbformat >= 4.5)"
+            f"{where}: a graded cell needs an id of 1-64 letters, digits, '-' or '_' (save it with nbformat >= 4.5)"
         )
-    points = cell_info(cell).get("points")
-    if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
-        raise ValueError(f"{where}: check cell needs {METADATA_KEY}.points, a positive number")
+    return cell_id
+
+
+def _written_cell(cell, exercise: str, where: str) -> WrittenCell:
+    return WrittenCell(_cell_id(cell, where), exercise, _points(cell, where), cell.source)
+
+
+def _check_cell(cell, exercise: str, entry: Exercise, where: str) -> CheckCell:
+    cell_id = _cell_id(cell, where)
+    points = _points(cell, where)
     if not entry.solution_cell_ids:
         raise ValueError(f"{where}: check of exercise {exercise!r} comes before its solution cell; move it after")
     split_check(cell.source, where=where)
-    return CheckCell(cell_id, exercise, float(points), cell.source)
+    return CheckCell(cell_id, exercise, points, cell.source)
 
 
 NBGRADER_SCHEMA = 3
@@ -266,8 +328,9 @@ def nbgrader_metadata(cell, *, where: str = "cell") -> dict | None:
     """The nbgrader (schema 3) metadata a cell should carry, derived from ours; None for ordinary cells.
 
     Solution code cells are nbgrader "autograded answer" cells, check cells
-    "autograder tests" cells (locked, with their points), and Markdown cells
-    with a solution region "manually graded answer" cells worth 0 points
+    "autograder tests" cells (locked, with their points), written cells
+    "manually graded answer" cells with their points, and other Markdown
+    cells with a solution region manually graded answers worth 0 points
     (nbgrader requires Markdown answers to be graded).
 
     Raises:
@@ -284,7 +347,8 @@ def nbgrader_metadata(cell, *, where: str = "cell") -> dict | None:
     if kind == "check":
         return {**meta, "grade": True, "solution": False, "locked": True, "points": cell_info(cell)["points"]}
     if cell.get("cell_type") == "markdown":
-        return {**meta, "grade": True, "solution": True, "locked": False, "points": 0}
+        points = cell_info(cell)["points"] if kind == "written" else 0
+        return {**meta, "grade": True, "solution": True, "locked": False, "points": points}
     return {**meta, "grade": False, "solution": True, "locked": False}
 
 
