@@ -327,7 +327,10 @@ class PGD(Attack):
             start = images
             if self.random_start:
                 restart_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), restart)
-                start = images + tf.random.stateless_uniform(tf.shape(images), restart_seed, -epsilon, epsilon)
+                # (2u - 1) epsilon, not stateless_uniform(-epsilon, epsilon): a graph would merge that one's
+                # inner addition with this one and round differently from eager execution.
+                uniform = tf.random.stateless_uniform(tf.shape(images), restart_seed)
+                start = images + epsilon * (2.0 * uniform - 1.0)
             found, reached = self._climb(
                 target,
                 tf.gather(images, rows),
