@@ -311,7 +311,7 @@ def test_every_attack_gives_the_same_images_eagerly_and_in_a_graph(precision, me
     images, labels = _synthetic()
     classes = (labels + 5) % 47 if targeted else labels
     chosen = attacks.make_attack(method, **_small_options(method))
-    target = attacks.attacked_model(model, compiled=False)
+    target = adversarial.attacked_model(model, compiled=False)
     seed = adversarial.batch_seed(7, 0)
 
     def run(x, y):

@@ -23,23 +23,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from emnist_tf.robustness.attacks import (  # noqa: F401 (input_gradient, score_model: public names of this module)
-    ATTACKS,
-    Attack,
-    AttackedModel,
-    attacked_model,
-    input_gradient,
-    loss_gradient_function,
-    make_attack,
-    options_for,
-    score_function,
-    score_model,
-)
+from emnist_tf.interpret.activations import submodel
+from emnist_tf.robustness.attacks import ATTACKS, Attack, AttackedModel, make_attack, options_for
 from emnist_tf.robustness.corruptions import accuracy, predict_labels
 
 
@@ -47,6 +39,97 @@ def _tf():
     import tensorflow as tf
 
     return tf
+
+
+# ---------------------------------------------------------------- the model as an attack sees it
+def score_model(model):
+    """Returns ``(scorer, from_logits)``: a model giving the logits when the model has a
+    ``logits`` layer, else the model itself (probabilities)."""
+    from emnist_tf.modeling.models import LOGITS_LAYER
+
+    if LOGITS_LAYER not in [layer.name for layer in model.layers]:
+        return model, False
+    return submodel(model, LOGITS_LAYER), True
+
+
+def input_gradient(scorer, from_logits: bool, images, classes):
+    """Per-image gradient of the cross-entropy of ``classes`` with respect to ``images``, and the scores.
+
+    The one ``tf.GradientTape`` of the attacks: every attack reaches it through
+    :class:`AttackedModel`, eagerly (compiled once per model by :func:`loss_gradient_function`)
+    or inside :func:`~emnist_tf.robustness.adversarial.adversarial_training`'s training step.
+    """
+    tf = _tf()
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        scores = tf.cast(scorer(images, training=False), tf.float32)
+        loss = tf.keras.losses.sparse_categorical_crossentropy(classes, scores, from_logits=from_logits)
+    return tape.gradient(loss, images), scores
+
+
+_GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SCORE_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cached(cache: weakref.WeakKeyDictionary, model, build: Callable):
+    try:
+        return cache[model]
+    except (KeyError, TypeError):
+        pass
+    function = build()
+    with contextlib.suppress(TypeError):
+        cache[model] = function
+    return function
+
+
+def loss_gradient_function(model):
+    """A compiled ``(images, classes) -> (gradient of the cross-entropy, scores)`` for ``model``.
+
+    The gradient is per image (the loss is not averaged), computed with
+    ``tf.GradientTape`` on the logits when the model has a ``logits`` layer. The
+    function is built once per model and reused.
+    """
+
+    def build():
+        tf = _tf()
+        scorer, from_logits = score_model(model)
+
+        @tf.function(reduce_retracing=True, autograph=False)
+        def gradient_and_scores(images, classes):
+            return input_gradient(scorer, from_logits, images, classes)
+
+        return gradient_and_scores
+
+    return _cached(_GRADIENT_FUNCTIONS, model, build)
+
+
+def score_function(model):
+    """A compiled ``images -> scores`` (float32 logits, or probabilities without a ``logits`` layer)."""
+
+    def build():
+        tf = _tf()
+        scorer, _ = score_model(model)
+        return tf.function(lambda images: tf.cast(scorer(images, training=False), tf.float32), reduce_retracing=True)
+
+    return _cached(_SCORE_FUNCTIONS, model, build)
+
+
+def attacked_model(model, *, compiled: bool = True) -> AttackedModel:
+    """The :class:`AttackedModel` of a Keras classifier.
+
+    Args:
+        model: Keras classifier (outputs probabilities; a ``logits`` layer is used if present).
+        compiled: use the functions compiled once per model (fast when called eagerly); ``False``
+            builds plain functions, for use inside another ``tf.function`` such as a training step.
+    """
+    if compiled:
+        return AttackedModel(loss_gradient_function(model), score_function(model))
+    tf = _tf()
+    scorer, from_logits = score_model(model)
+    return AttackedModel(
+        lambda images, classes: input_gradient(scorer, from_logits, images, classes),
+        lambda images: tf.cast(scorer(images, training=False), tf.float32),
+    )
 
 
 def _check_epsilon(epsilon: float) -> float:
@@ -114,7 +197,7 @@ def attack(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if epsilon == 0 or len(images) == 0:
         return images.copy()
-    target = AttackedModel(loss_gradient_function(model), score_function(model))
+    target = attacked_model(model)
     classes = labels if target_labels is None else target_labels
     outputs = []
     for index, start in enumerate(range(0, len(images), batch_size)):

@@ -8,7 +8,7 @@ functions built on it), inside a ``tf.function`` and inside the training step of
     adversarial = attack.perturb(target, images, classes, epsilon=0.1, targeted=False, seed=seed)
 
 * ``target`` is an :class:`AttackedModel`: the model seen through its loss gradient with respect
-  to the images and its scores (see :func:`attacked_model`);
+  to the images and its scores (:func:`emnist_tf.robustness.adversarial.attacked_model` makes it);
 * ``images`` is a float32 batch in [0, 1]; ``classes`` the true classes (int64), or the target
   classes when ``targeted`` is true (the attack then lowers their loss instead of raising it);
 * ``seed`` is a stateless seed, an int64 tensor of shape (2,): the same seed gives the same images
@@ -34,92 +34,15 @@ the dataclass's fields (``make_attack("pgd", steps=20)``).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import weakref
 from collections.abc import Callable
 from typing import ClassVar
-
-from emnist_tf.interpret.activations import submodel
 
 
 def _tf():
     import tensorflow as tf
 
     return tf
-
-
-# ---------------------------------------------------------------- the model as an attack sees it
-def score_model(model):
-    """Returns ``(scorer, from_logits)``: a model giving the logits when the model has a
-    ``logits`` layer, else the model itself (probabilities)."""
-    from emnist_tf.modeling.models import LOGITS_LAYER
-
-    if LOGITS_LAYER not in [layer.name for layer in model.layers]:
-        return model, False
-    return submodel(model, LOGITS_LAYER), True
-
-
-def input_gradient(scorer, from_logits: bool, images, classes):
-    """Per-image gradient of the cross-entropy of ``classes`` with respect to ``images``, and the scores.
-
-    The one ``tf.GradientTape`` of the attacks: every attack reaches it through
-    :class:`AttackedModel`, eagerly (compiled once per model by :func:`loss_gradient_function`)
-    or inside :func:`~emnist_tf.robustness.adversarial.adversarial_training`'s training step.
-    """
-    tf = _tf()
-    with tf.GradientTape() as tape:
-        tape.watch(images)
-        scores = tf.cast(scorer(images, training=False), tf.float32)
-        loss = tf.keras.losses.sparse_categorical_crossentropy(classes, scores, from_logits=from_logits)
-    return tape.gradient(loss, images), scores
-
-
-_GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_SCORE_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _cached(cache: weakref.WeakKeyDictionary, model, build: Callable):
-    try:
-        return cache[model]
-    except (KeyError, TypeError):
-        pass
-    function = build()
-    with contextlib.suppress(TypeError):
-        cache[model] = function
-    return function
-
-
-def loss_gradient_function(model):
-    """A compiled ``(images, classes) -> (gradient of the cross-entropy, scores)`` for ``model``.
-
-    The gradient is per image (the loss is not averaged), computed with
-    ``tf.GradientTape`` on the logits when the model has a ``logits`` layer. The
-    function is built once per model and reused.
-    """
-
-    def build():
-        tf = _tf()
-        scorer, from_logits = score_model(model)
-
-        @tf.function(reduce_retracing=True, autograph=False)
-        def gradient_and_scores(images, classes):
-            return input_gradient(scorer, from_logits, images, classes)
-
-        return gradient_and_scores
-
-    return _cached(_GRADIENT_FUNCTIONS, model, build)
-
-
-def score_function(model):
-    """A compiled ``images -> scores`` (float32 logits, or probabilities without a ``logits`` layer)."""
-
-    def build():
-        tf = _tf()
-        scorer, _ = score_model(model)
-        return tf.function(lambda images: tf.cast(scorer(images, training=False), tf.float32), reduce_retracing=True)
-
-    return _cached(_SCORE_FUNCTIONS, model, build)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,24 +57,6 @@ class AttackedModel:
 
     gradient: Callable
     scores: Callable
-
-
-def attacked_model(model, *, compiled: bool = True) -> AttackedModel:
-    """The :class:`AttackedModel` of a Keras classifier.
-
-    Args:
-        model: Keras classifier (outputs probabilities; a ``logits`` layer is used if present).
-        compiled: use the functions compiled once per model (fast when called eagerly); ``False``
-            builds plain functions, for use inside another ``tf.function`` such as a training step.
-    """
-    if compiled:
-        return AttackedModel(loss_gradient_function(model), score_function(model))
-    tf = _tf()
-    scorer, from_logits = score_model(model)
-    return AttackedModel(
-        lambda images, classes: input_gradient(scorer, from_logits, images, classes),
-        lambda images: tf.cast(scorer(images, training=False), tf.float32),
-    )
 
 
 def project(adversarial, originals, epsilon: float):
