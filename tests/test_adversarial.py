@@ -224,6 +224,8 @@ def test_adversarial_training_goes_through_the_recipe_with_class_weights_and_lab
     _, smoothed = _tiny_run(images, labels, method=method, steps=2, label_smoothing=0.5)
     assert smoothed.settings["label_smoothing"] == 0.5 and smoothed.history["loss"][0] != plain.history["loss"][0]
     assert any(not np.array_equal(old, new) for old, new in zip(before, plain.model.get_weights()))
+    expected = {"fgsm": {}, "pgd": dict(attacks.PGD().__dict__, steps=2) | adversarial.TRAINING_OPTIONS}[method]
+    assert plain.settings["adversarial"]["options"] == expected  # Madry's training PGD: the last iterate
 
 
 @pytest.fixture

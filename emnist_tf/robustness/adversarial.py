@@ -421,6 +421,11 @@ def plot_gallery(model, images, labels, adversarial, *, class_names: Sequence[st
     return figure
 
 
+# Madry et al.'s training attack: each image's last iterate, without trying the FGSM image first
+# (options an attack named in adversarial_training does not take are left out).
+TRAINING_OPTIONS = {"include_fgsm": False, "keep_first_success": False}
+
+
 def adversarial_training(
     model,
     images,
@@ -456,8 +461,9 @@ def adversarial_training(
         images: training images (N, 28, 28, 1) in [0, 1].
         labels: class indices (N,).
         epsilon: attack radius used during training.
-        method: a registered attack's name (``"fgsm"``: fast; ``"pgd"``: stronger, slower) or an
-            :class:`~emnist_tf.robustness.attacks.Attack` object, e.g. ``PGD(steps=7, include_fgsm=False)``.
+        method: a registered attack's name (``"fgsm"``: fast; ``"pgd"``: stronger, slower), made
+            with ``steps`` and :data:`TRAINING_OPTIONS` where it takes them, or an
+            :class:`~emnist_tf.robustness.attacks.Attack` object used as it is, e.g. ``PGD(steps=7, restarts=2)``.
         adversarial_fraction: share of each batch replaced by adversarial images (0..1).
         steps: iterations of an attack named by ``method`` that takes ``steps`` (PGD); one-step
             attacks ignore it.
@@ -477,7 +483,7 @@ def adversarial_training(
     """
     from emnist_tf.modeling.training import train
 
-    chosen = make_attack(method, **options_for(method, {"steps": steps}))
+    chosen = make_attack(method, **options_for(method, {"steps": steps, **TRAINING_OPTIONS}))
     if not 0 <= adversarial_fraction <= 1:
         raise ValueError(f"adversarial_fraction must be in [0, 1], got {adversarial_fraction}")
     epsilon = _check_epsilon(epsilon)
