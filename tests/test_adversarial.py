@@ -417,6 +417,26 @@ def test_make_attack_and_register_reject_bad_input():
     assert attacks.ATTACKS["fgsm"] is attacks.FGSM
 
 
+def test_a_class_defined_again_replaces_its_earlier_version():
+    """A notebook cell that defines and registers an attack can be run twice."""
+
+    def cell():
+        @attacks.register
+        class Unchanged(attacks.Attack):
+            name = "unchanged"
+
+            def perturb(self, target, images, classes, *, epsilon, targeted, seed):
+                return images
+
+        return Unchanged
+
+    try:
+        first, second = cell(), cell()
+        assert first is not second and attacks.ATTACKS["unchanged"] is second
+    finally:
+        attacks.ATTACKS.pop("unchanged", None)
+
+
 @pytest.fixture
 def toy_attack():
     """A registered toy attack (a random corner of the ball), removed after the test."""

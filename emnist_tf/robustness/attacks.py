@@ -110,13 +110,22 @@ ATTACKS: dict[str, type[Attack]] = {}
 
 
 def register(attack_class: type[Attack]) -> type[Attack]:
-    """Adds an :class:`Attack` subclass to :data:`ATTACKS` under its ``name`` (usable as a decorator)."""
+    """Adds an :class:`Attack` subclass to :data:`ATTACKS` under its ``name`` (usable as a decorator).
+
+    A class defined again under the same name and qualified name (a notebook cell run twice)
+    replaces its earlier version; another class under a taken name is an error.
+    """
     if not (isinstance(attack_class, type) and issubclass(attack_class, Attack)) or not attack_class.name:
         raise TypeError("register takes an Attack subclass with a non-empty name")
-    if attack_class.name in ATTACKS and ATTACKS[attack_class.name] is not attack_class:
-        raise ValueError(f"an attack named {attack_class.name!r} is already registered")
+    existing = ATTACKS.get(attack_class.name)
+    if existing is not None and _origin(existing) != _origin(attack_class):
+        raise ValueError(f"an attack named {attack_class.name!r} is already registered; choose another name")
     ATTACKS[attack_class.name] = attack_class
     return attack_class
+
+
+def _origin(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
 
 
 def attack_class(method: str) -> type[Attack]:
