@@ -4,6 +4,8 @@ Every attack works in the L-infinity ball of radius ``epsilon`` around each imag
 every pixel in [0, 1]. The attacks themselves (one class each, registered by name) live in
 :mod:`emnist_tf.robustness.attacks`; this module runs them on NumPy arrays and measures them:
 
+* :func:`attacked_model`: the model as an attack sees it (its loss gradient, through the one
+  ``tf.GradientTape`` of :func:`input_gradient`, and its scores).
 * :func:`attack`: any registered attack by name, batch by batch; :func:`fgsm` and :func:`pgd`
   are the same call with the options of FGSM and PGD spelled out.
 * :func:`robust_accuracy`, :func:`robust_accuracy_curve`, :func:`plot_epsilon_curves`,
