@@ -330,6 +330,7 @@ def _exercise_notebook_with(answers: dict[str, list[str]]):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a hang guard: two whole notebooks run in the sandbox, sweeps included
 def test_graded_an_other_honest_answer_earns_full_marks_and_the_library_sweep_earns_nothing(
     emnist_dir, tmp_path, monkeypatch
 ):
