@@ -19,6 +19,8 @@ from emnist_tf.course import notebooks  # noqa: E402
 from emnist_tf.grading import feedback, forbid, judge, plan, runner  # noqa: E402
 from emnist_tf.grading.grade import CheckGrade, ExerciseGrade, GradeResult  # noqa: E402
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 def _importer(folder: Path) -> judge.Importer:
     return judge.Importer(folder, judge.Judge.__new__(judge.Judge))
@@ -264,3 +266,21 @@ def test_forbid_names_must_be_library_functions():
         forbid.locate(forbid.library_root(), "emnist_tf.data.no_such_function")
     path, node = forbid.locate(forbid.library_root(), "emnist_tf.data.class_names")
     assert path.name == "splits.py" and node.name == "class_names"
+
+
+def test_the_contract_lint_finds_a_check_that_reads_a_given_cells_value():
+    solution = _declaring(["add"])
+    solution.cells[4].metadata["emnist_tf"]["answers"] = ["squares"]
+    solution.cells[1].source += "\nTRAIN = np.arange(3)"
+    solution.cells[3].source = "assert add(TRAIN, 1)[0] == 1\nsize = 3\nassert len(add(np.ones(size), 1)) == size"
+    problems = plan.contract_problems(solution)
+    assert len(problems) == 1 and "`TRAIN`" in problems[0]
+    assert plan.contract_problems(_solution_notebook()) == []  # a notebook declaring no answers is not linted
+
+
+DECLARING = [path for path in sorted((REPO / "solutions").glob("*.ipynb")) if '"answers"' in path.read_text()]
+
+
+@pytest.mark.parametrize("path", DECLARING, ids=[path.stem for path in DECLARING])
+def test_solution_checks_read_only_answers_imports_and_their_own_names(path):
+    assert plan.contract_problems(nbformat.read(str(path), as_version=4), name=path.name) == []

@@ -2,13 +2,17 @@
 
 ``python -m emnist_tf.grading.judge`` reads one job (JSON) on standard input and
 writes one result (JSON) on standard output. It never runs student code: the
-student's cells run in the sandbox (:mod:`emnist_tf.grading.sandbox`); before
-each check the values the check names are exported as plain data (JSON,
-``.npy`` read with ``allow_pickle=False``, ``.keras`` read with
-``safe_mode=True``) and the check's full code (visible and hidden) runs here,
-with module names from the solution notebook's own import lines. A student's
-function arrives as a :class:`Proxy` that runs it in the sandbox on exported
-arguments. Every reason the judge reports is text it chose itself.
+student's cells run in the sandbox (:mod:`emnist_tf.grading.sandbox`), over a
+copy of the library whose forbidden functions refuse (:mod:`emnist_tf.grading.forbid`).
+Before each check only the exercise's declared answers are exported
+(:func:`emnist_tf.grading.plan.answer_names`) as plain data (JSON, ``.npy``
+read with ``allow_pickle=False``, ``.keras`` read with ``safe_mode=True``,
+objects as read-only attributes without methods), and the check's full code
+(visible and hidden) runs here, in a namespace of its own, with module names
+from the solution notebook's own import lines. A student's function arrives as
+a :class:`Proxy` that runs it in the sandbox on arguments the check made.
+Every reason the judge reports is text it chose itself: a failed hidden part
+shows only the author's literal assert message (or a fixed sentence).
 """
 
 from __future__ import annotations

@@ -193,3 +193,53 @@ def not_attempted(plan, solution, exercises: dict[str, notebooks.Exercise]) -> d
         elif any(_raises_stub(source) for source in sources):
             found[name] = "your solution cell still holds `raise NotImplementedError()`"
     return found
+
+
+def _imported_names(source: str) -> set[str]:
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names
+
+
+def _made_by(source: str) -> set[str]:
+    """Every name a piece of code binds anywhere (assignments, loops, functions and their arguments, imports)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names
+
+
+def contract_problems(solution, *, name: str = "notebook") -> list[str]:
+    """What breaks the check-cell contract in a solution notebook that declares its answers.
+
+    A check may read only its exercise's declared answers, the modules of the
+    solution's top-level import lines and names it makes itself: never a value
+    a given cell made, which a student can replace.
+
+    Returns:
+        One line per problem (empty for a notebook that declares no answers).
+    """
+    exercises = notebooks.exercises(solution, name=name)
+    if answer_mode(exercises) != DECLARED:
+        return []
+    imported = _imported_names(import_lines(solution))
+    problems = []
+    for exercise in exercises.values():
+        for check in exercise.checks:
+            code = "\n".join(part for _, part in notebooks.split_check(check.source))
+            foreign = free_names(code) - set(exercise.answers) - imported - _made_by(code)
+            problems += [
+                f"{name}: check {check.cell_id} reads `{read}`, which is neither an answer of {exercise.name} "
+                "(metadata answers), nor imported by the solution, nor made by the check"
+                for read in sorted(foreign)
+            ]
+    return problems
