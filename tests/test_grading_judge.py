@@ -126,11 +126,13 @@ def test_a_notebook_declaring_answers_exports_only_them_and_never_a_hidden_name(
 
 def test_a_notebook_declaring_nothing_infers_names_from_visible_parts_and_solution_cells_only():
     solution = _solution_notebook()
-    solution.cells[3].source += "\n### BEGIN HIDDEN TESTS\nassert secret_helper(add) == 0\n### END HIDDEN TESTS"
+    solution.cells[1].source += "\nGIVEN = 3"
+    hidden = "secret_helper(add) == GIVEN"
+    solution.cells[3].source += f"\n### BEGIN HIDDEN TESTS\nassert {hidden}\n### END HIDDEN TESTS"
     exercises = notebooks.exercises(solution)
     assert plan.answer_mode(exercises) == plan.INFERRED
     names = plan.answer_names(solution, exercises["ex01_add"], exercises["ex01_add"].checks[0], plan.INFERRED)
-    assert names == ["add"]  # secret_helper is read only by the hidden part: never asked for
+    assert names == ["GIVEN", "add"]  # secret_helper is known only to the hidden part: never asked for
     hidden_only = exercises["ex01_squares"].checks[1]
     assert plan.answer_names(solution, exercises["ex01_squares"], hidden_only, plan.INFERRED) == ["squares"]
 
@@ -284,3 +286,16 @@ DECLARING = [path for path in sorted((REPO / "solutions").glob("*.ipynb")) if '"
 @pytest.mark.parametrize("path", DECLARING, ids=[path.stem for path in DECLARING])
 def test_solution_checks_read_only_answers_imports_and_their_own_names(path):
     assert plan.contract_problems(nbformat.read(str(path), as_version=4), name=path.name) == []
+
+
+def test_an_exercise_of_written_answers_only_gets_no_note_about_a_missing_solution_cell():
+    from emnist_tf.grading import grade
+
+    solution = _solution_notebook()
+    answer = "Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"
+    metadata = {"emnist_tf": {"exercise": "ex01_why", "kind": "written", "points": 2}}
+    solution.cells.append(nbformat.v4.new_markdown_cell(answer, id="why", metadata=metadata))
+    loaded = grade.SolutionNotebook(Path("01.ipynb"), solution, notebooks.exercises(solution))
+    grades = {exercise.name: exercise for exercise in grade._grade_exercises(loaded, {"checks": {}})}
+    assert grades["ex01_why"].note == "" and grades["ex01_why"].points == 0
+    assert "no solution cell" in grades["ex01_add"].note

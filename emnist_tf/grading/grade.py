@@ -378,7 +378,7 @@ def _grade_exercises(solution: SolutionNotebook, outcome: dict) -> list[Exercise
     for exercise in solution.exercises.values():
         graded = [_grade_check(check, checks.get(check.cell_id)) for check in exercise.checks]
         outcomes = solution_outcomes.get(exercise.name)
-        note = _solution_note(outcomes)
+        note = _solution_note(outcomes) if exercise.solution_cell_ids else ""  # written answers only: by hand
         raised = any(outcome.get("error") == "NotImplementedError" for outcome in outcomes or [])
         if exercise.name in skipped or raised:
             why = skipped.get(exercise.name) or "your solution cell still raises NotImplementedError"

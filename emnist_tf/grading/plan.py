@@ -131,16 +131,17 @@ def answer_mode(exercises: dict[str, notebooks.Exercise]) -> str:
 def answer_names(solution, exercise: notebooks.Exercise, check: notebooks.CheckCell, mode: str) -> list[str]:
     """The names the grader exports from the student's kernel for one check.
 
-    Declared mode: the exercise's ``answers`` only. Inferred mode: the names the
-    check's visible parts read plus those the exercise's solution cells define.
-    Either way nothing named only in a hidden part is ever asked for.
+    Declared mode: the exercise's ``answers`` only. Inferred mode (a notebook
+    written before the contract, during the transition): the names the check's
+    visible parts read, those the exercise's solution cells define, and those
+    its hidden parts read that a given or solution cell of the notebook defines
+    (names the student sees anyway). A name only a hidden part knows is never asked for.
     """
     if mode == DECLARED:
         return sorted(exercise.answers)
     names: set[str] = set()
     for part, code in notebooks.split_check(check.source):
-        if part == "visible":
-            names |= free_names(code)
+        names |= free_names(code) if part == "visible" else free_names(code) & _public_names(solution)
     for cell in solution.cells:
         if cell.get("id") in exercise.solution_cell_ids:
             try:
@@ -148,6 +149,18 @@ def answer_names(solution, exercise: notebooks.Exercise, check: notebooks.CheckC
             except SyntaxError:
                 continue
     return sorted(names)
+
+
+def _public_names(solution) -> set[str]:
+    """Names the notebook's given and solution cells define at their top level."""
+    names: set[str] = set()
+    for cell in solution.cells:
+        if cell.cell_type == "code" and notebooks.cell_kind(cell) != "check":
+            try:
+                names |= bound_names(cell.source)
+            except SyntaxError:
+                continue
+    return names
 
 
 def _normalised(source: str) -> str:
