@@ -299,3 +299,13 @@ def test_an_exercise_of_written_answers_only_gets_no_note_about_a_missing_soluti
     grades = {exercise.name: exercise for exercise in grade._grade_exercises(loaded, {"checks": {}})}
     assert grades["ex01_why"].note == "" and grades["ex01_why"].points == 0
     assert "no solution cell" in grades["ex01_add"].note
+
+
+def test_library_copies_are_made_once_per_forbid_set_and_removed_on_close():
+    copies = forbid.LibraryCopies()
+    first = copies.library(["emnist_tf.data.class_names"])
+    assert copies.library(frozenset({"emnist_tf.data.class_names"})) == first
+    other = copies.library(["emnist_tf.scratch.gradient_check"])
+    assert other != first and "refuse(" in (other / "scratch.py").read_text()
+    copies.close()
+    assert not first.exists() and not other.exists()
