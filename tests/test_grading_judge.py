@@ -210,8 +210,10 @@ def test_feedback_names_failing_cells_by_number_only():
         "ann", Path("01.ipynb"), "01.ipynb", [ExerciseGrade("ex", 1, 1, [CheckGrade("c", 1, 1, "passed")])]
     )
     result.cell_problems = [3, "raised ValueError: student text", 7]
+    result.stopped = judge.describe_outcome({"status": "disk"})
     text = feedback.render(result)
     assert "failed (by number, counting code cells): 3, 7" in text and "student text" not in text
+    assert "did not run to its end: stopped: the notebook wrote more files than its disk quota allows" in text
 
 
 # --- forbid: a library copy whose forbidden functions refuse ---------------------------------------

@@ -51,6 +51,8 @@ def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
     ]
     if result.status != "graded":
         lines += ["", f"The notebook could not be graded normally: {plain(result.status, 300)}"]
+    if result.stopped:  # grader words (describe_outcome), never the student's
+        lines += ["", f"Your notebook did not run to its end: {result.stopped}"]
     if result.duplicates:
         lines += [
             "",

@@ -156,6 +156,8 @@ class GradeResult:
         cell_problems: the numbers of the student's own code cells (neither
             given, nor solution, nor check cells) that failed; only numbers,
             never what they raised or printed.
+        stopped: why the notebook's kernel was stopped early (time budget,
+            disk quota, the kernel died), in grader words; "" if it ran to the end.
     """
 
     student: str
@@ -164,6 +166,7 @@ class GradeResult:
     exercises: list[ExerciseGrade]
     status: str = "graded"
     cell_problems: list[int] = dataclasses.field(default_factory=list)
+    stopped: str = ""
     duplicates: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -298,6 +301,7 @@ def grade_submission(
         solution.name,
         _grade_exercises(solution, outcome),
         cell_problems=[int(number) for number in outcome.get("failed_cells", []) if type(number) is int],
+        stopped=describe_outcome({"status": outcome["stopped"]}) if outcome.get("stopped") else "",
         duplicates=list(outcome.get("duplicates", [])),
     )
 

@@ -345,6 +345,7 @@ class Judge:
         checks: dict[str, dict] = {}
         solution_outcomes: dict[str, list[dict]] = {}
         failed_cells: list[int] = []
+        stopped = ""
         library = self.job.get("library")
         self.box = Sandbox(
             self.scratch,
@@ -364,6 +365,8 @@ class Judge:
                     self._run_cell(notebooks.strip_hidden(detail.source))  # as in Jupyter: later cells may use it
                     continue
                 outcome = self._run_cell(cell.get("source", ""))
+                if outcome["status"] in ("dead", "budget", "disk") and not stopped:
+                    stopped = outcome["status"]  # the whole notebook's fate, told in grader words
                 if role != "given":  # a given cell may call a forbidden function to show it; that is no violation
                     self.violations.update(outcome.get("forbidden", []))
                 if role == "solution":
@@ -382,6 +385,7 @@ class Judge:
             "not_attempted": skipped,
             "solution_outcomes": solution_outcomes,
             "failed_cells": failed_cells[:50],
+            "stopped": stopped,
             "duplicates": duplicates,
             "forbidden": violations,
         }
