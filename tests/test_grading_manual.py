@@ -107,6 +107,8 @@ def test_grading_leaves_written_answers_pending_and_says_so(graded):
         assert row[f"written:{WRITTEN_ID}"] == ""
     assert "ex01_why" not in rows["alice"]  # no autograded column for an exercise graded only by hand
     assert "left for grading by hand" in printed and "01-tiny.html" in printed
+    feedback = (root / "grades" / "feedback" / "alice" / "01-tiny.md").read_text()
+    assert "ex01_why" not in feedback  # not an autograded exercise worth 0: nothing to say until it is marked
 
 
 def test_the_marking_page_shows_every_answer_escaped_and_runs_nothing(graded):

@@ -299,6 +299,7 @@ def _not_graded(student: str, path: Path, solution: SolutionNotebook | None, rea
             [CheckGrade(check.cell_id, check.points, 0.0, "not graded") for check in exercise.checks],
         )
         for name, exercise in solution.exercises.items()
+        if exercise.checks  # written answers only are graded by hand
     ]
     return GradeResult(student, path, solution.name, exercises, status=reason)
 
@@ -353,6 +354,8 @@ def _grade_exercises(solution: SolutionNotebook, outcome: dict) -> list[Exercise
     solution_outcomes = outcome.get("solution_outcomes", {})
     grades = []
     for exercise in solution.exercises.values():
+        if not exercise.checks:  # written answers only: graded by hand (emnist_tf.grading.manual)
+            continue
         graded = [_grade_check(check, checks.get(check.cell_id)) for check in exercise.checks]
         note = _solution_note(solution_outcomes.get(exercise.name), [checks.get(c.cell_id) for c in exercise.checks])
         used = forbidden.get(exercise.name)
