@@ -145,7 +145,10 @@ def _hierarchy() -> tuple[str, dict[str, Path]] | str:
         except OSError:
             continue
         if set(CONTROLLERS) <= available and _writable_dir(root):
-            return "v2", {"": root}
+            try:
+                return "v2", {"": _v2_parent(root)}
+            except OSError:  # e.g. a container's root cgroup that holds processes cannot delegate: try v1
+                continue
     folders = {}
     for controller in CONTROLLERS:
         point = next((p for p, kind, options in mounts if kind == "cgroup" and controller in options), None)
@@ -156,6 +159,22 @@ def _hierarchy() -> tuple[str, dict[str, Path]] | str:
             return f"the cgroup v1 {controller} folder {folder} is not writable (run the grader as root)"
         folders[controller] = folder
     return "v1", folders
+
+
+def _v2_parent(root: Path) -> Path:
+    """``<root>/emnist-tf-grading`` with the memory, pids and cpu controllers enabled for its children.
+
+    Raises:
+        OSError: the controllers cannot be enabled there.
+    """
+    parent = root / V2_PARENT
+    parent.mkdir(exist_ok=True)
+    wanted = " ".join(f"+{controller}" for controller in CONTROLLERS)
+    for folder in (root, parent):
+        enabled = set((folder / "cgroup.subtree_control").read_text().split())
+        if not set(CONTROLLERS) <= enabled:
+            _write(folder / "cgroup.subtree_control", wanted)
+    return parent
 
 
 def cgroup_problem() -> str | None:
@@ -212,14 +231,7 @@ class Cgroup:
         return group
 
     @classmethod
-    def _make_v2(cls, root: Path, name: str) -> Cgroup:
-        parent = root / V2_PARENT
-        parent.mkdir(exist_ok=True)
-        wanted = " ".join(f"+{controller}" for controller in CONTROLLERS)
-        for folder in (root, parent):
-            enabled = set((folder / "cgroup.subtree_control").read_text().split())
-            if not set(CONTROLLERS) <= enabled:
-                _write(folder / "cgroup.subtree_control", wanted)
+    def _make_v2(cls, parent: Path, name: str) -> Cgroup:
         return cls._fresh("v2", {"": parent / name})
 
     @classmethod

@@ -525,7 +525,11 @@ class Sandbox:
             self._held.close()
 
     def __enter__(self) -> Sandbox:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.kill()  # gives back the user id and cgroup of a sandbox that could not start
+            raise
         return self
 
     def __exit__(self, *exc_info) -> bool:
