@@ -165,10 +165,18 @@ def python_layout() -> PythonLayout:
                 binds.append((env / name, str(inner_env / name)))
         executable = str(inner_env / "bin" / "python")
         links.append((interpreter, executable))
-        version = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
-        config = f"home = {Path(interpreter).parent}\ninclude-system-site-packages = false\nversion = {version}\n"
-        files.append((config, str(inner_env / "pyvenv.cfg")))
+        files.append((_venv_config(env / "pyvenv.cfg", Path(interpreter).parent), str(inner_env / "pyvenv.cfg")))
     return PythonLayout(tuple(binds), tuple(links), tuple(files), executable, library_path)
+
+
+def _venv_config(host_config: Path, home: Path) -> str:
+    """The virtual environment's ``pyvenv.cfg`` with ``home`` (the interpreter's folder) as seen inside."""
+    try:
+        lines = host_config.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    kept = [line for line in lines if line.split("=")[0].strip() in ("include-system-site-packages", "version")]
+    return "\n".join([f"home = {home}", *kept]) + "\n"
 
 
 def _library_dir() -> Path:
