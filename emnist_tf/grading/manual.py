@@ -305,6 +305,10 @@ def merge_marks(marks_csv: str | Path, gradebook: str | Path, solutions: list[gr
         FileNotFoundError: the marks CSV or the gradebook does not exist.
     """
     marks_csv, gradebook = Path(marks_csv), Path(gradebook)
+    if not gradebook.is_file():
+        raise FileNotFoundError(f"no gradebook {gradebook}: grade the class first, then merge marks into its gradebook")
+    if not marks_csv.is_file():
+        raise FileNotFoundError(f"no marks file {marks_csv}: fill in the marks template written beside the gradebook")
     header, rows = _read_gradebook(gradebook)
     rows_by_key = {_key(row["student"], row["notebook"]): row["notebook"] for row in rows}
     by_name = {solution.name: solution for solution in solutions}
