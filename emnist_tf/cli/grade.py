@@ -1,4 +1,8 @@
-"""``emnist-tf grade SUBMISSION... --out gradebook.csv``: grade student notebooks, each in a sandbox."""
+"""``emnist-tf grade SUBMISSION... --out gradebook.csv``: grade student notebooks, each in a sandbox.
+
+``emnist-tf grade --merge-marks marks.csv --out gradebook.csv`` records the
+points given by hand to written answers, grading nothing again.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ def register(subparsers, parents) -> None:
         help="run student notebooks in bubblewrap sandboxes, judge the hidden checks; write a gradebook and feedback",
     )
     parser.add_argument(
-        "submissions", nargs="+", help="student notebooks or folders of them (submitted/<student>/<notebook>.ipynb)"
+        "submissions", nargs="*", help="student notebooks or folders of them (submitted/<student>/<notebook>.ipynb)"
     )
     parser.add_argument("--solutions", default="solutions", help="folder of solution notebooks (default: solutions)")
     parser.add_argument("--out", required=True, help="gradebook CSV to write")
@@ -33,7 +37,11 @@ def register(subparsers, parents) -> None:
         help="seconds a whole notebook may run; later cells are not run (default: 3600)",
     )
     parser.add_argument(
-        "--memory-mb", type=int, default=6144, help="address space of each sandboxed process in MB (default: 6144)"
+        "--memory-mb",
+        type=int,
+        default=6144,
+        help="memory of each notebook's whole process tree in MB (its cgroup; without cgroups, of each process; "
+        "default: 6144)",
     )
     parser.add_argument(
         "--disk-mb",
@@ -45,6 +53,13 @@ def register(subparsers, parents) -> None:
         "--jobs", type=int, default=None, help="submissions graded at once (default: the number of cores)"
     )
     parser.add_argument(
+        "--merge-marks",
+        metavar="CSV",
+        default=None,
+        help="merge points given by hand to written answers (student,notebook,cell,points) into --out; "
+        "grades nothing again",
+    )
+    parser.add_argument(
         "--trusted",
         action="store_true",
         help="run student code WITHOUT a sandbox (only for code you trust, e.g. where bubblewrap is unavailable)",
@@ -53,8 +68,13 @@ def register(subparsers, parents) -> None:
 
 
 def run(args) -> int:
-    from emnist_tf.grading import gradebook, sandbox
+    from emnist_tf.grading import gradebook, isolation, sandbox
 
+    if args.merge_marks:
+        return merge(args)
+    if not args.submissions:
+        print("error: give the notebooks to grade (files or folders), or --merge-marks CSV", file=sys.stderr)
+        return 2
     if args.jobs is not None and args.jobs < 1:
         print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
@@ -65,12 +85,18 @@ def run(args) -> int:
         if problem:
             print(f"error: cannot sandbox student code: {problem}; or pass --trusted", file=sys.stderr)
             return 2
+        warning = isolation.isolation_warning()
+        if warning:
+            print(warning, file=sys.stderr)
+    jobs = args.jobs or os.cpu_count() or 1
+    own_uid = os.geteuid() == 0 and not args.trusted  # else every sandbox counts against one user's processes
     limits = sandbox.Limits(
         memory_mb=args.memory_mb,
         disk_mb=args.disk_mb,
         timeout_per_cell=args.timeout_per_cell,
         timeout_per_notebook=args.timeout_per_notebook,
-        processes=sandbox.Limits.processes * (args.jobs or os.cpu_count() or 1),
+        processes=sandbox.Limits.processes * (1 if own_uid else jobs),
+        cpus=max(1.0, (os.cpu_count() or 1) / jobs),
     )
     results = gradebook.grade_all(
         args.submissions,
@@ -82,4 +108,22 @@ def run(args) -> int:
         trusted=args.trusted,
     )
     print(f"graded {len(results)} submission(s); gradebook in {args.out}")
+    return 0
+
+
+def merge(args) -> int:
+    """Merges a marks CSV into the gradebook ``--out``."""
+    from emnist_tf.grading import grade, manual
+
+    if args.submissions:
+        print("error: --merge-marks grades nothing; give no notebooks with it", file=sys.stderr)
+        return 2
+    try:
+        merged = manual.merge_marks(args.merge_marks, args.out, grade.load_solutions(args.solutions))
+    except manual.MarksError as error:
+        for line in str(error).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        print("nothing merged: fix these lines and merge again", file=sys.stderr)
+        return 2
+    print(f"merged {merged} mark(s) into {args.out} (points given by hand: manual_points, manual_pending)")
     return 0

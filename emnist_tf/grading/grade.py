@@ -324,6 +324,7 @@ def _not_graded(student: str, path: Path, solution: SolutionNotebook | None, rea
             [CheckGrade(check.cell_id, check.points, 0.0, "not graded") for check in exercise.checks],
         )
         for name, exercise in solution.exercises.items()
+        if exercise.checks  # written answers only are graded by hand
     ]
     return GradeResult(student, path, solution.name, exercises, status=reason)
 
@@ -380,6 +381,8 @@ def _grade_exercises(solution: SolutionNotebook, outcome: dict) -> list[Exercise
     solution_outcomes = outcome.get("solution_outcomes", {})
     grades = []
     for exercise in solution.exercises.values():
+        if not exercise.checks:  # written answers only: graded by hand (emnist_tf.grading.manual)
+            continue
         graded = [_grade_check(check, checks.get(check.cell_id)) for check in exercise.checks]
         outcomes = solution_outcomes.get(exercise.name)
         note = _solution_note(outcomes) if exercise.solution_cell_ids else ""  # written answers only: by hand

@@ -14,16 +14,14 @@ import io
 import json
 import os
 import time
-import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from emnist_tf.files import write_text_atomic
-from emnist_tf.grading import feedback, grade
+from emnist_tf.grading import feedback, grade, manual
+from emnist_tf.grading.manual import inert, spreadsheet_safe
 from emnist_tf.grading.sandbox import Limits
-
-FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def collect_submissions(paths: list[str | Path]) -> list[tuple[Path, str]]:
@@ -57,40 +55,48 @@ def _looks_like_course_file(path: Path) -> bool:
     return path.stem[:2].isdigit()
 
 
-def spreadsheet_safe(text: str) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula (CSV injection).
+def write_gradebook(
+    results: list[grade.GradeResult],
+    path: str | Path,
+    solutions: list[grade.SolutionNotebook],
+    marks: dict[str, dict[str, float]] | None = None,
+) -> Path:
+    """Writes one CSV row per submission (atomically).
 
-    Control and invisible format characters (bidirectional overrides) become
-    ``?``; a leading ``= + - @`` is escaped with ``'``.
+    Columns: points per autograded exercise, points given by hand per written
+    cell (empty while pending), ``total`` and ``max_points`` (autograded),
+    ``manual_points``, ``manual_max`` and ``manual_pending`` (graded by hand),
+    and the status. Exercises that do not belong to a submission's notebook
+    are left empty; names and paths pass through :func:`~manual.spreadsheet_safe`.
+
+    Args:
+        results: the graded submissions.
+        path: the CSV to write.
+        solutions: the solution notebooks (exercises, written cells).
+        marks: points given by hand (:func:`~manual.load_marks`; None: none yet).
     """
-    text = visible(text)
-    return "'" + text if text[:1] in FORMULA_STARTS else text
-
-
-def visible(text: str) -> str:
-    """The text with control and invisible format characters (terminal escapes, bidi overrides) as ``?``."""
-    return "".join("?" if unicodedata.category(char) in ("Cc", "Cf") else char for char in str(text))
-
-
-def write_gradebook(results: list[grade.GradeResult], path: str | Path, columns: list[str]) -> Path:
-    """Writes one CSV row per submission (atomically): points per exercise, total, maximum and status.
-
-    Exercises that do not belong to a submission's notebook are left empty;
-    names and paths pass through :func:`spreadsheet_safe`.
-    """
+    columns = [name for solution in solutions for name, exercise in solution.exercises.items() if exercise.checks]
+    written = manual.written_columns(solutions)
+    by_name = {solution.name: solution for solution in solutions}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["student", "notebook", "submission", *columns, "total", "max_points", "status"])
+    hand_graded = ["manual_points", "manual_max", "manual_pending"]
+    header = ["student", "notebook", "submission", *columns, *written, "total", "max_points", *hand_graded, "status"]
+    writer.writerow(header)
     for result in results:
         earned = {exercise.name: grade.format_points(exercise.earned) for exercise in result.exercises}
+        student = spreadsheet_safe(result.student)
+        by_hand = manual.manual_columns(student, by_name.get(result.notebook), marks or {})
         writer.writerow(
             [
-                spreadsheet_safe(result.student),
+                student,
                 spreadsheet_safe(result.notebook),
                 spreadsheet_safe(result.submission),
                 *[earned.get(column, "") for column in columns],
+                *[by_hand.get(column, "") for column in written],
                 grade.format_points(result.total),
                 grade.format_points(result.max_points),
+                *[by_hand[column] for column in hand_graded],
                 spreadsheet_safe(result.status),
             ]
         )
@@ -123,7 +129,7 @@ class Progress:
         elapsed = time.monotonic() - self.started
         left = self.total - self.done
         eta = f"; about {_duration(elapsed / self.done * left)} left" if graded and left else ""
-        self.report(visible(f"[{self.done}/{self.total}] {line}{eta}"))
+        self.report(inert(f"[{self.done}/{self.total}] {line}{eta}", keep=""))
 
 
 def _duration(seconds: float) -> str:
@@ -146,6 +152,7 @@ def grade_all(
     solutions_dir: str | Path = "solutions",
     out: str | Path = "gradebook.csv",
     feedback_dir: str | Path | None = None,
+    written_dir: str | Path | None = None,
     timeout_per_cell: float = 300,
     limits: Limits | None = None,
     jobs: int | None = None,
@@ -154,6 +161,9 @@ def grade_all(
 ) -> list[grade.GradeResult]:
     """Grades every submission, each in its own sandbox, and writes gradebook and feedback.
 
+    Written answers are left for grading by hand: the gradebook shows their
+    points as pending (or as given, once merged with :func:`~manual.merge_marks`)
+    and a page per notebook shows every student's answers side by side.
     A record of every graded submission is kept next to the gradebook
     (``<out>.parts/``), so a run that was stopped half way resumes and grades
     only what is missing or changed. A second submission of the same notebook
@@ -165,6 +175,8 @@ def grade_all(
         out: the gradebook CSV to write.
         feedback_dir: where per-student feedback goes (default: ``feedback/``
             next to the gradebook).
+        written_dir: where the pages for grading written answers by hand go
+            (default: ``written/`` next to the gradebook; see :mod:`~emnist_tf.grading.manual`).
         timeout_per_cell: seconds each cell may run (when ``limits`` is None).
         limits: the sandbox's limits.
         jobs: submissions graded at once (default: the number of cores).
@@ -228,7 +240,11 @@ def grade_all(
                 f"({result.status}); feedback in {written}"
             )
     ordered = [results[number] for number in sorted(results)]
-    write_gradebook(ordered, out, grade.exercise_columns(solutions))
+    write_gradebook(ordered, out, solutions, manual.load_marks(out))
+    written_dir = Path(written_dir) if written_dir else Path(out).parent / "written"
+    for page in manual.write_marking_pages(ordered, solutions, written_dir):
+        if progress is not None:
+            progress(f"written answers left for grading by hand: {page} (marks template beside it)")
     return ordered
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook
 from emnist_tf.grading import plan as plan_module
+from emnist_tf.grading.isolation import open_beneath
 from emnist_tf.grading.sandbox import Limits, Sandbox
 
 MAX_EXPORT_BYTES = 2 * 1024**3
@@ -59,15 +60,16 @@ class ExportError(Exception):
 class Importer:
     """Turns the sandbox's export folder into plain values (never unpickles, never follows links)."""
 
-    def __init__(self, folder: Path, judge: Judge):
+    def __init__(self, folder: Path, judge: Judge, root: Path | None = None):
         self.folder = folder
+        self.root = folder if root is None else root  # files are opened beneath it, following no link
         self.judge = judge
         self.total = 0
 
     def _open(self, name: str) -> bytes:
         if not isinstance(name, str) or not re.fullmatch(r"v[0-9]{1,7}\.(npy|keras)", name):
             raise ExportError("bad file name")
-        fd = os.open(self.folder / name, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = open_beneath(self.root, (self.folder / name).relative_to(self.root), os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
@@ -271,14 +273,14 @@ class Judge:
 
     def _import(self, folder: Path, names: list[str]) -> tuple[dict, dict]:
         try:
-            fd = os.open(folder / "manifest.json", os.O_RDONLY | os.O_NOFOLLOW)
+            fd = open_beneath(self.scratch, (folder / "manifest.json").relative_to(self.scratch), os.O_NONBLOCK)
             with os.fdopen(fd, "rb") as handle:
                 if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                     raise ExportError("not a file")
                 manifest = json.loads(handle.read(64 * 1024 * 1024))
         except (OSError, ValueError, RecursionError, ExportError):  # a manifest the student wrote by hand
             return {}, {name: "could not be copied out of your notebook" for name in names}
-        importer = Importer(folder, self)
+        importer = Importer(folder, self, root=self.scratch)
         values, problems = {}, {}
         for name in names:
             if name not in manifest:

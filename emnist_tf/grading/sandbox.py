@@ -3,10 +3,15 @@
 The sandbox sees a read-only copy of the Python environment, the ``emnist_tf``
 library (without its ``grading`` package, the grader), the data folder, the one
 submission and the grader's read-only inbox; it writes only to a private
-scratch folder. It runs as an unprivileged user (uid 65534) with no network,
-in its own PID namespace (every process it starts dies with it), under
-resource limits (address space, processes, file size, CPU time), with a
-scrubbed environment.
+scratch folder, which also holds its ``/tmp``. Everything is mounted under
+neutral names (``/opt/python``, ``/opt/emnist_tf``, ``/data/0``, ``/scratch``,
+``/inbox``) and bubblewrap reads its arguments from a file descriptor, so no
+command line, environment variable or mapped file in the sandbox's ``/proc``
+names a host folder. Run as root, each sandbox gets a user id of its own and a
+cgroup capping the memory, processes and CPU of its whole process tree
+(:mod:`emnist_tf.grading.isolation`); without cgroups those limits fall back to
+per-process resource limits. It has no network, its own PID namespace (every
+process it starts dies with it) and a scrubbed environment.
 
 Example:
     >>> from emnist_tf.grading.sandbox import Limits, Sandbox
@@ -33,9 +38,12 @@ import time
 from pathlib import Path
 
 import emnist_tf
+from emnist_tf.grading import isolation
 
-SANDBOX_UID = 65534
+SANDBOX_UID = 65534  # the user inside when the grader is not root (one user namespace per sandbox)
 SANDBOX_GID = 65534
+PYTHON_INSIDE = Path("/opt/python")
+DATA_INSIDE = Path("/data")
 MAX_ANSWER_BYTES = 64 * 1024
 START_TIMEOUT = 60
 GRACE = 5
@@ -54,8 +62,13 @@ class Limits:
     """Resource limits of one sandbox.
 
     Attributes:
-        memory_mb: address space of each process (RLIMIT_AS).
-        processes: processes and threads of the sandbox user (RLIMIT_NPROC).
+        memory_mb: memory of the notebook's whole process tree (its cgroup;
+            without cgroups, the address space of each process, RLIMIT_AS).
+        processes: processes and threads of the notebook (its cgroup, and
+            RLIMIT_NPROC of its own user id).
+        cpus: cores' worth of CPU the notebook's tree may use at once (its
+            cgroup; without cgroups, CPU seconds per process are capped at
+            ``timeout_per_notebook`` times the machine's cores).
         file_size_mb: largest file it may write (RLIMIT_FSIZE).
         disk_mb: all it may keep in its scratch folder (checked twice a second;
             the sandbox is killed when it holds more).
@@ -65,15 +78,16 @@ class Limits:
 
     memory_mb: int = 6144
     processes: int = 512
+    cpus: float = float(os.cpu_count() or 1)
     file_size_mb: int = 512
     disk_mb: int = 4096
     timeout_per_cell: float = 300
     timeout_per_notebook: float = 3600
 
     def __post_init__(self):
-        for name in ("memory_mb", "processes", "file_size_mb", "disk_mb", "timeout_per_cell", "timeout_per_notebook"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"sandbox limit {name} must be positive, got {getattr(self, name)}")
+        for field in dataclasses.fields(self):
+            if getattr(self, field.name) <= 0:
+                raise ValueError(f"sandbox limit {field.name} must be positive, got {getattr(self, field.name)}")
 
 
 def bwrap_path() -> str | None:
@@ -102,11 +116,67 @@ def isolation_problem() -> str | None:
     return None
 
 
-def _python_roots() -> list[Path]:
-    """Folders the sandbox needs to run this Python with its packages."""
-    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.exec_prefix).resolve()}
-    roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
-    return sorted(roots)
+@dataclasses.dataclass(frozen=True)
+class PythonLayout:
+    """How this Python appears inside the sandbox, under neutral names.
+
+    Attributes:
+        binds: ``(host folder, folder inside)`` pairs, mounted read-only.
+        links: ``(target, link inside)`` symbolic links to make.
+        files: ``(text, file inside)`` small read-only files to make.
+        executable: the interpreter's path inside.
+        library_path: ``LD_LIBRARY_PATH`` inside ("" when not needed).
+    """
+
+    binds: tuple[tuple[Path, str], ...]
+    links: tuple[tuple[str, str], ...]
+    files: tuple[tuple[str, str], ...]
+    executable: str
+    library_path: str
+
+
+def python_layout() -> PythonLayout:
+    """Shows this Python's installation at ``/opt/python/base`` and its virtual environment at ``/opt/python/env``.
+
+    An interpreter under ``/usr`` stays where it is (``/usr`` is mounted
+    whole). A virtual environment gets a ``pyvenv.cfg`` pointing at the moved
+    installation, so its packages load as on the host; ``LD_LIBRARY_PATH``
+    finds a ``libpython`` that the interpreter names by its host path.
+    """
+    base = Path(sys.base_prefix).resolve()
+    real = Path(os.path.realpath(sys.executable))
+    binds, links, files = [], [], []
+    if base == Path("/usr") or Path("/usr") in base.parents or base not in real.parents:
+        interpreter, library_path = str(real), ""
+        if Path("/usr") not in real.parents:  # an unusual layout: shown at its own path
+            binds.append((real.parent.parent, str(real.parent.parent)))
+    else:
+        inner_base = PYTHON_INSIDE / "base"
+        binds.append((base, str(inner_base)))
+        interpreter = str(inner_base / real.relative_to(base))
+        library_path = str(inner_base / "lib") if (base / "lib").is_dir() else ""
+    executable = interpreter
+    if Path(sys.prefix).resolve() != base:
+        env, inner_env = Path(sys.prefix).resolve(), PYTHON_INSIDE / "env"
+        for name in ("lib", "lib64"):
+            if (env / name).is_symlink():
+                links.append((os.readlink(env / name), str(inner_env / name)))
+            elif (env / name).is_dir():
+                binds.append((env / name, str(inner_env / name)))
+        executable = str(inner_env / "bin" / "python")
+        links.append((interpreter, executable))
+        files.append((_venv_config(env / "pyvenv.cfg", Path(interpreter).parent), str(inner_env / "pyvenv.cfg")))
+    return PythonLayout(tuple(binds), tuple(links), tuple(files), executable, library_path)
+
+
+def _venv_config(host_config: Path, home: Path) -> str:
+    """The virtual environment's ``pyvenv.cfg`` with ``home`` (the interpreter's folder) as seen inside."""
+    try:
+        lines = host_config.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    kept = [line for line in lines if line.split("=")[0].strip() in ("include-system-site-packages", "version")]
+    return "\n".join([f"home = {home}", *kept]) + "\n"
 
 
 def _library_dir() -> Path:
@@ -178,6 +248,12 @@ class Sandbox:
         self.started = 0.0
         self.dead = False
         self.over_disk_quota = False
+        self.out_of_memory = False
+        self.peak_memory_bytes: int | None = None
+        self.uid = SANDBOX_UID
+        self.cgroup: isolation.Cgroup | None = None
+        self._held = contextlib.ExitStack()
+        self._kill_lock = threading.Lock()
 
     # --- paths as the runner sees them ----------------------------------------------------
     def inside(self, host_path: Path) -> str:
@@ -190,10 +266,10 @@ class Sandbox:
                 return str(Path(inner) / host_path.relative_to(host))
         raise ValueError(f"{host_path} is neither in the scratch folder nor in the inbox")
 
-    def _environment(self, home: str, tmp: str, library_root: str) -> dict[str, str]:
-        python_bin = str(Path(sys.executable).parent)
+    def _environment(self, home: str, tmp: str, library_root: str, python: str, library_path: str = ""):
+        extra = {"LD_LIBRARY_PATH": library_path} if library_path else {}
         return {
-            "PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": home,
             "TMPDIR": tmp,
             "PYTHONPATH": library_root,
@@ -204,16 +280,34 @@ class Sandbox:
             "KERAS_HOME": f"{home}/.keras",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "LANG": "C.UTF-8",
+            **extra,
             **self.env,
         }
 
-    def command(self) -> tuple[list[str], dict[str, str], str]:
-        """The command line, environment and working directory that start the runner."""
-        python = sys.executable
+    def _read_only_inside(self) -> list[tuple[Path, str]]:
+        """The extra read-only folders and their neutral names inside (``/data/0``, ``/data/1``...)."""
+        return [(root, str(DATA_INSIDE / str(index))) for index, root in enumerate(self.read_only)]
+
+    def _inner_env(self) -> dict[str, str]:
+        """``self.env`` with host paths of the read-only folders replaced by their names inside."""
+        env = {}
+        for key, value in self.env.items():
+            for host, inner in self._read_only_inside():
+                if value == str(host) or value.startswith(f"{host}/"):
+                    value = inner + value[len(str(host)) :]
+            env[key] = value
+        return env
+
+    def command(self) -> tuple[list[str], dict[str, str], str, list[tuple[str, str]]]:
+        """The command line, environment, working directory and files (text, path inside) that start the runner.
+
+        For bubblewrap the files are given to it as ``--ro-bind-data`` (see :meth:`start`).
+        """
         if self.trusted:
             home = self.scratch / "home"
-            env = self._environment(str(home), str(self.scratch / "tmp"), str(self.library_dir.parent))
-            return [python, str(self.inbox / "runner.py")], env, str(self.scratch)
+            env = self._environment(str(home), str(self.scratch / "tmp"), str(self.library_dir.parent), sys.executable)
+            return [sys.executable, str(self.inbox / "runner.py")], env, str(self.scratch), []
+        layout = python_layout()
         args = [bwrap_path(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
         args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         for name in ("usr", "etc"):
@@ -224,26 +318,32 @@ class Sandbox:
                 args += ["--symlink", os.readlink(path), str(path)]
             elif path.is_dir():
                 args += ["--ro-bind", str(path), str(path)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-        made: set[str] = {"/", "/usr", "/etc", "/tmp", "/proc", "/dev"}
-        for root in [*_python_roots(), *self.read_only]:
-            args += self._parents(root, made) + ["--ro-bind", str(root), str(root)]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        made: set[str] = {"/", "/usr", "/etc", "/proc", "/dev"}
+        for host, inner in [*layout.binds, *self._read_only_inside()]:
+            args += self._parents(Path(inner), made) + ["--ro-bind", str(host), inner]
+        for target, link in layout.links:
+            args += self._parents(Path(link), made) + ["--symlink", target, link]
+        for _, inner in layout.files:
+            args += self._parents(Path(inner), made)
         args += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/emnist_tf"]
         args += ["--ro-bind", str(self.library_dir), "/opt/emnist_tf/emnist_tf"]
         args += ["--perms", "0755", "--tmpfs", "/opt/emnist_tf/emnist_tf/grading"]
         args += ["--ro-bind", str(self.inbox), "/inbox", "--bind", str(self.scratch), "/scratch"]
+        args += ["--bind", str(self.scratch / "tmp"), "/tmp"]  # counted with the scratch folder, not RAM
         args += ["--perms", "0755", "--dir", "/submission"]
         args += ["--ro-bind", str(self.submission), f"/submission/{self.submission.name}"]
         args += ["--chdir", "/scratch", "--clearenv"]
-        for key, value in self._environment("/scratch/home", "/tmp", "/opt/emnist_tf").items():
+        env = self._environment("/scratch/home", "/tmp", "/opt/emnist_tf", layout.executable, layout.library_path)
+        for key, value in {**env, **self._inner_env()}.items():
             args += ["--setenv", key, value]
         if os.geteuid() == 0:
-            args += ["--", shutil.which("setpriv"), f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}"]
+            args += ["--", shutil.which("setpriv"), f"--reuid={self.uid}", f"--regid={self.uid}"]
             args += ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
         else:
             args[1:1] = ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
-        args += ["--", python, "/inbox/runner.py"]
-        return args, {}, "/"
+        args += ["--", layout.executable, "/inbox/runner.py"]
+        return args, {}, "/", list(layout.files)
 
     @staticmethod
     def _parents(root: Path, made: set[str]) -> list[str]:
@@ -254,41 +354,99 @@ class Sandbox:
                 args += ["--perms", "0755", "--dir", str(parent)]
         return args
 
+    @staticmethod
+    def _through_descriptors(args: list[str], files: list[tuple[str, str]]) -> tuple[list[str], list[int]]:
+        """bubblewrap's options moved into a file descriptor (``--args FD``), so its process shows no host path.
+
+        Inside the sandbox, PID 1 is bubblewrap's own monitor, whose command
+        line is its ``argv``: ``bwrap --args 3 -- /usr/bin/setpriv ... /opt/python/env/bin/python
+        /inbox/runner.py`` instead of every bind.
+        """
+        descriptors = []
+
+        def descriptor(data: bytes) -> int:
+            fd = os.memfd_create("bwrap", 0)
+            os.write(fd, data)
+            os.lseek(fd, 0, os.SEEK_SET)
+            descriptors.append(fd)
+            return fd
+
+        extra = []
+        for text, inner in files:
+            extra += ["--perms", "0644", "--ro-bind-data", str(descriptor(text.encode())), inner]
+        separator = args.index("--")  # bubblewrap takes options from the descriptor, the command from argv
+        listed = descriptor(b"".join(arg.encode() + b"\0" for arg in args[1:separator] + extra))
+        return ["bwrap", "--args", str(listed), *args[separator:]], descriptors
+
     # --- life cycle ---------------------------------------------------------------------
     def _set_limits(self) -> None:
-        """Runs in the child before exec: limits that every process of the sandbox inherits."""
+        """Runs in the child before exec: its cgroup, and the limits every process of the sandbox inherits."""
+        if self.cgroup is not None:
+            self.cgroup.enter()
         mb = 1024 * 1024
-        cpu = int(self.limits.timeout_per_notebook * max(os.cpu_count() or 1, 1)) + 10
-        for limit, value in (
-            (resource.RLIMIT_AS, self.limits.memory_mb * mb),
+        limits = [
             (resource.RLIMIT_NPROC, self.limits.processes),
             (resource.RLIMIT_FSIZE, self.limits.file_size_mb * mb),
-            (resource.RLIMIT_CPU, cpu),
             (resource.RLIMIT_CORE, 0),
-        ):
+        ]
+        if self.cgroup is None:  # no cgroup: per-process memory and CPU time instead
+            cpu = int(self.limits.timeout_per_notebook * max(os.cpu_count() or 1, 1)) + 10
+            limits += [(resource.RLIMIT_AS, self.limits.memory_mb * mb), (resource.RLIMIT_CPU, cpu)]
+        for limit, value in limits:
             resource.setrlimit(limit, (value, value))
 
+    def _isolate(self) -> None:
+        """Leases this sandbox's own user id (as root) and makes its cgroup (where cgroups work)."""
+        if os.geteuid() == 0 and not self.trusted:
+            self.uid = self._held.enter_context(isolation.lease_uid())
+            name = f"emnist-tf-box-{self.uid}"
+        else:
+            name = f"emnist-tf-box-p{os.getpid()}-{id(self):x}"
+        try:
+            self.cgroup = isolation.Cgroup.create(
+                name, memory_mb=self.limits.memory_mb, processes=self.limits.processes, cpus=self.limits.cpus
+            )
+        except isolation.IsolationError:
+            if os.geteuid() == 0:
+                raise
+            self.cgroup = None  # a user without a delegated cgroup: per-process limits
+
     def start(self) -> None:
-        """Prepares the folders and starts the runner."""
+        """Prepares the folders, this sandbox's user id and cgroup, and starts the runner.
+
+        Raises:
+            emnist_tf.grading.isolation.IsolationError: no user id or cgroup
+                could be set up (every id taken, a cgroup not writable).
+        """
         for folder in (self.scratch, self.scratch / "home", self.scratch / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(RUNNER, self.inbox / "runner.py")
         os.chmod(self.inbox, 0o755)
         os.chmod(self.inbox / "runner.py", 0o644)
+        self._isolate()
         if os.geteuid() == 0 and not self.trusted:
             for folder in (self.scratch, self.scratch / "home", self.scratch / "tmp"):
-                os.chown(folder, SANDBOX_UID, SANDBOX_GID)
-        args, env, cwd = self.command()
-        self.process = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=cwd,
-            preexec_fn=self._set_limits,
-            start_new_session=True,
-        )
+                os.chown(folder, self.uid, self.uid)
+        args, env, cwd, files = self.command()
+        descriptors: list[int] = []
+        if not self.trusted:
+            args, descriptors = self._through_descriptors(args, files)
+        try:
+            self.process = subprocess.Popen(
+                args,
+                executable=None if self.trusted else bwrap_path(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                cwd=cwd,
+                pass_fds=descriptors,
+                preexec_fn=self._set_limits,
+                start_new_session=True,
+            )
+        finally:
+            for fd in descriptors:
+                os.close(fd)
         self.started = time.monotonic()
         threading.Thread(target=self._read_answers, daemon=True).start()
         threading.Thread(target=self._watch_disk, daemon=True).start()
@@ -357,26 +515,33 @@ class Sandbox:
                 return None
 
     def kill(self) -> None:
-        """Ends the sandbox and every process in it."""
+        """Ends the sandbox and every process in it, and gives back its user id and cgroup."""
         self.dead = True
-        if self.process is None:
-            return
-        with_group = getattr(os, "killpg", None)
-        try:
-            if with_group is not None:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            else:
-                self.process.kill()
-        except (ProcessLookupError, PermissionError):
-            pass
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=30)
-        for stream in (self.process.stdin, self.process.stdout):
-            with contextlib.suppress(OSError):
-                stream.close()
+        with self._kill_lock:
+            if self.process is not None and self.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+            if self.cgroup is not None:
+                self.cgroup.kill_all()
+            if self.process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=30)
+                for stream in (self.process.stdin, self.process.stdout):
+                    with contextlib.suppress(OSError):
+                        stream.close()
+            if self.cgroup is not None:
+                self.peak_memory_bytes = self.cgroup.peak_memory_bytes()
+                self.out_of_memory = self.cgroup.out_of_memory_kills() > 0
+                self.cgroup.remove()
+                self.cgroup = None
+            self._held.close()
 
     def __enter__(self) -> Sandbox:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.kill()  # gives back the user id and cgroup of a sandbox that could not start
+            raise
         return self
 
     def __exit__(self, *exc_info) -> bool:

@@ -159,13 +159,13 @@ found = {{"uid": os.getuid(), "env": sorted(os.environ), "root": sorted(os.listd
          "grading": os.listdir("/opt/emnist_tf/emnist_tf/grading"), "home": os.environ["HOME"],
          "solutions_visible": os.path.exists({str(REPO / "solutions")!r}),
          "repo": sorted(os.listdir({str(REPO)!r})) if os.path.isdir({str(REPO)!r}) else [],
-         "data": len(os.listdir({str(emnist_dir)!r}))}}
+         "data": len(os.listdir(os.environ["EMNIST_TF_DATA"]))}}
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=2)
     found["network"] = True
 except OSError:
     found["network"] = False
-for path in ("/opt/emnist_tf/emnist_tf/x.py", {str(emnist_dir / "x")!r}, "/inbox/x"):
+for path in ("/opt/emnist_tf/emnist_tf/x.py", os.environ["EMNIST_TF_DATA"] + "/x", "/inbox/x"):
     try:
         open(path, "w")
         found["wrote"] = path
@@ -185,15 +185,15 @@ json.dump(found, open("/scratch/probe.json", "w"))
         answer = box.request({"op": "run", "code": probe, "timeout": 10}, timeout=20)
     assert answer and answer["status"] == "ok", answer
     found = json.loads((tmp_path / "scratch" / "probe.json").read_text())
-    assert found["uid"] == sandbox.SANDBOX_UID
+    assert found["uid"] == box.uid and box.uid != 0  # the user id leased for this sandbox (root: its own)
     assert not any(TOKEN in key for key in found["env"]) and "JPY_PARENT_PID" not in found["env"]
     assert found["home"] == "/scratch/home"
     assert found["network"] is False
     assert "wrote" not in found
     assert found["grading"] == []  # the grader's source is not there
     assert not found["solutions_visible"]
-    # A virtual environment inside the repository (as CI makes it) is mounted read-only at its own path,
-    # which makes its parent folder exist; nothing else of the repository may be there.
+    # The Python environment is mounted under /opt/python, even when it lives inside the repository (as CI
+    # makes it); nothing of the repository may be there.
     assert set(found["repo"]) <= {".venv"}, found["repo"]
     assert found["data"] > 0
     assert len(found["pids"]) <= 3  # bwrap's init and the runner: nothing of the host

@@ -47,11 +47,18 @@ def _huge_model_archive(units: int = 30000) -> bytes:
     return buffer.getvalue()
 
 
+def _bare_judge(scratch: Path) -> judge.Judge:
+    """A judge without a sandbox whose scratch folder (where it reads exports beneath) is ``scratch``."""
+    bare = judge.Judge.__new__(judge.Judge)
+    bare.scratch = scratch
+    return bare
+
+
 def _import_one(tmp_path: Path, item: dict, files: dict[str, bytes]):
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     (tmp_path / "manifest.json").write_text(json.dumps({"x": item}))
-    values, problems = judge.Judge.__new__(judge.Judge)._import(tmp_path, ["x"])
+    values, problems = _bare_judge(tmp_path)._import(tmp_path, ["x"])
     return values, problems
 
 
@@ -108,5 +115,5 @@ except Exception as error:
 
 def test_a_manifest_nested_past_the_recursion_limit_fails_one_value_not_the_notebook(tmp_path):
     (tmp_path / "manifest.json").write_text('{"x": ' + '{"t": "list", "items": [' * 100_000 + "]}" * 100_000 + "}")
-    values, problems = judge.Judge.__new__(judge.Judge)._import(tmp_path, ["x"])
+    values, problems = _bare_judge(tmp_path)._import(tmp_path, ["x"])
     assert values == {} and "x" in problems

@@ -1,0 +1,383 @@
+"""Each student in their own box: own user id and cgroup, /tmp counted, no host path in /proc, no symlink followed.
+
+The sandbox tests need bubblewrap and root (each sandbox leases its own user
+id); the tree memory test also needs cgroups. None depends on speed: the
+attackers and the honest student meet through files the test watches, and
+every timeout is a hang guard far above what the cells need.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_grading import _solution_notebook, tiny_course  # noqa: E402
+
+from emnist_tf.grading import gradebook, isolation, sandbox  # noqa: E402
+
+HANG_GUARD = 240  # seconds; the cells below need a few
+needs_sandbox = pytest.mark.skipif(
+    sandbox.isolation_problem() is not None or os.geteuid() != 0,
+    reason="needs bubblewrap and root (each sandbox leases its own user id)",
+)
+needs_cgroups = pytest.mark.skipif(
+    isolation.cgroup_version() is None or os.geteuid() != 0, reason=f"needs cgroups: {isolation.cgroup_problem()}"
+)
+
+
+# --- pure logic: no sandbox -------------------------------------------------------------------
+def test_open_beneath_refuses_a_link_at_every_component(tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "1").mkdir(parents=True)
+    (outside / "1" / "manifest.json").write_text("forged")
+    scratch = tmp_path / "scratch"
+    (scratch / "exports" / "1").mkdir(parents=True)
+    (scratch / "exports" / "1" / "manifest.json").write_text("honest")
+    assert isolation.read_beneath(scratch, "exports/1/manifest.json", 100) == b"honest"
+    (scratch / "linked").symlink_to(outside, target_is_directory=True)
+    (scratch / "exports" / "2").symlink_to(outside / "1", target_is_directory=True)
+    (scratch / "exports" / "3").mkdir()
+    (scratch / "exports" / "3" / "manifest.json").symlink_to(outside / "1" / "manifest.json")
+    for planted in ("linked/1/manifest.json", "exports/2/manifest.json", "exports/3/manifest.json"):
+        with pytest.raises(OSError):
+            isolation.read_beneath(scratch, planted, 100)
+    for escaping in ("../outside/1/manifest.json", "exports/../../outside/1/manifest.json", "/etc/passwd", ""):
+        with pytest.raises(OSError):
+            isolation.read_beneath(scratch, escaping, 100)
+
+
+def test_read_beneath_refuses_fifos_and_files_over_the_limit(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "big").write_bytes(b"x" * 101)
+    for name in ("pipe", "big"):
+        with pytest.raises(OSError):
+            isolation.read_beneath(tmp_path, name, 100)
+
+
+def test_cgroup_v2_limits_the_whole_tree(tmp_path):
+    """The files a v2 cgroup gets (a machine with cgroup v2 controllers; here on a plain folder)."""
+    (tmp_path / "memory.swap.max").write_text("max")
+    isolation.Cgroup("v2", {"": tmp_path})._limit(256 * 1024 * 1024, 64, 1.5)
+    assert (tmp_path / "memory.max").read_text() == str(256 * 1024 * 1024)
+    assert (tmp_path / "memory.swap.max").read_text() == "0"
+    assert (tmp_path / "pids.max").read_text() == "64"
+    assert (tmp_path / "cpu.max").read_text() == f"150000 {isolation.CPU_PERIOD_US}"
+
+
+def test_cgroup_v1_limits_each_controller(tmp_path):
+    folders = {name: tmp_path / name for name in isolation.CONTROLLERS}
+    for folder in folders.values():
+        folder.mkdir()
+    (folders["memory"] / "memory.memsw.limit_in_bytes").write_text("")
+    isolation.Cgroup("v1", folders)._limit(1024, 32, 0.5)
+    assert (folders["memory"] / "memory.limit_in_bytes").read_text() == "1024"
+    assert (folders["memory"] / "memory.memsw.limit_in_bytes").read_text() == "1024"
+    assert (folders["pids"] / "pids.max").read_text() == "32"
+    assert (folders["cpu"] / "cpu.cfs_quota_us").read_text() == str(isolation.CPU_PERIOD_US // 2)
+
+
+def test_without_cgroups_the_warning_is_one_line_saying_limits_are_per_process(monkeypatch):
+    monkeypatch.setattr(isolation, "cgroup_problem", lambda: "no cgroup v1 memory hierarchy")
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 0)
+    warning = isolation.isolation_warning()
+    assert warning.startswith("warning:") and "per process" in warning and "\n" not in warning
+
+
+def test_uid_leases_are_exclusive_and_released(tmp_path):
+    pool = {"base": 3_000_000_000, "size": 2}
+    with isolation.lease_uid(tmp_path, **pool) as first, isolation.lease_uid(tmp_path, **pool) as second:
+        assert first != second
+        with pytest.raises(isolation.IsolationError, match="in use"), isolation.lease_uid(tmp_path, **pool):
+            pass
+    with isolation.lease_uid(tmp_path, **pool) as again:
+        assert again == first
+
+
+# --- sandboxes ---------------------------------------------------------------------------------
+def _box(tmp_path: Path, name: str, limits: sandbox.Limits, read_only=()) -> sandbox.Sandbox:
+    folder = tmp_path / name
+    (folder / "inbox").mkdir(parents=True)
+    (folder / "submission.ipynb").write_text("{}")
+    data = {"EMNIST_TF_DATA": str(read_only[0])} if read_only else {}
+    return sandbox.Sandbox(
+        folder / "scratch", folder / "inbox", folder / "submission.ipynb", limits=limits, env=data, read_only=read_only
+    )
+
+
+def _run(box: sandbox.Sandbox, code: str) -> dict | None:
+    return box.request({"op": "run", "code": code, "timeout": HANG_GUARD}, timeout=HANG_GUARD + 10)
+
+
+PROC_REPORT = r"""
+import json, os, subprocess, sys
+seen = {}
+for pid in [name for name in os.listdir("/proc") if name.isdigit()]:
+    for name in ("cmdline", "environ", "cgroup", "mounts"):
+        try:
+            seen[f"{pid}/{name}"] = open(f"/proc/{pid}/{name}", "rb").read().decode(errors="replace")
+        except OSError:
+            pass
+    for name in ("exe", "cwd", "root"):
+        try:
+            seen[f"{pid}/{name}"] = os.readlink(f"/proc/{pid}/{name}")
+        except OSError:
+            pass
+    try:
+        seen[f"{pid}/maps"] = open(f"/proc/{pid}/maps").read()
+    except OSError:
+        pass
+seen["child"] = subprocess.run([sys.executable, "-c", "import sys; print(sys.executable, sys.path)"],
+                               capture_output=True, text=True).stdout
+seen["uid"] = os.getuid()
+json.dump(seen, open("/scratch/proc.json", "w"))
+"""
+
+
+@needs_sandbox
+def test_proc_inside_the_sandbox_names_no_host_path(tmp_path):
+    data = tmp_path / "data-folder"
+    data.mkdir()
+    box = _box(tmp_path, "box", sandbox.Limits(cpus=1), read_only=[data])
+    with box:
+        assert _run(box, PROC_REPORT)["status"] == "ok"
+        seen = json.loads((tmp_path / "box" / "scratch" / "proc.json").read_text())
+    assert seen["uid"] == box.uid
+    assert "bwrap" in seen["1/cmdline"] and "runner.py" in seen["1/cmdline"]  # PID 1 is readable: the test means it
+    assert seen["child"].strip()
+    host_paths = {
+        str(tmp_path),
+        str(Path(sys.prefix).resolve()),
+        str(Path(sys.base_prefix).resolve()),
+        str(Path(sandbox.__file__).resolve().parents[2]),  # the repository holding the library
+        str(Path(tempfile.gettempdir()).resolve() / "pytest-of"),
+    }
+    for where, text in seen.items():
+        for host_path in host_paths:
+            assert host_path not in str(text), f"/proc/{where} names {host_path}"
+
+
+@needs_sandbox
+def test_each_sandbox_runs_as_its_own_user(tmp_path):
+    limits = sandbox.Limits(cpus=1, timeout_per_cell=HANG_GUARD)
+    code = "import os; open('/scratch/uid', 'w').write(str(os.getuid()))"
+    with _box(tmp_path, "one", limits) as first, _box(tmp_path, "two", limits) as second:
+        assert _run(first, code)["status"] == _run(second, code)["status"] == "ok"
+        uids = {int((tmp_path / name / "scratch" / "uid").read_text()) for name in ("one", "two")}
+    assert uids == {first.uid, second.uid} and len(uids) == 2
+
+
+TREE_HOG = r"""
+import json, os, time
+CHILDREN, CHUNK_MB = 4, {chunk}
+read_end, write_end = os.pipe()
+children = []
+for _ in range(CHILDREN):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(CHUNK_MB << 20)
+        block[::4096] = b"x" * len(block[::4096])  # touch every page
+        os.write(write_end, b"+")
+        time.sleep(600)
+        os._exit(0)
+    children.append(pid)
+os.close(write_end)
+killed, filled, deadline = 0, 0, time.monotonic() + {guard}
+os.set_blocking(read_end, False)
+while killed + filled < CHILDREN and time.monotonic() < deadline:
+    try:
+        filled += len(os.read(read_end, 16))
+    except BlockingIOError:
+        pass
+    pid, status = os.waitpid(-1, os.WNOHANG)
+    if pid:
+        killed += 1
+    time.sleep(0.05)
+for pid in children:
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
+json.dump({{"killed": killed, "filled": filled}}, open("/scratch/tree.json", "w"))
+"""
+
+
+@needs_sandbox
+@needs_cgroups
+def test_a_memory_hogs_whole_process_tree_is_stopped_at_the_notebooks_cap(tmp_path):
+    """Four processes of 100 MB each under a 256 MB cap: each alone fits, together they do not."""
+    cap_mb, chunk_mb = 256, 100
+    box = _box(tmp_path, "hog", sandbox.Limits(memory_mb=cap_mb, cpus=1, timeout_per_cell=HANG_GUARD))
+    with box:
+        answer = _run(box, TREE_HOG.format(chunk=chunk_mb, guard=HANG_GUARD))
+    assert 4 * chunk_mb > cap_mb
+    assert box.out_of_memory
+    assert box.peak_memory_bytes is not None and box.peak_memory_bytes <= cap_mb * 1024 * 1024
+    if answer is not None:  # the runner survived: the kernel stopped children instead
+        tree = json.loads((tmp_path / "hog" / "scratch" / "tree.json").read_text())
+        assert tree["killed"] >= 1 and tree["filled"] < 4  # never all four at once
+
+
+WAIT_FOR = (
+    "import os, time\n"
+    "def wait_for(name):\n"
+    "    while not os.path.exists(os.path.join(os.environ['EMNIST_TF_DATA'], name)):\n"
+    "        time.sleep(0.05)\n"
+)
+FORK_BOMB = (
+    WAIT_FOR + "while not os.path.exists(os.path.join(os.environ['EMNIST_TF_DATA'], 'go')):\n"
+    "    try:\n"
+    "        if os.fork() == 0:\n"
+    "            while True:\n"
+    "                time.sleep(1)\n"
+    "    except OSError:\n"  # the process limit is reached
+    "        open('/scratch/at-peak', 'w').close()\n"
+    "        time.sleep(0.05)\n"
+    "wait_for('done')\n"
+)
+MEMORY_HOG = (
+    WAIT_FOR + "chunks = []\n"
+    "while len(chunks) * 8 < {half}:\n"
+    "    chunks.append(b'x' * (8 << 20))\n"
+    "open('/scratch/at-peak', 'w').close()\n"
+    "wait_for('go')\n"
+    "while True:\n"
+    "    chunks.append(b'x' * (8 << 20))\n"
+)
+TMP_FLOOD = (
+    WAIT_FOR + "flood = open('/tmp/flood', 'wb')\n"
+    "for _ in range({half}):\n"
+    "    flood.write(b'x' * (1 << 20))\n"
+    "flood.flush()\n"
+    "open('/scratch/at-peak', 'w').close()\n"
+    "wait_for('go')\n"
+    "while True:\n"
+    "    flood.write(b'x' * (1 << 20))\n"
+    "    flood.flush()\n"
+)
+
+
+def _with_first_cell(code: str) -> nbformat.NotebookNode:
+    notebook = _solution_notebook()
+    notebook.cells.insert(1, nbformat.v4.new_code_cell(code))
+    return notebook
+
+
+@needs_sandbox
+def test_an_honest_student_beside_a_fork_bomb_a_memory_hog_and_a_tmp_flood_keeps_full_marks(tmp_path, monkeypatch):
+    """The honest student's answers run only once all three attacks are at their peak (files say so)."""
+    limits = sandbox.Limits(
+        memory_mb=512, processes=128, disk_mb=64, cpus=1, timeout_per_cell=HANG_GUARD, timeout_per_notebook=900
+    )
+    solutions = tiny_course(tmp_path)
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    monkeypatch.setenv("EMNIST_TF_DATA", str(signals))  # the one folder every sandbox sees (read-only)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))  # where the judges make the sandboxes' scratch folders
+    students = {
+        "a-honest": _with_first_cell(WAIT_FOR + "wait_for('go')"),
+        "bomb": _with_first_cell(FORK_BOMB),
+        "flood": _with_first_cell(TMP_FLOOD.format(half=limits.disk_mb // 2)),
+        "hog": _with_first_cell(MEMORY_HOG.format(half=limits.memory_mb // 2)),
+    }
+    for name, notebook in students.items():
+        (tmp_path / "submitted" / name).mkdir(parents=True)
+        nbformat.write(notebook, str(tmp_path / "submitted" / name / "01-tiny.ipynb"))
+    peaks: set[Path] = set()
+
+    def release_when_all_attack():
+        deadline = time.monotonic() + HANG_GUARD
+        while len(peaks) < 3 and time.monotonic() < deadline:
+            peaks.update(work.glob("emnist-tf-grade-*/scratch/at-peak"))
+            time.sleep(0.05)
+        (signals / "go").touch()
+
+    watcher = threading.Thread(target=release_when_all_attack, daemon=True)
+    watcher.start()
+
+    def progress(line: str) -> None:
+        if "a-honest" in line:
+            (signals / "done").touch()
+
+    results = gradebook.grade_all(
+        [tmp_path / "submitted"],
+        solutions_dir=solutions,
+        out=tmp_path / "gradebook.csv",
+        limits=limits,
+        jobs=4,
+        progress=progress,
+    )
+    watcher.join()
+    by_student = {result.student: result for result in results}
+    assert len(peaks) == 3, "every attack reached its peak before the honest student's answers ran"
+    honest = by_student["a-honest"]
+    assert (honest.total, honest.max_points, honest.cell_problems) == (4, 4, [])
+    assert any("disk quota" in problem for problem in by_student["flood"].cell_problems)
+    assert any("kernel died" in problem for problem in by_student["hog"].cell_problems)
+    assert by_student["hog"].total < 4 and by_student["flood"].total < 4
+
+
+VALUE_SOLUTION = "table = [n * n for n in range(5)]"
+
+
+def _value_course(root: Path) -> Path:
+    """A one-exercise course whose answer is a value (a list), so an export forged elsewhere could pass."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("import numpy as np", id="setup"),
+            nbformat.v4.new_code_cell(
+                f"### BEGIN SOLUTION\n{VALUE_SOLUTION}\n### END SOLUTION",
+                id="table-solution",
+                metadata={"emnist_tf": {"exercise": "ex01_table", "kind": "solution", "answers": ["table"]}},
+            ),
+            nbformat.v4.new_code_cell(
+                "assert list(table) == [0, 1, 4, 9, 16], 'the first five squares'",
+                id="table-check",
+                metadata={"emnist_tf": {"exercise": "ex01_table", "kind": "check", "points": 2}},
+            ),
+        ]
+    )
+    solutions = root / "solutions"
+    solutions.mkdir()
+    nbformat.write(notebook, str(solutions / "01-table.ipynb"))
+    return solutions
+
+
+@needs_sandbox
+def test_a_directory_symlink_planted_in_scratch_earns_nothing(tmp_path):
+    """The scratch's ``exports`` folder replaced by a link to a host folder holding a full-marks export."""
+    solutions = _value_course(tmp_path)
+    host_folder = tmp_path / "elsewhere"
+    forged = {"table": {"t": "list", "items": [{"t": "json", "v": n * n} for n in range(5)]}}
+    for number in range(1, 10):
+        (host_folder / str(number)).mkdir(parents=True)
+        (host_folder / str(number) / "manifest.json").write_text(json.dumps(forged))
+    student = nbformat.read(str(solutions / "01-table.ipynb"), as_version=4)
+    student.cells[1].source = (
+        "import os, shutil\ntable = None\nshutil.rmtree('/scratch/exports', ignore_errors=True)\n"
+        f"os.symlink({str(host_folder)!r}, '/scratch/exports')"
+    )
+    honest = nbformat.read(str(solutions / "01-table.ipynb"), as_version=4)
+    for name, notebook in (("linker", student), ("honest", honest)):
+        nbformat.write(notebook, str(tmp_path / f"{name}.ipynb"))
+    results = gradebook.grade_all(
+        [tmp_path / "linker.ipynb", tmp_path / "honest.ipynb"],
+        solutions_dir=solutions,
+        out=tmp_path / "gradebook.csv",
+        limits=sandbox.Limits(cpus=1, timeout_per_cell=HANG_GUARD),
+        progress=None,
+    )
+    by_student = {result.student: result for result in results}
+    assert by_student["honest"].total == 2
+    assert by_student["linker"].total == 0
