@@ -37,7 +37,7 @@ def _run_chief_and_workers(emnist_dir, command):
     outputs = {}
     try:
         for tuner_id, process in processes.items():
-            outputs[tuner_id], _ = process.communicate(timeout=500)
+            outputs[tuner_id], _ = process.communicate(timeout=3600)
             assert process.returncode == 0, f"{tuner_id} failed:\n{outputs[tuner_id][-3000:]}"
     finally:
         for process in processes.values():

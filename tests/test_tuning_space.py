@@ -148,16 +148,21 @@ def test_a_kill_between_trial_file_and_oracle_file_neither_loses_nor_repeats_a_t
     assert sorted(again.trials) == [first.trial_id, second.trial_id, third.trial_id]
 
 
-def test_options_are_checked_and_capped_in_fast_mode():
+def test_options_are_checked_and_every_size_resolved_once_in_fast_mode(capsys):
     settings = sweep.make_settings(model="cnn", strategy="bayesian", folds=5, epochs=30, max_trials=50)
     assert (settings.folds, settings.epochs, settings.max_trials, settings.fast) == (2, 1, 2, True)
+    assert settings.final_epochs == 1 and settings.run_eagerly is True  # best.json's epochs; eager in fast mode
+    notices = capsys.readouterr().err.strip().splitlines()
+    assert len(notices) == 3 and all(line.startswith("fast mode: ") for line in notices)  # folds, epochs, trials
+    assert sweep.make_settings(final_epochs=30).final_epochs == 1
+    assert "final epochs capped at 1 (asked for 30)" in capsys.readouterr().err
     with pytest.raises(ValueError, match="strategy"):
         sweep.make_settings(strategy="grid")
     with pytest.raises(ValueError, match="folds"):
         sweep.make_settings(folds=1)
     assert sweep.make_settings().confirmation_epochs is None  # fast mode does not turn it on
     assert sweep.make_settings(confirmation_epochs=8).confirmation_epochs == 1
-    with pytest.raises(ValueError, match="confirmation stage needs the greedy strategy"):
+    with pytest.raises(ValueError, match="confirmation stage needs a staged strategy such as greedy"):
         sweep.make_settings(strategy="random", confirmation_epochs=8)
 
 

@@ -68,7 +68,7 @@ def killed_and_resumed(emnist_dir, tmp_path_factory):
     environment = _environment(emnist_dir)
     log = open(os.path.join(os.path.dirname(directory), "first.log"), "w")  # noqa: SIM115 (the child writes it)
     first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-    deadline = time.monotonic() + 400
+    deadline = time.monotonic() + 3600  # a hang guard only
     while time.monotonic() < deadline and first.poll() is None:
         if sum(status == "COMPLETED" for status in _trial_states(directory).values()) >= 3:
             break
@@ -78,7 +78,7 @@ def killed_and_resumed(emnist_dir, tmp_path_factory):
     first.wait()
     log.close()
     at_kill = _trial_states(directory)
-    second = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=500)
+    second = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=3600)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-3000:]
     return {
         "directory": directory,
