@@ -1,6 +1,7 @@
 """``emnist-tf assignment --budget fast`` end to end: killed (SIGKILL) in a sweep and in the final training,
 resumed by the same command, then its report, which must equal the report of a run never interrupted;
-the config round trip from a sweep's best.json."""
+the final runs trained from the sweeps' best.json. One fixture runs the assignment (killed twice and
+resumed) beside one run never interrupted; every test only reads their results."""
 
 from __future__ import annotations
 
@@ -220,28 +221,30 @@ def _layer_facts(model):
     return facts
 
 
-def test_best_json_trains_through_train_config_into_the_same_architecture(assignment, emnist_dir, tmp_path):
-    from emnist_tf.cli import main
+def test_the_final_run_is_the_sweeps_winner_trained_from_best_json(assignment):
+    """The final run trains best.json (the path of ``emnist-tf train --config``) into the winner's architecture."""
+    import keras_tuner
 
-    sweep = pipeline.sweep_dir(assignment["out"], "cnn")
+    out = assignment["out"]
+    sweep = pipeline.sweep_dir(out, "cnn")
     best = greedy.replay(sweep, "cnn")[-1].winner
-    run = tmp_path / "cnn-best"
-    assert main(["train", "--config", str(sweep / configs.BEST_FILE), "--out", str(run), "--fast"]) == 0
-    trained = keras.models.load_model(run / "model.keras")
+    trained = keras.models.load_model(pipeline.run_dir(out, "cnn", "best") / "model.keras")
     hypermodel = space.make_hypermodel("cnn", num_classes=47)
-    from emnist_tf.tuning.final import hyperparameters_for
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    hp.values.update(best.values)
+    assert _layer_facts(trained) == _layer_facts(hypermodel.build(hp))
+    run = json.loads((pipeline.run_dir(out, "cnn", "best") / "run.json").read_text())
+    configuration = configs.load_config(sweep / configs.BEST_FILE)
+    assert run["architecture"] == configuration["architecture"] and run["epochs"] == configuration["epochs"]
+    assert run["seed"] == configuration["seed"] == 0
 
-    expected = hypermodel.build(hyperparameters_for(hypermodel, best.values))
-    assert _layer_facts(trained) == _layer_facts(expected)
-    assert (
-        json.loads((run / "run.json").read_text())["architecture"]
-        == configs.load_config(sweep / configs.BEST_FILE)["architecture"]
-    )
 
-
-def test_another_budget_in_the_same_folder_is_refused_in_one_line(assignment, capsys):
+def test_another_budget_in_the_same_folder_is_refused_in_one_line(assignment, capsys, monkeypatch):
+    from emnist_tf import config
     from emnist_tf.cli import main
 
+    monkeypatch.delenv(config.FAST_ENV)  # fast mode would run the fast budget whatever budget is named
     assert main(["assignment", "--out", str(assignment["out"]), "--budget", "evening"]) == 2
     error = capsys.readouterr().err.strip()
-    assert "other settings" in error and "\n" not in error
+    assert "other settings" in error and "\n" not in error and "--" not in error

@@ -294,3 +294,17 @@ def test_during_a_sweep_its_final_runs_are_predicted_from_the_best_trial_so_far(
     # a trial trains 120,000 images; a final run 12 epochs x 60,000: 6x the trial's 120 s and 300 s
     assert trial_line and trial_line[0].endswith("time left 0:52:00")  # 600 + 720 + 1800
     assert progress.predicted == {"train cnn-baseline": 720.0, "train cnn-best": 1800.0}
+
+
+def test_fast_mode_and_the_fast_budget_are_one_switch(capsys, monkeypatch):
+    from emnist_tf import config
+    from emnist_tf.assignment import budgets
+
+    assert budgets.resolve_budget("evening") == budgets.BUDGETS["fast"]  # the session runs in fast mode
+    assert capsys.readouterr().err == "fast mode: the fast budget instead of evening\n"
+    monkeypatch.delenv(config.FAST_ENV)
+    assert budgets.resolve_budget("evening", folds=4) == budgets.BUDGETS["evening"].with_folds(4)
+    assert not config.fast_mode()
+    assert budgets.resolve_budget("fast") == budgets.BUDGETS["fast"] and config.fast_mode()
+    with pytest.raises(ValueError, match="unknown budget 'weekend'"):
+        budgets.resolve_budget("weekend")

@@ -102,5 +102,5 @@ def test_a_chief_and_two_workers_run_every_trial_exactly_once(emnist_dir, tmp_pa
     assert sorted((row["trial_id"], row["fold"]) for row in rows) == sorted(
         (record.trial_id, fold) for record in records for fold in ("0", "1")
     )
-    assert os.path.exists(os.path.join(directory, "best_model.keras"))
+    assert os.path.exists(os.path.join(directory, "final", "best", "model.keras"))
     assert "worker done" in outputs["worker0"] and "worker done" in outputs["worker1"]
