@@ -24,11 +24,13 @@ from emnist_tf.assignment import pipeline
 from emnist_tf.tuning import configs, greedy, space
 from emnist_tf.tuning.sweep import load_settings
 
-pytestmark = pytest.mark.slow
-
 TRIAL_DONE = re.compile(r"\[tune\] trial \d+/\d+ done \| stage (\w+) \| trial_(\d+)")
 HANG_GUARD_SECONDS = 3600
 """Only a hung run takes this long: the fast budget ends in minutes even on a loaded 2-core machine."""
+
+# The fixture runs the assignment four times (three resumed parts and one uninterrupted run); the
+# project-wide pytest timeout would turn a busy machine into a failure, so only hangs time out here.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2 * HANG_GUARD_SECONDS)]
 SWEEP_STAGE = re.compile(r"\[assignment\] stage (\d)/7: sweep (\w+)")
 TRAIN_DONE = re.compile(r"\[assignment\] train (\S+) done")
 

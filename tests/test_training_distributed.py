@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3900)]  # the subprocess has its own hang guard (3600 s)
 
 SCRIPT = textwrap.dedent(
     """

@@ -11,8 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from emnist_tf.tuning import distributed, greedy, results, space
 from emnist_tf.tuning.settings import load_settings
+
+HANG_GUARD_SECONDS = 3600
+"""Only hung processes take this long; on a loaded 2-core machine these sweeps take minutes."""
+pytestmark = pytest.mark.timeout(HANG_GUARD_SECONDS + 300)  # only a hang times out
 
 RAN = re.compile(r"runs trial_(\d+)")
 GREEDY_RAN = re.compile(r"trial \d+/\d+ \| stage \w+ \| worker\d runs trial_(\d+)( \(\d+ epochs per fold\))?: (.*)")
@@ -37,7 +43,7 @@ def _run_chief_and_workers(emnist_dir, command):
     outputs = {}
     try:
         for tuner_id, process in processes.items():
-            outputs[tuner_id], _ = process.communicate(timeout=3600)
+            outputs[tuner_id], _ = process.communicate(timeout=HANG_GUARD_SECONDS)
             assert process.returncode == 0, f"{tuner_id} failed:\n{outputs[tuner_id][-3000:]}"
     finally:
         for process in processes.values():

@@ -18,6 +18,10 @@ import pytest
 from emnist_tf.cli import main
 from emnist_tf.tuning import greedy, space
 
+HANG_GUARD_SECONDS = 3600
+"""Only a hung sweep takes this long; the fast sweep ends in minutes even on a loaded 2-core machine."""
+pytestmark = pytest.mark.timeout(2 * HANG_GUARD_SECONDS)  # the fixture runs a sweep twice: only hangs time out
+
 STAGE_TRIAL = re.compile(r"stage (\w+)\b.* runs trial_(\d+)")
 
 
@@ -68,7 +72,7 @@ def killed_and_resumed(emnist_dir, tmp_path_factory):
     environment = _environment(emnist_dir)
     log = open(os.path.join(os.path.dirname(directory), "first.log"), "w")  # noqa: SIM115 (the child writes it)
     first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-    deadline = time.monotonic() + 3600  # a hang guard only
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
     while time.monotonic() < deadline and first.poll() is None:
         if sum(status == "COMPLETED" for status in _trial_states(directory).values()) >= 3:
             break
@@ -78,7 +82,7 @@ def killed_and_resumed(emnist_dir, tmp_path_factory):
     first.wait()
     log.close()
     at_kill = _trial_states(directory)
-    second = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=3600)
+    second = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=HANG_GUARD_SECONDS)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-3000:]
     return {
         "directory": directory,

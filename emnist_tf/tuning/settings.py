@@ -86,9 +86,7 @@ def make_settings(**options) -> SweepSettings:
     if wanted.final_epochs is not None and wanted.final_epochs < 1:
         raise ValueError(f"final epochs must be at least 1, got {wanted.final_epochs}")
     strategy.check(wanted)
-    max_trials = wanted.max_trials
-    if max_trials is None and strategy.planned_trials(wanted.model, None) is None:  # a joint search: as many
-        max_trials = get_strategy("greedy").planned_trials(wanted.model, config.cap(None, "trials"))  # as greedy
+    max_trials = strategy.resolve_trials(wanted.model, wanted.max_trials)
     confirmation = wanted.confirmation_epochs
     final_epochs = wanted.final_epochs or DEFAULT_TRAINING[wanted.model]["epochs"]
     return dataclasses.replace(
@@ -99,7 +97,9 @@ def make_settings(**options) -> SweepSettings:
         limit=config.cap(wanted.limit, "train_examples", say="training images"),
         fast=config.fast_mode(),
         run_eagerly=config.fast_mode() if wanted.run_eagerly is None else wanted.run_eagerly,
-        confirmation_epochs=None if confirmation is None else config.cap(confirmation, "epochs", say="epochs"),
+        confirmation_epochs=None
+        if confirmation is None
+        else config.cap(confirmation, "epochs", say="confirmation epochs"),
         final_epochs=config.cap(final_epochs, "epochs", say="final epochs" if wanted.final_epochs else None),
     )
 

@@ -46,6 +46,10 @@ class Strategy:
         """How many trials the sweep runs with these settings."""
         raise NotImplementedError
 
+    def resolve_trials(self, kind: str, max_trials: int | None) -> int | None:
+        """The ``max_trials`` setting to store when the user gave ``max_trials`` (None: the default)."""
+        return max_trials
+
     def search(self, directory, settings, hypermodel, train, progress) -> tuple[dict, dict | None]:
         """Runs (or resumes) the search; returns the baseline's values and the best values (None: none completed).
 
@@ -127,6 +131,10 @@ class JointStrategy(Strategy):
 
     def planned_trials(self, kind, max_trials, confirmation=False) -> int | None:
         return max_trials
+
+    def resolve_trials(self, kind, max_trials):
+        """The trial budget: ``max_trials``, by default as many trials as the greedy sweep."""
+        return max_trials if max_trials is not None else STRATEGIES["greedy"].planned_trials(kind, None)
 
     def search(self, directory, settings, hypermodel, train, progress):
         from emnist_tf.tuning import results, space
