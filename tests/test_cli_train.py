@@ -81,7 +81,7 @@ def test_the_train_command_resolves_its_configuration_once_and_names_no_flag_in_
     assert (config.model, config.epochs, config.class_weight, config.seed) == ("cnn", 1, None, 3)  # fast mode: 1
     assert config.label_smoothing == DEFAULT_TRAINING["cnn"]["label_smoothing"]
     assert capsys.readouterr().err == "fast mode: epochs capped at 1 (asked for 5)\n"
-    path = config.save(tmp_path / "cnn.json")
+    path = config.replace(architecture={"filters": [16, 32]}).save(tmp_path / "cnn.json")
     assert resolve_config(None, path, learning_rate=0.01).learning_rate == 0.01
     for kind, where in (("mlp", path), (None, None)):
         with pytest.raises(ValueError) as caught:
