@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     from emnist_tf import config, data, devices
     from emnist_tf.modeling.models import build_model
     from emnist_tf.modeling.runs import save_run
-    from emnist_tf.modeling.training import DEFAULT_TRAINING, train
+    from emnist_tf.modeling.training import default_config, train
 
     if config.fast_mode():
         print("note: EMNIST_TF_FAST is on; these are NOT full-run figures", file=sys.stderr)
@@ -43,11 +43,11 @@ def main(argv=None) -> int:
     test_images, test_labels = data.load_arrays("balanced", "test")
     figures = {}
     for kind in args.models:
-        recipe = DEFAULT_TRAINING[kind]
+        recipe = default_config(kind, seed=args.seed)
         model = build_model(kind, num_classes=data.split_info("balanced").num_classes, seed=args.seed)
         print(f"\n=== {kind}: {model.count_params():,} parameters, recipe {recipe}", flush=True)
         cpu_started = time.process_time()
-        result = train(model, "balanced", seed=args.seed, verbose=2, **recipe)
+        result = train(recipe, "balanced", model=model, verbose=2)
         cpu_seconds = time.process_time() - cpu_started
         _, accuracy = model.evaluate(test_images, test_labels, batch_size=1024, verbose=0)
         figures[kind] = {

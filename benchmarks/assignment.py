@@ -102,11 +102,12 @@ def default_cnn_seconds_per_epoch(probe_images: int | None) -> tuple[float, int]
 
     On a subsample it trains two epochs and times the second, so that tracing the graph is not counted.
     """
-    from emnist_tf.modeling.training import DEFAULT_TRAINING, train
+    from emnist_tf.modeling.training import default_config, train
 
     epochs = 1 if probe_images is None else 2
-    recipe = dict(DEFAULT_TRAINING["cnn"], epochs=epochs, validation_fraction=0.0)
-    result = train("cnn", "balanced", limit=probe_images, verbose=0, **recipe)
+    result = train(
+        default_config("cnn", epochs=epochs, validation_fraction=0.0), "balanced", limit=probe_images, verbose=0
+    )
     images = result.settings["train_examples"]
     return result.history["epoch_seconds"][-1] * FULL_TRAINING_IMAGES / images, images
 

@@ -37,10 +37,9 @@ def trial_folds(kind: str, values: dict, budget, split: str, seed: int) -> list:
     images, labels = data.load_arrays(split, "train", limit=budget.sweep_images, seed=seed)
     with tempfile.TemporaryDirectory() as folder:
         tuner = CrossValidationTuner(
-            CandidateOracle(values, [{}]),
+            CandidateOracle(values, [{}], epochs=budget.sweep_epochs),
             space.make_hypermodel(kind, num_classes=data.split_info(split).num_classes, seed=seed),
             folds=budget.folds,
-            epochs=budget.sweep_epochs,
             seed=seed,
             progress=Progress(total=1, stream=io.StringIO()),
             stage="prediction",
@@ -64,15 +63,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from emnist_tf import config, data
     from emnist_tf.assignment import budgets
+    from emnist_tf.modeling.configuration import TrainingConfig
     from emnist_tf.modeling.training import train
-    from emnist_tf.tuning import configs, greedy
+    from emnist_tf.tuning import greedy
 
     if not os.environ.get(config.DATA_ENV):
         print(f"set {config.DATA_ENV} to the folder of EMNIST files", file=sys.stderr)
         return 2
     sweep = Path(args.sweep)
-    configuration = configs.load_config(sweep / f"{args.which}.json")
-    kind = configuration["model"]
+    configuration = TrainingConfig.load(sweep / f"{args.which}.json").replace(seed=args.seed)
+    kind = configuration.model
     outcomes = greedy.replay(sweep, kind)
     values = (outcomes[0] if args.which == "baseline" else outcomes[-1]).winner.values
     budget = budgets.get_budget(args.budget)
@@ -81,14 +81,13 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     folds = trial_folds(kind, values, budget, args.split, args.seed)
     trial_seconds = time.perf_counter() - started
-    epochs = configuration["epochs"]
+    epochs = configuration.epochs
     predicted = budgets.final_seconds_from_trial(budget, folds, epochs, final_images)
     whole = [dataclasses.replace(fold, last_epoch_seconds=None) for fold in folds]
     predicted_whole = budgets.final_seconds_from_trial(budget, whole, epochs, final_images)
 
-    configuration.pop("seed", None)
     started = time.perf_counter()
-    result = train(data=args.split, seed=args.seed, verbose=0, **configuration)
+    result = train(configuration, args.split, verbose=0)
     run_seconds = time.perf_counter() - started
     full_epochs = run_seconds * epochs / result.epochs_run  # early stopping shortens a run, not its prediction
     figures = {

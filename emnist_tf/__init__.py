@@ -52,6 +52,8 @@ _EXPORTS = {
     "schedule_curve": "emnist_tf.modeling.schedules",
     "plot_schedule": "emnist_tf.modeling.schedules",
     "train": "emnist_tf.modeling.training",
+    "default_config": "emnist_tf.modeling.training",
+    "TrainingConfig": "emnist_tf.modeling.configuration",
     "compile_model": "emnist_tf.modeling.training",
     "classification_loss": "emnist_tf.modeling.losses",
     "SmoothedSparseCrossentropy": "emnist_tf.modeling.losses",
@@ -83,10 +85,11 @@ _EXPORTS = {
     "MlpHyperModel": "emnist_tf.tuning",
     "CnnHyperModel": "emnist_tf.tuning",
     "make_hypermodel": "emnist_tf.tuning",
-    "load_config": "emnist_tf.tuning.configs",
-    "check_config": "emnist_tf.tuning.configs",
-    "save_config": "emnist_tf.tuning.configs",
-    "ConfigError": "emnist_tf.tuning.configs",
+    "STRATEGIES": "emnist_tf.tuning.strategies",
+    "load_config": "emnist_tf.modeling.configuration",
+    "check_config": "emnist_tf.modeling.configuration",
+    "save_config": "emnist_tf.modeling.configuration",
+    "ConfigError": "emnist_tf.modeling.configuration",
     "run_assignment": "emnist_tf.assignment.pipeline",
     # inside the network
     "Network": "emnist_tf.scratch",
@@ -204,12 +207,13 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time names load 
         plot_weight_heatmaps,
     )
     from emnist_tf.interpret.probes import plot_layer_maps, plot_readout_by_depth, readout_by_depth
+    from emnist_tf.modeling.configuration import ConfigError, TrainingConfig, check_config, load_config, save_config
     from emnist_tf.modeling.losses import SmoothedSparseCrossentropy, classification_loss
     from emnist_tf.modeling.models import build_cnn, build_mlp, build_model, hidden_layer_names
     from emnist_tf.modeling.optimizers import make_optimizer
     from emnist_tf.modeling.runs import Run, RunError, load_run, save_run
     from emnist_tf.modeling.schedules import make_schedule, plot_schedule, schedule_curve
-    from emnist_tf.modeling.training import TrainingDivergedError, TrainingResult, compile_model, train
+    from emnist_tf.modeling.training import TrainingDivergedError, TrainingResult, compile_model, default_config, train
     from emnist_tf.robustness.adversarial import (
         adversarial_training,
         fgsm,
@@ -234,7 +238,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time names load 
         run_greedy,
         run_sweep,
     )
-    from emnist_tf.tuning.configs import ConfigError, check_config, load_config, save_config
+    from emnist_tf.tuning.strategies import STRATEGIES
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -11,7 +11,7 @@ import pytest
 
 from emnist_tf.cli import main
 from emnist_tf.tuning import configs, greedy, space
-from emnist_tf.tuning.oracles import make_oracle
+from emnist_tf.tuning.strategies import make_oracle
 
 
 def _counts(model) -> tuple[int, int]:
@@ -94,7 +94,7 @@ def test_widths_and_depths_reach_beyond_the_default_recipe(kind):
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_configurations_of_the_space_pass_the_check_and_build_the_same_model(kind):
     values = dict(space.baseline_values(kind), batch_norm=True, dropout_rate=0.2, regularizer="l2")
-    config = space.config_from_values(kind, values)
+    config = space.config_from_values(kind, values, epochs=3).to_dict()
     assert configs.check_config(config) == config
     assert set(config) <= set(configs.TOP_KEYS) and config["model"] == kind
     from emnist_tf.modeling.models import build_model
@@ -106,7 +106,7 @@ def test_configurations_of_the_space_pass_the_check_and_build_the_same_model(kin
 
 
 def _mlp_config(**changes):
-    config = space.config_from_values("mlp", space.baseline_values("mlp"))
+    config = space.config_from_values("mlp", space.baseline_values("mlp"), epochs=3).to_dict()
     for key, value in changes.items():
         if key.startswith("architecture."):
             config["architecture"][key.split(".", 1)[1]] = value
@@ -139,7 +139,7 @@ def test_bad_configurations_stop_with_one_line_naming_the_key_and_the_allowed_va
 
 
 def test_a_cnn_needs_two_convolutions_and_the_cli_says_so_in_one_line(tmp_path, capsys):
-    config = space.config_from_values("cnn", space.baseline_values("cnn"))
+    config = space.config_from_values("cnn", space.baseline_values("cnn"), epochs=1).to_dict()
     config["architecture"]["filters"] = [32]
     path = tmp_path / "one-conv.json"
     path.write_text(json.dumps(config))
@@ -153,10 +153,12 @@ def test_a_cnn_needs_two_convolutions_and_the_cli_says_so_in_one_line(tmp_path, 
 
 
 def test_saved_configurations_round_trip_exactly(tmp_path):
-    config = space.config_from_values("cnn", dict(space.baseline_values("cnn"), conv_blocks=3, convs_per_block=2))
-    path = configs.save_config(config, tmp_path / "best.json")
-    assert configs.load_config(path) == config
-    assert config["architecture"]["filters"] == [32, 64, 128] and config["architecture"]["convs_per_block"] == 2
+    values = dict(space.baseline_values("cnn"), conv_blocks=3, convs_per_block=2)
+    config = space.config_from_values("cnn", values, epochs=4, seed=7)
+    path = config.save(tmp_path / "best.json")
+    assert configs.TrainingConfig.load(path) == config
+    assert configs.load_config(path) == config.to_dict() and config.to_dict()["seed"] == 7
+    assert config.architecture["filters"] == [32, 64, 128] and config.architecture["convs_per_block"] == 2
 
 
 def test_budgets_are_checked_and_weigh_every_stage():
@@ -292,3 +294,17 @@ def test_during_a_sweep_its_final_runs_are_predicted_from_the_best_trial_so_far(
     # a trial trains 120,000 images; a final run 12 epochs x 60,000: 6x the trial's 120 s and 300 s
     assert trial_line and trial_line[0].endswith("time left 0:52:00")  # 600 + 720 + 1800
     assert progress.predicted == {"train cnn-baseline": 720.0, "train cnn-best": 1800.0}
+
+
+def test_fast_mode_and_the_fast_budget_are_one_switch(capsys, monkeypatch):
+    from emnist_tf import config
+    from emnist_tf.assignment import budgets
+
+    assert budgets.resolve_budget("evening") == budgets.BUDGETS["fast"]  # the session runs in fast mode
+    assert capsys.readouterr().err == "fast mode: the fast budget instead of evening\n"
+    monkeypatch.delenv(config.FAST_ENV)
+    assert budgets.resolve_budget("evening", folds=4) == budgets.BUDGETS["evening"].with_folds(4)
+    assert not config.fast_mode()
+    assert budgets.resolve_budget("fast") == budgets.BUDGETS["fast"] and config.fast_mode()
+    with pytest.raises(ValueError, match="unknown budget 'weekend'"):
+        budgets.resolve_budget("weekend")

@@ -62,8 +62,9 @@ def test_class_weight_and_label_smoothing_options_override_the_recipe(emnist_dir
 
 def test_unknown_split_is_a_one_line_error(capsys):
     assert main(["train", "--model", "mlp", "--split", "nosuch", "--fast"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith("emnist-tf: error:") and "balanced" in error and "\n" not in error
+    notice, error = capsys.readouterr().err.strip().splitlines()  # the fast-mode cap, then the error
+    assert notice == f"fast mode: epochs capped at 1 (asked for {DEFAULT_TRAINING['mlp']['epochs']})"
+    assert error.startswith("emnist-tf: error:") and "balanced" in error
 
 
 def test_unknown_model_is_rejected_by_the_parser(capsys):
@@ -71,3 +72,18 @@ def test_unknown_model_is_rejected_by_the_parser(capsys):
         main(["train", "--model", "rnn"])
     assert caught.value.code == 2
     assert "mlp" in capsys.readouterr().err
+
+
+def test_the_train_command_resolves_its_configuration_once_and_names_no_flag_in_errors(tmp_path, capsys):
+    from emnist_tf.tuning.final import resolve_config
+
+    config = resolve_config("cnn", epochs=5, class_weight=None, seed=3)
+    assert (config.model, config.epochs, config.class_weight, config.seed) == ("cnn", 1, None, 3)  # fast mode: 1
+    assert config.label_smoothing == DEFAULT_TRAINING["cnn"]["label_smoothing"]
+    assert capsys.readouterr().err == "fast mode: epochs capped at 1 (asked for 5)\n"
+    path = config.replace(architecture={"filters": [16, 32]}).save(tmp_path / "cnn.json")
+    assert resolve_config(None, path, learning_rate=0.01).learning_rate == 0.01
+    for kind, where in (("mlp", path), (None, None)):
+        with pytest.raises(ValueError) as caught:
+            resolve_config(kind, where)
+        assert "--" not in str(caught.value) and "\n" not in str(caught.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,7 @@ def test_type_checking_imports_match_the_export_table():
 )
 def test_importing_the_package_and_building_the_command_line_stay_light(statement):
     code = f"import sys, emnist_tf.cli; {statement}; print(sorted({{'tensorflow', 'keras'}} & set(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=3600)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
@@ -76,5 +77,34 @@ def test_fast_flag_turns_fast_mode_on_for_the_command(monkeypatch):
 
 
 def test_python_dash_m_runs_the_command_line():
-    result = subprocess.run([sys.executable, "-m", "emnist_tf", "--help"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "emnist_tf", "--help"], capture_output=True, text=True, timeout=3600)
     assert result.returncode == 0 and "data" in result.stdout
+
+
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+|emnist-tf [a-z]")
+
+
+def _raised_texts(path: Path) -> list[tuple[int, str]]:
+    """The string pieces of every ``raise`` statement in ``path``, with their line numbers."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            for piece in ast.walk(node.exc):
+                if isinstance(piece, ast.Constant) and isinstance(piece.value, str):
+                    found.append((node.lineno, piece.value))
+    return found
+
+
+@pytest.mark.parametrize("package", ["modeling", "tuning", "assignment"])
+def test_library_errors_name_no_command_line_flag(package):
+    """A library error says what is wrong in the library's words; only emnist_tf/cli speaks of flags."""
+    root = Path(emnist_tf.__file__).parent / package
+    named = [
+        f"{path.name}:{line}: {text}"
+        for path in sorted(root.rglob("*.py"))
+        for line, text in _raised_texts(path)
+        if FLAG.search(text)
+    ]
+    assert named == []
+    assert FLAG.search("pass --solutions DIR") and FLAG.search("run `emnist-tf tune` first")
+    assert not FLAG.search("a learning-rate schedule") and not FLAG.search("x -- y")

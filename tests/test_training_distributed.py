@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3900)]  # the subprocess has its own hang guard (3600 s)
 
 SCRIPT = textwrap.dedent(
     """
@@ -46,7 +46,7 @@ SCRIPT = textwrap.dedent(
 def test_mirrored_training_runs_on_two_logical_devices(tmp_path):
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=environment, timeout=300, cwd=tmp_path
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=environment, timeout=3600, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr[-3000:]
     facts = json.loads(done.stdout.strip().splitlines()[-1])

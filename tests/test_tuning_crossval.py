@@ -67,13 +67,12 @@ class _TroubleHyperModel(keras_tuner.HyperModel):
         )
 
 
-def _search(tmp_path, oracle, hypermodel, train, *, epochs, stage):
-    """Runs every trial the oracle proposes, with 2 folds, and returns the tuner."""
+def _search(tmp_path, oracle, hypermodel, train, *, stage):
+    """Runs every trial the oracle proposes (for the epochs it says), with 2 folds, and returns the tuner."""
     tuner = CrossValidationTuner(
         oracle,
         hypermodel,
         folds=2,
-        epochs=epochs,
         seed=0,
         progress=Progress(total=oracle.max_trials),
         stage=stage,
@@ -86,8 +85,8 @@ def _search(tmp_path, oracle, hypermodel, train, *, epochs, stage):
 
 def test_failing_trials_are_recorded_with_their_reason_and_the_sweep_goes_on(tmp_path, small_train, capsys):
     candidates = [{"mode": "raise"}, {"mode": "nan"}, {"mode": "raise"}, {"mode": "ok"}]
-    oracle = CandidateOracle({"mode": "ok"}, candidates)
-    tuner = _search(tmp_path, oracle, _TroubleHyperModel(), small_train, epochs=1, stage="trouble")
+    oracle = CandidateOracle({"mode": "ok"}, candidates, epochs=1)
+    tuner = _search(tmp_path, oracle, _TroubleHyperModel(), small_train, stage="trouble")
     records = results.load_project(tuner.project_dir)
     assert [record.status for record in records] == ["FAILED", "FAILED", "FAILED", "COMPLETED"]
     assert "boom" in records[0].reason and "RuntimeError" in records[0].reason
@@ -107,7 +106,7 @@ def test_each_fold_records_the_seconds_of_its_last_epoch(tmp_path, small_train):
     from emnist_tf.tuning import space
 
     hypermodel = space.make_hypermodel("mlp", num_classes=47)
-    tuner = _search(tmp_path, CandidateOracle({}, [{}]), hypermodel, small_train, epochs=2, stage="pace")
+    tuner = _search(tmp_path, CandidateOracle({}, [{}], epochs=2), hypermodel, small_train, stage="pace")
     (record,) = results.load_project(tuner.project_dir)
     assert record.completed and len(record.folds) == 2
     for fold in record.folds:

@@ -148,16 +148,21 @@ def test_a_kill_between_trial_file_and_oracle_file_neither_loses_nor_repeats_a_t
     assert sorted(again.trials) == [first.trial_id, second.trial_id, third.trial_id]
 
 
-def test_options_are_checked_and_capped_in_fast_mode():
+def test_options_are_checked_and_every_size_resolved_once_in_fast_mode(capsys):
     settings = sweep.make_settings(model="cnn", strategy="bayesian", folds=5, epochs=30, max_trials=50)
     assert (settings.folds, settings.epochs, settings.max_trials, settings.fast) == (2, 1, 2, True)
+    assert settings.final_epochs == 1 and settings.run_eagerly is True  # best.json's epochs; eager in fast mode
+    notices = capsys.readouterr().err.strip().splitlines()
+    assert len(notices) == 3 and all(line.startswith("fast mode: ") for line in notices)  # folds, epochs, trials
+    assert sweep.make_settings(final_epochs=30).final_epochs == 1
+    assert "final epochs capped at 1 (asked for 30)" in capsys.readouterr().err
     with pytest.raises(ValueError, match="strategy"):
         sweep.make_settings(strategy="grid")
     with pytest.raises(ValueError, match="folds"):
         sweep.make_settings(folds=1)
     assert sweep.make_settings().confirmation_epochs is None  # fast mode does not turn it on
     assert sweep.make_settings(confirmation_epochs=8).confirmation_epochs == 1
-    with pytest.raises(ValueError, match="confirmation stage needs the greedy strategy"):
+    with pytest.raises(ValueError, match="confirmation stage needs a staged strategy such as greedy"):
         sweep.make_settings(strategy="random", confirmation_epochs=8)
 
 
@@ -187,3 +192,42 @@ def test_cli_reports_bad_options_in_one_line(tmp_path, capsys):
     assert "folds" in capsys.readouterr().err
     assert main(["tune-report", str(tmp_path / "nothing")]) == 2
     assert "not a sweep folder" in capsys.readouterr().err
+
+
+def test_every_strategy_is_one_registered_object_and_a_new_staged_one_is_one_class():
+    from emnist_tf.tuning import strategies
+
+    assert list(strategies.STRATEGIES) == ["greedy", "random", "bayesian", "hyperband"]
+    assert all(isinstance(value, strategies.Strategy) for value in strategies.STRATEGIES.values())
+
+    class NoArchitecture(strategies.StagedStrategy):
+        name = "no-architecture"
+
+        def stages(self, kind, confirmation=False):
+            return tuple(stage for stage in super().stages(kind, confirmation) if stage.name != "architecture")
+
+    shorter = NoArchitecture().planned_trials("mlp", None)
+    greedy_trials = strategies.STRATEGIES["greedy"].planned_trials("mlp", None)
+    assert shorter == greedy_trials - len(space.stages("mlp")[1].candidates)
+    assert NoArchitecture().stage_keys("mlp", "activation") == ("activation",)
+    assert strategies.STRATEGIES["random"].stage_keys("mlp", "random") == ()
+    with pytest.raises(ValueError, match="unknown strategy 'grid'; choose one of greedy, random"):
+        strategies.get_strategy("grid")
+    with pytest.raises(ValueError, match="not a joint search"):
+        strategies.make_oracle("greedy", max_trials=2)
+
+
+@pytest.mark.parametrize("strategy", ["random", "bayesian", "hyperband"])
+def test_every_oracle_writes_each_trials_epochs_into_its_values(strategy, tmp_path):
+    from emnist_tf.tuning.kt_adapter import EPOCHS_VALUE
+    from emnist_tf.tuning.strategies import make_oracle
+
+    oracle = make_oracle(strategy, max_trials=3, epochs=2, seed=0)
+    oracle._set_project_dir(str(tmp_path), "project")
+    oracle.hyperparameters.Int("x", 0, 3)
+    epochs = oracle.create_trial("tuner0").hyperparameters.values[EPOCHS_VALUE]
+    assert 1 <= epochs <= 2 and (strategy == "hyperband" or epochs == 2)
+    candidate = CandidateOracle({"x": 0}, [{"x": 1}], epochs=7)
+    candidate._set_project_dir(str(tmp_path), "candidates")
+    candidate.hyperparameters.Int("x", 0, 3)
+    assert candidate.create_trial("tuner0").hyperparameters.values == {"x": 1, EPOCHS_VALUE: 7}

@@ -18,6 +18,10 @@ import pytest
 from emnist_tf.cli import main
 from emnist_tf.tuning import greedy, space
 
+HANG_GUARD_SECONDS = 3600
+"""Only a hung sweep takes this long; the fast sweep ends in minutes even on a loaded 2-core machine."""
+pytestmark = pytest.mark.timeout(2 * HANG_GUARD_SECONDS)  # the fixture runs a sweep twice: only hangs time out
+
 STAGE_TRIAL = re.compile(r"stage (\w+)\b.* runs trial_(\d+)")
 
 
@@ -68,7 +72,7 @@ def killed_and_resumed(emnist_dir, tmp_path_factory):
     environment = _environment(emnist_dir)
     log = open(os.path.join(os.path.dirname(directory), "first.log"), "w")  # noqa: SIM115 (the child writes it)
     first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
-    deadline = time.monotonic() + 400
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
     while time.monotonic() < deadline and first.poll() is None:
         if sum(status == "COMPLETED" for status in _trial_states(directory).values()) >= 3:
             break
@@ -78,7 +82,7 @@ def killed_and_resumed(emnist_dir, tmp_path_factory):
     first.wait()
     log.close()
     at_kill = _trial_states(directory)
-    second = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=500)
+    second = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=HANG_GUARD_SECONDS)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-3000:]
     return {
         "directory": directory,
@@ -124,7 +128,7 @@ def test_every_stage_has_a_table_and_a_figure_and_the_test_comparison_is_reporte
     summary = Path(os.path.join(directory, "summary.md")).read_text()
     for result in final.values():
         assert f"{result['test_accuracy']:.4f}" in summary
-    assert os.path.exists(os.path.join(directory, "best_model.keras"))
+    assert os.path.exists(os.path.join(directory, "final", "best", "model.keras"))
     assert glob.glob(os.path.join(directory, "tensorboard", "*", "events.out.tfevents.*"))
     assert "ETA" in killed_and_resumed["first_output"] and "best so far" in killed_and_resumed["resumed_output"]
     assert "restarting the process after 8 trials" in killed_and_resumed["resumed_output"]
@@ -140,3 +144,20 @@ def test_tune_report_prints_every_stage_and_rewrites_the_figures(killed_and_resu
         assert f"### Stage {number}: {name}" in output
     assert "Test set: baseline vs final" in output
     assert os.path.exists(figure)
+
+
+def test_train_config_on_the_sweeps_best_json_gets_the_sweeps_own_test_accuracy(
+    killed_and_resumed, emnist_dir, tmp_path
+):
+    """One path: the sweep's end trains best.json exactly as ``emnist-tf train --config`` does."""
+    directory = killed_and_resumed["directory"]
+    reported = json.loads(Path(directory, "final", "best.json").read_text())
+    best = json.loads(Path(directory, "best.json").read_text())
+    assert reported["epochs"] == best["epochs"] and best["seed"] == 0
+    run = tmp_path / "best"
+    arguments = ["train", "--config", os.path.join(directory, "best.json"), "--limit", "376", "--out", str(run)]
+    assert main([*arguments, "--data-dir", str(emnist_dir), "--fast"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert json.loads((run / "run.json").read_text())["train_examples"] == reported["train_examples"]
+    assert metrics["test_examples"] == reported["test_examples"]
+    assert metrics["accuracy"] == reported["test_accuracy"]

@@ -8,6 +8,7 @@ stage in full-training-set epochs of the default MLP, so the pipeline can say th
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 from emnist_tf.choices import MODEL_KINDS
 
@@ -32,7 +33,6 @@ class Budget:
         final_epochs: epochs of the final training of each model kind.
         final_images: training images of the final training (None: all).
         test_images: test images evaluated (None: all).
-        eager_trials: train the sweep's trials without tracing graphs (quicker when a fold is a few batches).
         confirmation_epochs: epochs per fold of the sweep's confirmation stage, which retrains the
             greedy winner and the winner with the default recipe's techniques and keeps the better
             (:func:`emnist_tf.tuning.space.confirmation_stage`); None: no confirmation stage.
@@ -46,7 +46,6 @@ class Budget:
     final_epochs: dict
     final_images: int | None
     test_images: int | None
-    eager_trials: bool = False
     confirmation_epochs: int | None = None
 
     def with_folds(self, folds: int | None) -> Budget:
@@ -63,13 +62,16 @@ class Budget:
 
 
 BUDGETS = {
-    # CI and a first look: every stage runs, on a few hundred images, in a few minutes.
-    "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500, eager_trials=True, confirmation_epochs=1),
+    # Fast mode (CI and a first look): every stage runs, on a few hundred images, in a few minutes.
+    "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500, confirmation_epochs=1),
     # About 4 to 4.5 hours on a 2-core machine, measured (README, "The whole assignment": "How they were sized").
     "evening": Budget("evening", 12_000, 3, 3, None, {"mlp": 20, "cnn": 12}, None, None, confirmation_epochs=8),
     # About twice the evening: twice the images and more epochs per fold, longer final training.
     "overnight": Budget("overnight", 24_000, 3, 4, None, {"mlp": 30, "cnn": 20}, None, None, confirmation_epochs=8),
 }
+
+
+FAST_BUDGET = "fast"
 
 
 def get_budget(name: str, folds: int | None = None) -> Budget:
@@ -81,6 +83,27 @@ def get_budget(name: str, folds: int | None = None) -> Budget:
     if name not in BUDGETS:
         raise ValueError(f"unknown budget {name!r}; choose one of {', '.join(BUDGETS)}")
     return BUDGETS[name].with_folds(folds)
+
+
+def resolve_budget(name: str, folds: int | None = None) -> Budget:
+    """The budget the assignment runs: where every size of the assignment is decided, once.
+
+    The fast budget and fast mode are one switch: fast mode runs the fast budget whatever budget
+    was named (one line on standard error says so), and the fast budget turns fast mode on for
+    this process and the processes it starts.
+
+    Raises:
+        ValueError: for an unknown name or fewer than 2 folds.
+    """
+    from emnist_tf import config
+
+    get_budget(name, folds)  # an unknown name or bad folds stop here, in fast mode too
+    if config.fast_mode() and name != FAST_BUDGET:
+        print(f"fast mode: the {FAST_BUDGET} budget instead of {name}", file=sys.stderr)
+        name = FAST_BUDGET
+    if name == FAST_BUDGET:
+        config.set_fast_mode(True)
+    return get_budget(name, folds)
 
 
 def _cost(kind: str) -> float:

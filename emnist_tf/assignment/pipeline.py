@@ -16,9 +16,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,7 +24,6 @@ from emnist_tf import config
 from emnist_tf.assignment import budgets
 from emnist_tf.assignment.layout import CONFIGURATIONS, REPORT_FILE, RUNS, run_dir, sweep_dir  # noqa: F401
 from emnist_tf.choices import MODEL_KINDS
-from emnist_tf.files import atomic_write_json
 
 SETTINGS_FILE = "assignment.json"
 
@@ -103,18 +99,6 @@ class Progress:
         print(f"[assignment] {text}", file=self.stream, flush=True)
 
 
-def _check_settings(out: Path, settings: dict) -> None:
-    path = out / SETTINGS_FILE
-    if path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        different = sorted(key for key in settings if stored.get(key) != settings[key])
-        if different:
-            changes = ", ".join(f"{key} {stored.get(key)!r} -> {settings[key]!r}" for key in different)
-            raise ValueError(f"{out} holds an assignment with other settings ({changes}); rerun it as it was started")
-        return
-    atomic_write_json(path, settings, indent=2)
-
-
 def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after, final_images) -> None:
     from emnist_tf.tuning import configs
     from emnist_tf.tuning.sweep import run_sweep
@@ -160,7 +144,6 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after, final
         recycle_after=recycle_after,
         final=False,
         final_epochs=budget.final_epochs[kind],
-        run_eagerly=budget.eager_trials,
         confirmation_epochs=budget.confirmation_epochs,
     )
     progress.finish()
@@ -179,7 +162,7 @@ def _predict_final_runs(out, kind, budget, progress, final_images) -> None:
     outcomes = greedy.replay(sweep_dir(out, kind), kind)
     if not outcomes:
         return
-    epochs = config.cap(budget.final_epochs[kind], "epochs")
+    epochs = budget.final_epochs[kind]
     for name, record in (("baseline", outcomes[0].winner), ("best", outcomes[-1].winner)):
         seconds = budgets.final_seconds_from_trial(budget, record.folds, epochs, final_images) if record else 0.0
         if seconds > 0:  # 0: no winner yet, or none of its folds ran an epoch
@@ -187,53 +170,39 @@ def _predict_final_runs(out, kind, budget, progress, final_images) -> None:
 
 
 def _final_images(budget, split, data_dir) -> int:
-    """Images a final run trains on: the budget's cap, else every training image of the split."""
+    """Images a final run trains on: the budget's, else every training image of the split."""
     from emnist_tf.data.loading import load_labels
 
-    capped = config.cap(budget.final_images, "train_examples")
-    return capped if capped is not None else len(load_labels(split, "train", data_dir=data_dir))
+    return budget.final_images or len(load_labels(split, "train", data_dir=data_dir))
 
 
-def _train(out, kind, name, budget, settings, progress, data_dir) -> None:
-    from emnist_tf.modeling.runs import save_run
-    from emnist_tf.modeling.training import train
-    from emnist_tf.tuning import configs
+def _train_and_test(out, kind, name, budget, settings, progress, data_dir) -> None:
+    """Trains ``OUT/sweeps/<kind>/<name>.json`` as ``emnist-tf train --config`` would, and tests it."""
+    from emnist_tf.evaluation.run_evaluation import METRICS_FILE, evaluate_run
+    from emnist_tf.modeling.configuration import TrainingConfig
+    from emnist_tf.tuning.final import train_and_test
 
     target = run_dir(out, kind, name)
     stage = f"train {kind}-{name}"
     if (target / "run.json").exists():
         progress.skip(stage)
+        if not (target / METRICS_FILE).exists():  # killed between training and testing
+            evaluate_run(target, data_dir=data_dir, limit=budget.test_images)
         return
-    configuration = configs.load_config(sweep_dir(out, kind) / f"{name}.json")
-    configuration.pop("seed", None)
-    epochs = config.cap(configuration["epochs"], "epochs")
-    if epochs != configuration["epochs"]:
-        progress.say(f"fast mode: {epochs} epoch(s) instead of {configuration['epochs']}")
-    configuration["epochs"] = epochs
-    progress.begin(stage, f"{epochs} epoch(s)")
-    result = train(
-        data=settings["split"],
+    configuration = TrainingConfig.load(sweep_dir(out, kind) / f"{name}.json")  # its seed is the sweep's
+    progress.begin(stage, f"{configuration.epochs} epoch(s)")
+    metrics = train_and_test(
+        configuration,
+        target,
+        split=settings["split"],
         data_dir=data_dir,
-        seed=settings["seed"],
-        limit=config.cap(budget.final_images, "train_examples"),
+        limit=budget.final_images,
+        test_limit=budget.test_images,
         verbose=0,
-        **configuration,
+        record={"configuration": f"{kind}/{name}.json"},
     )
-    partial = target.with_name(f".partial-{target.name}")
-    if partial.exists():
-        shutil.rmtree(partial)
-    save_run(partial, result, {"model": kind, "split": settings["split"], "configuration": f"{kind}/{name}.json"})
-    os.replace(partial, target)  # the run folder appears complete or not at all
     progress.advance(progress.work[stage])
-    progress.say(f"{stage} done: {result.epochs_run} epoch(s) in {result.train_seconds:.1f} s")
-
-
-def _evaluate(out, kind, name, budget, data_dir) -> None:
-    from emnist_tf.evaluation.run_evaluation import METRICS_FILE, evaluate_run
-
-    target = run_dir(out, kind, name)
-    if not (target / METRICS_FILE).exists():
-        evaluate_run(target, data_dir=data_dir, limit=config.cap(budget.test_images, "test_examples"))
+    progress.say(f"{stage} done: {metrics['epochs_run']} epoch(s) in {metrics['train_seconds']:.1f} s")
 
 
 def run_assignment(
@@ -251,7 +220,8 @@ def run_assignment(
 
     Args:
         out: the assignment folder (created if needed); rerun with the same arguments to resume.
-        budget: "fast", "evening" or "overnight" (:mod:`emnist_tf.assignment.budgets`).
+        budget: "fast", "evening" or "overnight" (:mod:`emnist_tf.assignment.budgets`); fast mode
+            runs the fast budget, and the fast budget turns fast mode on.
         folds: cross-validation folds (default: the budget's).
         split: EMNIST split.
         seed: seed of the sweeps and of the final training.
@@ -264,22 +234,20 @@ def run_assignment(
     """
     from emnist_tf.assignment.report import write_report
     from emnist_tf.tuning import distributed, greedy
+    from emnist_tf.tuning.settings import check_settings
 
     if distributed.role() != "single":
         raise ValueError(
-            "the assignment runs in one process; to spread a sweep over machines, run `emnist-tf tune` "
+            "the assignment runs in one process; to spread a sweep over machines, run the sweep "
             "as chief and workers, then train its best.json"
         )
-    chosen = budgets.get_budget(budget, folds)
+    chosen = budgets.resolve_budget(budget, folds)  # every size decided here, fast mode included
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     settings = {"budget": dataclasses.asdict(chosen), "split": split, "seed": seed, "fast": config.fast_mode()}
-    _check_settings(out, settings)
+    check_settings(out, settings, file=SETTINGS_FILE, what="an assignment")
     confirmation = chosen.confirmation_epochs is not None
-    trials = {
-        kind: greedy.planned_trials(kind, config.cap(chosen.trials_per_stage, "trials"), confirmation)
-        for kind in MODEL_KINDS
-    }
+    trials = {kind: greedy.planned_trials(kind, chosen.trials_per_stage, confirmation) for kind in MODEL_KINDS}
     progress = Progress(budgets.estimated_work(chosen, trials), stream)
     progress.say(
         f"the assignment in {out}: {chosen.name} budget, {chosen.folds} folds, "
@@ -290,8 +258,7 @@ def run_assignment(
         _sweep(out, kind, chosen, settings, progress, data_dir, recycle_after, final_images)
     for kind in MODEL_KINDS:
         for name in CONFIGURATIONS:
-            _train(out, kind, name, chosen, settings, progress, data_dir)
-            _evaluate(out, kind, name, chosen, data_dir)
+            _train_and_test(out, kind, name, chosen, settings, progress, data_dir)
     progress.begin("report")
     report = write_report(out, data_dir=data_dir)
     progress.say(f"done: the report is {report}")

@@ -7,7 +7,9 @@ Example::
 
 from __future__ import annotations
 
-BUDGET_NAMES = ("fast", "evening", "overnight")
+from emnist_tf.assignment.budgets import BUDGETS
+
+BUDGET_NAMES = tuple(BUDGETS)
 
 
 def register(subparsers, parents) -> None:
@@ -25,7 +27,8 @@ def register(subparsers, parents) -> None:
         "--budget",
         choices=BUDGET_NAMES,
         default="fast",
-        help="fast: minutes; evening: about 4-4.5 hours on 2 cores; overnight: about 9-10 (default fast)",
+        help="fast: minutes (the same as --fast); evening: about 4-4.5 hours on 2 cores; overnight: about "
+        "9-10 (default fast)",
     )
     parser.add_argument("--folds", type=int, default=None, help="cross-validation folds (default: the budget's)")
     parser.add_argument("--split", default="balanced", help="EMNIST split (default balanced)")
@@ -44,7 +47,7 @@ def register(subparsers, parents) -> None:
 def run(args) -> int:
     """Runs or resumes the assignment, restarting the process every ``--recycle-after`` sweep trials."""
     from emnist_tf.assignment.pipeline import run_assignment
-    from emnist_tf.cli.tune import run_recycling
+    from emnist_tf.tuning.recycle import run_recycling
 
     def assignment(recycle_after):
         run_assignment(

@@ -68,7 +68,10 @@ def register(subparsers, parents) -> None:
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without a better validation loss",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the configuration's, else 0)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="train on this many images (stratified sample; default all)"
+    )
     parser.add_argument("--data-dir", default=None, help="folder of EMNIST files (default: $EMNIST_TF_DATA)")
     parser.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard logs to DIR")
     parser.add_argument("--out", default=None, help="run directory (default: runs/<model>-<time>)")
@@ -77,38 +80,19 @@ def register(subparsers, parents) -> None:
 
 def run(args) -> int:
     """Trains, saves and evaluates; returns the exit status."""
-    from emnist_tf import config as fast
+    from emnist_tf.tuning.final import resolve_config, train_command
 
-    recipe = _recipe(args)
-    kind = recipe["model"]
-    capped = fast.cap(recipe["epochs"], "epochs")
-    if capped != recipe["epochs"]:
-        print(f"Fast mode: training {capped} epoch(s) instead of {recipe['epochs']}")
-        recipe["epochs"] = capped
-    out_dir = Path(args.out or f"runs/{kind}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-
-    from emnist_tf import devices
-    from emnist_tf.modeling.runs import save_run
-    from emnist_tf.modeling.training import train
-
-    precision = devices.configure_precision()
-    result = train(
-        data=args.split,
+    config = resolve_config(args.model, args.config, **_changes(args))
+    out_dir = Path(args.out or f"runs/{config.model}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    out_dir, metrics = train_command(
+        out_dir,
+        config,
+        split=args.split,
         data_dir=args.data_dir,
-        seed=args.seed,
-        limit=fast.cap(None, "train_examples"),
-        tensorboard_dir=args.tensorboard,
+        limit=args.limit,
         distribute=args.distribute,
-        verbose="auto",
-        **recipe,
+        tensorboard_dir=args.tensorboard,
     )
-    save_run(
-        out_dir, result, {"model": kind, "split": args.split, "precision": precision, "fast_mode": fast.fast_mode()}
-    )
-    print(f"Saved the run to {out_dir}")
-    from emnist_tf.evaluation import evaluate_run
-
-    metrics = evaluate_run(out_dir, data_dir=args.data_dir)
     print(
         f"Test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f} "
         f"on {metrics.get('test_examples', '?')} test images; results in {out_dir}"
@@ -116,28 +100,21 @@ def run(args) -> int:
     return 0
 
 
-def _recipe(args) -> dict:
-    """The keywords of ``train``: the configuration file or the default recipe, then the options given."""
-    if args.config is not None:
-        from emnist_tf.tuning.configs import load_config
-
-        recipe = load_config(args.config)
-        if args.model is not None and args.model != recipe["model"]:
-            raise ValueError(f"--model {args.model} contradicts the model {recipe['model']!r} of {args.config}")
-        recipe.pop("seed", None)
-    elif args.model is None:
-        raise ValueError("say what to train: --model mlp|cnn, or --config FILE.json")
-    else:
-        from emnist_tf.modeling.training import DEFAULT_TRAINING
-
-        recipe = {"model": args.model, **DEFAULT_TRAINING[args.model]}
-    for option in ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "label_smoothing"):
-        if getattr(args, option) is not None:
-            recipe[option] = getattr(args, option)
-    if args.early_stopping is not None:
-        recipe["early_stopping_patience"] = args.early_stopping
-    if args.no_augmentation:
-        recipe["augmentation"] = False
-    if args.class_weight is not None:
-        recipe["class_weight"] = None if args.class_weight == "none" else args.class_weight
-    return recipe
+def _changes(args) -> dict:
+    """The configuration fields the options given replace."""
+    given = {
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "learning_rate": args.learning_rate,
+        "schedule": args.schedule,
+        "label_smoothing": args.label_smoothing,
+        "early_stopping_patience": args.early_stopping,
+        "augmentation": False if args.no_augmentation else None,
+        "class_weight": args.class_weight,
+    }
+    changes = {name: value for name, value in given.items() if value is not None}
+    if changes.get("class_weight") == "none":
+        changes["class_weight"] = None
+    return changes

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
-from emnist_tf.choices import MODEL_KINDS, STRATEGIES
+from emnist_tf.choices import MODEL_KINDS
+from emnist_tf.tuning.recycle import run_recycling  # noqa: F401 - importable from here as before
+from emnist_tf.tuning.strategies import STRATEGIES
 
 
 def register(subparsers, parents) -> None:
@@ -22,9 +21,9 @@ def register(subparsers, parents) -> None:
     parser.add_argument("--model", choices=MODEL_KINDS, default="mlp")
     parser.add_argument(
         "--strategy",
-        choices=STRATEGIES,
+        choices=list(STRATEGIES),
         default="greedy",
-        help="greedy: one technique at a time; the others search everything at once",
+        help="greedy: one technique at a time; random, bayesian, hyperband: everything at once",
     )
     parser.add_argument("--folds", type=int, default=3, help="stratified folds per trial (default 3)")
     parser.add_argument(
@@ -43,6 +42,14 @@ def register(subparsers, parents) -> None:
         help="greedy: end with a confirmation stage that retrains the winner and the winner with the "
         "default recipe's batch norm, dropout and cosine schedule for N epochs per fold and keeps the "
         "better (short trials misjudge those techniques; default: no confirmation stage)",
+    )
+    parser.add_argument(
+        "--final-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="epochs of best.json and baseline.json, which the sweep then trains on all its images and "
+        "tests (default: the model's recipe)",
     )
     parser.add_argument("--dir", required=True, help="sweep folder (results, report, resume state)")
     parser.add_argument("--seed", type=int, default=0)
@@ -70,7 +77,6 @@ def register(subparsers, parents) -> None:
 
 def run(args) -> int:
     """Runs the sweep described by ``args``, restarting the process every ``--recycle-after`` trials."""
-    from emnist_tf import config
     from emnist_tf.tuning.sweep import run_sweep
 
     def sweep(recycle_after):
@@ -87,30 +93,10 @@ def run(args) -> int:
             data_dir=args.data_dir,
             recycle_after=recycle_after,
             confirmation_epochs=args.confirm_epochs,
-            run_eagerly=config.fast_mode(),  # fast-mode folds are a few batches: tracing costs more than it saves
+            final_epochs=args.final_epochs,
         )
 
     return run_recycling("tune", args.recycle_after, sweep)
-
-
-def run_recycling(command: str, recycle_after: int, work) -> int:
-    """Calls ``work(recycle_after)``; when it asks for a fresh process, restarts this one with the same arguments.
-
-    Only a process started as the ``emnist-tf`` command restarts itself (``work`` gets None when
-    called in-process, e.g. from a test).
-    """
-    from emnist_tf.tuning.sweep import RecycleProcess
-
-    program = os.path.basename(sys.argv[0]) if sys.argv else ""
-    restartable = program in ("emnist-tf", "__main__.py") and command in sys.argv[1:]
-    try:
-        work((recycle_after or None) if restartable else None)
-    except RecycleProcess:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # Same process id and arguments: a SIGKILL still reaches the sweep, and it resumes.
-        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
-    return 0
 
 
 def run_report(args) -> int:

@@ -7,10 +7,10 @@ with the best weights restored when asked, stops with a clear message when the
 loss turns NaN, and can write TensorBoard logs.
 
 Example:
-    >>> from emnist_tf.modeling.models import build_cnn
-    >>> from emnist_tf.modeling.training import train
-    >>> result = train(build_cnn(), "balanced", epochs=5, schedule="cosine")
+    >>> from emnist_tf.modeling.training import default_config, train
+    >>> result = train(default_config("cnn", epochs=5), "balanced")
     >>> result.history["val_accuracy"][-1], result.train_seconds, result.device
+    >>> train(build_cnn(), "balanced", epochs=5, schedule="cosine")   # the keyword form
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ import dataclasses
 import inspect
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 
 from emnist_tf import devices
 from emnist_tf.errors import EmnistTfError
+from emnist_tf.modeling.configuration import TrainingConfig
 from emnist_tf.modeling.losses import classification_loss
 from emnist_tf.modeling.optimizers import make_optimizer
 from emnist_tf.modeling.schedules import make_schedule, schedule_callbacks
@@ -149,82 +150,65 @@ def compile_model(
     return model
 
 
+def default_config(kind: str, **changes) -> TrainingConfig:
+    """The default recipe of ``kind`` (:data:`DEFAULT_TRAINING`) as a configuration, with ``changes`` applied.
+
+    Raises:
+        ValueError: for an unknown kind.
+    """
+    if kind not in DEFAULT_TRAINING:
+        raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(DEFAULT_TRAINING)}")
+    return TrainingConfig(model=kind, **{**DEFAULT_TRAINING[kind], **changes})
+
+
 def train(
-    model: keras.Model | str,
+    config: TrainingConfig | keras.Model | str | None = None,
     data: str | tuple[np.ndarray, np.ndarray] = "balanced",
     *,
-    architecture: dict | None = None,
-    num_classes: int | None = None,
-    distribute: str | None = None,
+    model: keras.Model | str | None = None,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-    validation_fraction: float = 0.1,
-    batch_size: int = 128,
-    epochs: int = 10,
-    optimizer: str = "adam",
-    learning_rate: float = 1e-3,
-    schedule: str = "constant",
-    early_stopping_patience: int | None = None,
-    seed: int = 0,
-    tensorboard_dir: str | None = None,
-    verbose: str | int = "auto",
+    num_classes: int | None = None,
     data_dir: str | None = None,
-    augmentation: bool | dict | Callable | None = None,
     limit: int | None = None,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
-    optimizer_options: dict | None = None,
-    schedule_options: dict | None = None,
-    class_weight: str | dict | None = None,
-    label_smoothing: float = 0.0,
+    distribute: str | None = None,
+    tensorboard_dir: str | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] | None = None,
+    verbose: str | int = "auto",
     run_eagerly: bool = False,
+    **settings,
 ) -> TrainingResult:
-    """Trains ``model`` on a split (or arrays) and records the run.
+    """Trains the model a :class:`~emnist_tf.modeling.configuration.TrainingConfig` describes and records the run.
 
     It prints the device it trains on and the wall-clock time. It uses a GPU when
     TensorFlow sees one; for mixed precision there, call
     ``emnist_tf.devices.configure_precision()`` *before* building the model (the
     command line does).
 
-    A run configuration (``best.json`` of a sweep, see :mod:`emnist_tf.tuning.configs`) holds
-    keywords of this function, so ``train(data=..., **config)`` trains it.
+    ``train(config, data)`` is the one form; as a convenience the configuration's fields may
+    also be given as keywords, with a built model (or a kind) first:
+    ``train(model, (images, labels), epochs=5)`` builds ``TrainingConfig(epochs=5)`` and trains
+    ``model`` with it; keywords given with a configuration replace its fields.
 
     Args:
-        model: an uncompiled or compiled model that outputs probabilities (it is
-            (re)compiled with ``optimizer``, ``learning_rate`` and ``schedule``), or a model
-            kind, ``"mlp"`` or ``"cnn"``, built here from ``architecture`` (seeded by ``seed``).
+        config: the configuration; or, for the keyword form, a built model or a model kind.
         data: a split name (its train subset is loaded) or ``(images, labels)``.
-        architecture: keywords of :func:`emnist_tf.modeling.models.build_mlp` or ``build_cnn``
-            when ``model`` is a kind (None: the builder's defaults).
+        model: a built Keras model that outputs probabilities, trained (and (re)compiled) instead
+            of one built from ``config.model`` and ``config.architecture`` (seeded by ``config.seed``).
+        validation_data: ``(images, labels)`` to validate on; by default a stratified
+            ``config.validation_fraction`` of the training data is held out.
         num_classes: outputs of a model built from a kind (default: the split's classes, or
             the largest label + 1 for arrays).
+        data_dir: folder of EMNIST files when ``data`` is a split name.
+        limit: train on a stratified subsample of this many images of the split.
         distribute: None (one device) or ``"mirrored"``: ``tf.distribute.MirroredStrategy`` over
             every visible GPU (or logical device); the model is built (or cloned) and compiled
             in its scope.
-        validation_data: ``(images, labels)`` to validate on; by default a stratified
-            ``validation_fraction`` of the training data is held out.
-        validation_fraction: share held out when ``validation_data`` is None (0: none).
-        batch_size: examples per batch.
-        epochs: epochs to run (exactly: fast mode does not change it).
-        optimizer, learning_rate, schedule: see :func:`compile_model`.
-        early_stopping_patience: stop after this many epochs without a lower
-            validation loss and restore the best weights (None: never stop early).
-        seed: seed of the validation split, shuffling, augmentation, dropout.
         tensorboard_dir: write TensorBoard logs there (None: none).
+        callbacks: extra Keras callbacks.
         verbose: Keras' ``fit`` verbosity (``"auto"`` shows a progress bar); 0 also silences
             the lines this function prints.
-        data_dir: folder of EMNIST files when ``data`` is a split name.
-        augmentation: True for :func:`emnist_tf.modeling.augmentation.make_augmenter` defaults, a dict
-            of its keywords (e.g. ``{"rotation_degrees": 5}``), or a function
-            ``(images, labels) -> (images, labels)`` applied to batches.
-        limit: train on a stratified subsample of this many images of the split.
-        callbacks: extra Keras callbacks.
-        optimizer_options: extra keywords for :func:`emnist_tf.modeling.optimizers.make_optimizer`.
-        schedule_options: extra keywords for :func:`emnist_tf.modeling.schedules.make_schedule`.
-        class_weight: ``"balanced"`` weighs each class's loss by ``n / (classes * count)``
-            (scikit-learn's rule), so that rare classes count as much as common ones, as
-            they do in a balanced test set; or a dict ``{class index: weight}``; None:
-            every image weighs 1. Only the training loss is weighted.
-        label_smoothing: see :func:`compile_model`; the reported loss then includes it.
         run_eagerly: see :func:`compile_model`.
+        **settings: fields of :class:`~emnist_tf.modeling.configuration.TrainingConfig`.
 
     Returns:
         A :class:`TrainingResult`.
@@ -235,21 +219,22 @@ def train(
     """
     from emnist_tf import data as emnist_data
 
-    _check_arguments(epochs, batch_size, validation_fraction, early_stopping_patience)
+    config, model = _configuration(config, model, settings)
+    seed = config.seed
     keras.utils.set_random_seed(seed)
     split, images, labels = _training_arrays(data, data_dir, limit, seed)
-    built = {"model": model, "architecture": dict(architecture or {})} if isinstance(model, str) else {}
     strategy = _distribution(distribute)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = _model_to_train(model, architecture, num_classes, split, labels, seed, strategy)
+        model = _model_to_train(model, config, num_classes, split, labels, strategy)
     _check_labels(model, labels, split)
-    held_out = validation_data is None and validation_fraction > 0
+    held_out = validation_data is None and config.validation_fraction > 0
     if held_out:
         images, labels, *validation_data = emnist_data.train_validation_split(
-            images, labels, validation_fraction=validation_fraction, seed=seed
+            images, labels, validation_fraction=config.validation_fraction, seed=seed
         )
-    weights = _class_weights(class_weight, labels, model.output_shape[-1])
-    augment = _augmenter(augmentation, seed)
+    weights = _class_weights(config.class_weight, labels, model.output_shape[-1])
+    augment = _augmenter(config.augmentation, seed)
+    batch_size = config.batch_size
     train_set = emnist_data.make_dataset(images, labels, batch_size=batch_size, seed=seed, augment=augment)
     validation_set = None
     if validation_data is not None:
@@ -258,17 +243,17 @@ def train(
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         compile_model(
             model,
-            optimizer,
-            learning_rate,
-            schedule,
+            config.optimizer,
+            config.learning_rate,
+            config.schedule,
             steps_per_epoch,
-            epochs,
-            schedule_options=schedule_options,
+            config.epochs,
+            schedule_options=config.schedule_options,
             # Keras' multi-step loop fails under MirroredStrategy (a placeholder left unfed): one step per call.
             steps_per_execution=_steps_per_execution(steps_per_epoch) if strategy is None else 1,
-            label_smoothing=label_smoothing,
+            label_smoothing=config.label_smoothing,
             run_eagerly=run_eagerly,
-            **(optimizer_options or {}),
+            **(config.optimizer_options or {}),
         )
     device = devices.describe_device()
     if strategy is not None:
@@ -278,20 +263,20 @@ def train(
     monitor = "val_loss" if validation_set is not None else "loss"
     all_callbacks = [
         recorder,
-        *schedule_callbacks(schedule, monitor=monitor),
-        *_optional_callbacks(early_stopping_patience, monitor, tensorboard_dir, quiet=verbose == 0),
-        *callbacks,
+        *schedule_callbacks(config.schedule, monitor=monitor),
+        *_optional_callbacks(config.early_stopping_patience, monitor, tensorboard_dir, quiet=verbose == 0),
+        *(callbacks or ()),
     ]
     validation_count = 0 if validation_data is None else len(validation_data[1])
     say(
         f"Training {model.name} on {device}: {len(labels)} training and {validation_count} "
-        f"validation images, {epochs} epoch(s) of {steps_per_epoch} batches of {batch_size}"
+        f"validation images, {config.epochs} epoch(s) of {steps_per_epoch} batches of {batch_size}"
     )
     started = time.perf_counter()
     fitted = model.fit(
         train_set,
         validation_data=validation_set,
-        epochs=epochs,
+        epochs=config.epochs,
         verbose=verbose,
         callbacks=all_callbacks,
         class_weight=weights,
@@ -301,7 +286,7 @@ def train(
     if recorder.diverged_epoch is not None:
         raise TrainingDivergedError(
             f"training diverged at epoch {recorder.diverged_epoch} (loss is NaN or infinite): lower the "
-            f"learning rate (it was {learning_rate:g}), or turn on batch_norm or gradient clipping"
+            f"learning rate (it was {config.learning_rate:g}), or turn on batch_norm or gradient clipping"
         )
     history = _history(fitted.history, recorder)
     epochs_run = len(history["loss"])
@@ -309,20 +294,21 @@ def train(
         f"Trained {epochs_run} epoch(s) in {train_seconds:.1f} s "
         f"({train_seconds / max(epochs_run, 1):.1f} s/epoch) on {device}"
     )
-    settings = dict(
+    built = {"model": config.model, "architecture": dict(config.architecture)} if config.model else {}
+    recorded = dict(
         split=split,
         data_dir=None if data_dir is None else str(data_dir),
         batch_size=batch_size,
-        epochs=epochs,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        schedule=schedule,
-        validation_fraction=validation_fraction if held_out else 0.0,
-        early_stopping_patience=early_stopping_patience,
+        epochs=config.epochs,
+        optimizer=config.optimizer,
+        learning_rate=config.learning_rate,
+        schedule=config.schedule,
+        validation_fraction=config.validation_fraction if held_out else 0.0,
+        early_stopping_patience=config.early_stopping_patience,
         seed=seed,
-        augmentation=_augmentation_setting(augmentation),
-        label_smoothing=label_smoothing,
-        class_weight=class_weight if isinstance(class_weight, (str, type(None))) else "custom",
+        augmentation=_augmentation_setting(config.augmentation),
+        label_smoothing=config.label_smoothing,
+        class_weight=config.class_weight if isinstance(config.class_weight, (str, type(None))) else "custom",
         train_examples=int(len(labels)),
         validation_examples=validation_count,
         distribute=distribute,
@@ -336,8 +322,28 @@ def train(
         seconds_per_epoch=train_seconds / max(epochs_run, 1),
         device=device,
         epochs_run=epochs_run,
-        settings=settings,
+        settings=recorded,
     )
+
+
+def _configuration(config, model, settings: dict) -> tuple[TrainingConfig, keras.Model | None]:
+    """The configuration and the built model (if any) of ``train``'s arguments, in either form."""
+    if isinstance(config, TrainingConfig):
+        config = config.replace(**settings) if settings else config
+    else:
+        if config is not None:  # the keyword form: a built model or a kind comes first
+            if model is not None:
+                raise ValueError("give the model once: first, or as model=, not both")
+            model = config
+        if isinstance(model, str):
+            settings = {"model": model, **settings}
+            model = None
+        config = TrainingConfig(**settings)
+    if model is not None and not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model or a model kind ('mlp' or 'cnn'), got {type(model).__name__}")
+    if model is None and config.model is None:
+        raise ValueError("nothing to train: give a built model, or a model kind ('mlp' or 'cnn') and its architecture")
+    return config, model
 
 
 DISTRIBUTE_CHOICES = ("mirrored",)
@@ -363,18 +369,14 @@ def _distribution(distribute):
     return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
 
 
-def _model_to_train(model, architecture, num_classes, split, labels, seed, strategy) -> keras.Model:
-    """The model to train: built from a kind, cloned into a strategy's scope, or ``model`` itself."""
-    if isinstance(model, str):
+def _model_to_train(model, config, num_classes, split, labels, strategy) -> keras.Model:
+    """The model to train: built from the configuration, cloned into a strategy's scope, or ``model`` itself."""
+    if model is None:
         from emnist_tf.modeling.models import build_model
 
         if num_classes is None:
             num_classes = _classes_of(split, labels)
-        return build_model(model, num_classes=num_classes, seed=seed, **(architecture or {}))
-    if architecture is not None:
-        raise ValueError("architecture describes a model to build: pass model='mlp' or 'cnn' with it, not a model")
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model or a model kind ('mlp' or 'cnn'), got {type(model).__name__}")
+        return build_model(config.model, num_classes=num_classes, seed=config.seed, **config.architecture)
     if strategy is None:
         return model
     try:
@@ -452,17 +454,6 @@ def _check_labels(model, labels, split) -> None:
         raise ValueError(
             f"labels go up to {int(labels.max())} but the model has {outputs} outputs; build it with num_classes={hint}"
         )
-
-
-def _check_arguments(epochs, batch_size, validation_fraction, patience) -> None:
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not 0 <= validation_fraction < 1:
-        raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction!r}")
-    if patience is not None and patience < 1:
-        raise ValueError(f"early_stopping_patience must be at least 1 (or None), got {patience!r}")
 
 
 def _steps_per_execution(steps_per_epoch: int) -> int:

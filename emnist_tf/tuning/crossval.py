@@ -8,8 +8,8 @@ distributed sweep). A trial that goes NaN, runs out of memory or raises is
 recorded as failed with a one-line reason, and the search carries on.
 
 Example:
-    >>> tuner = CrossValidationTuner(oracle=make_oracle("random", max_trials=4),
-    ...                              hypermodel=make_hypermodel("mlp"), folds=3, epochs=2,
+    >>> tuner = CrossValidationTuner(oracle=make_oracle("random", max_trials=4, epochs=2),
+    ...                              hypermodel=make_hypermodel("mlp"), folds=3,
     ...                              directory="sweep", project_name="search")
     >>> tuner.search(images, labels)
 """
@@ -37,7 +37,6 @@ class CrossValidationTuner(keras_tuner.Tuner):
         oracle: a KerasTuner oracle (see :mod:`emnist_tf.tuning.oracles`).
         hypermodel: an :mod:`emnist_tf.tuning.space` hypermodel.
         folds: number of stratified folds per trial (at least 2).
-        epochs: epochs per fold (Hyperband's ``tuner/epochs`` overrides it).
         seed: seeds the fold split.
         progress: optional :class:`emnist_tf.tuning.progress.Progress` to report to.
         stage: stage name shown in progress lines.
@@ -50,7 +49,6 @@ class CrossValidationTuner(keras_tuner.Tuner):
         hypermodel,
         *,
         folds: int = 3,
-        epochs: int = 1,
         seed: int = 0,
         progress=None,
         stage: str = "search",
@@ -61,7 +59,6 @@ class CrossValidationTuner(keras_tuner.Tuner):
         _make_reload_possible(kwargs.get("directory"), kwargs.get("project_name"))
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
         self.folds = folds
-        self.epochs = epochs
         self.seed = seed
         self.progress = progress
         self.stage = stage
@@ -69,12 +66,12 @@ class CrossValidationTuner(keras_tuner.Tuner):
 
     # ----------------------------------------------------------------- trials
     def run_trial(self, trial, images, labels, **kwargs):
-        """Trains one model per fold and returns the trial's metrics dict."""
+        """Trains one model per fold, for the epochs the trial's values say, and returns the trial's metrics dict."""
         from emnist_tf import data
 
         hp = trial.hyperparameters
-        epochs = int(hp.values.get(kt_adapter.EPOCHS_VALUE, self.epochs))
         try:
+            epochs = int(hp.values[kt_adapter.EPOCHS_VALUE])  # the oracle decided (oracles.ResumableOracleMixin)
             metrics = {}
             scores = []
             for fold, (train_index, validation_index) in enumerate(

@@ -1,7 +1,8 @@
 """The greedy staged strategy: one technique at a time from a baseline.
 
-Stage 0 cross-validates the baseline configuration. Every later stage is a
-KerasTuner search over one technique's options (:func:`emnist_tf.tuning.space.stages`)
+Runs the stages of a staged strategy (:class:`emnist_tf.tuning.strategies.StagedStrategy`;
+greedy's are :func:`emnist_tf.tuning.space.stages`). Stage 0 cross-validates the baseline
+configuration. Every later stage is a KerasTuner search over one technique's options
 with every other hyperparameter fixed at the best configuration so far; the
 winner (the best mean validation accuracy, the configuration carried in from the
 previous stage included) is carried forward. Short trials favour what learns fast,
@@ -24,27 +25,10 @@ import os
 
 from emnist_tf.tuning import distributed, results, space
 from emnist_tf.tuning.crossval import CrossValidationTuner
-from emnist_tf.tuning.kt_adapter import EPOCHS_VALUE
 from emnist_tf.tuning.oracles import CandidateOracle
 
-
-@dataclasses.dataclass
-class StageOutcome:
-    """What one stage tried and chose.
-
-    Attributes:
-        number: the stage's position (0 is the baseline).
-        name: technique name.
-        carried: the best trial before this stage (None for the baseline).
-        records: this stage's own trials.
-        winner: the best of ``carried`` and ``records`` (None if all failed).
-    """
-
-    number: int
-    name: str
-    carried: results.TrialRecord | None
-    records: list[results.TrialRecord]
-    winner: results.TrialRecord | None
+StageOutcome = results.StageOutcome
+"""Kept importable from here; defined in :mod:`.results`."""
 
 
 @dataclasses.dataclass
@@ -78,14 +62,21 @@ def stage_candidates(stage: space.Stage, current: dict, trials_per_stage: int | 
     return options if trials_per_stage is None or stage.confirmation else options[:trials_per_stage]
 
 
-def planned_trials(kind: str, trials_per_stage: int | None, confirmation: bool = False) -> int:
-    """How many trials the greedy sweep runs in all (``confirmation``: with the confirmation stage).
+def planned_trials(kind: str, trials_per_stage: int | None, confirmation: bool = False, *, stages=None) -> int:
+    """How many trials the staged sweep runs in all (``confirmation``: with the confirmation stage).
 
     A stage only changes its own hyperparameters, so which candidate equals the
     current configuration can be known from the baseline alone.
+
+    Args:
+        kind: "mlp" or "cnn".
+        trials_per_stage: at most this many options per stage (None: all).
+        confirmation: with the confirmation stage.
+        stages: the strategy's stages (default: greedy's, :func:`emnist_tf.tuning.space.stages`).
     """
     baseline = space.baseline_values(kind)
-    return sum(len(stage_candidates(stage, baseline, trials_per_stage)) for stage in space.stages(kind, confirmation))
+    stages = space.stages(kind, confirmation) if stages is None else stages
+    return sum(len(stage_candidates(stage, baseline, trials_per_stage)) for stage in stages)
 
 
 def choose_winner(carried: results.TrialRecord | None, records: list[results.TrialRecord]):
@@ -105,24 +96,19 @@ def stage_outcome(number: int, stage: space.Stage, carried, records) -> StageOut
     return StageOutcome(number, stage.name, carried, records, choose_winner(carried, records))
 
 
-def replay(directory, kind: str) -> list[StageOutcome]:
-    """Recomputes the stage outcomes from the trials recorded in ``directory``."""
+def replay(directory, kind: str, *, stages=None) -> list[StageOutcome]:
+    """Recomputes the stage outcomes from the trials recorded in ``directory`` (``stages``: as for
+    :func:`planned_trials`, with the confirmation stage)."""
     outcomes = []
     carried = None
     projects = {os.path.basename(path): path for path in results.project_dirs(directory)}
-    for number, stage in enumerate(space.stages(kind, confirmation=True)):
+    for number, stage in enumerate(space.stages(kind, confirmation=True) if stages is None else stages):
         path = projects.get(project_name(number, stage.name))
         if path is None:
             break
         outcomes.append(stage_outcome(number, stage, carried, results.load_project(path)))
         carried = outcomes[-1].winner
     return outcomes
-
-
-def _with_epochs(candidates: list[dict], epochs: int) -> list[dict]:
-    """Candidates that train ``epochs`` epochs per fold (KerasTuner's ``tuner/epochs``, as Hyperband's do),
-    so a distributed worker trains them as long as the chief asks."""
-    return [{**candidate, EPOCHS_VALUE: epochs} for candidate in candidates]
 
 
 def run_greedy(
@@ -137,6 +123,7 @@ def run_greedy(
     trials_per_stage: int | None = None,
     confirmation_epochs: int | None = None,
     progress=None,
+    stages=None,
 ) -> GreedyOutcome:
     """Runs (or resumes) every stage in order and returns the outcome.
 
@@ -152,31 +139,31 @@ def run_greedy(
         confirmation_epochs: epochs per fold of the confirmation stage
             (:func:`emnist_tf.tuning.space.confirmation_stage`); None: no confirmation stage.
         progress: optional :class:`emnist_tf.tuning.progress.Progress`.
+        stages: the stages to run (default: greedy's, with the confirmation stage when
+            ``confirmation_epochs`` is given).
     """
     kind = hypermodel.kind
     baseline = space.baseline_values(kind)
     role = distributed.role()
     if role == "worker":
-        _work_for_the_chief(directory, hypermodel, images, labels, folds, epochs, seed, progress)
+        _work_for_the_chief(directory, hypermodel, images, labels, folds, seed, progress)
         return GreedyOutcome(stages=[], baseline_values=baseline, best_values=None, best=None)
     current = dict(baseline)
     carried = None
     outcomes = []
     server = None
-    all_stages = space.stages(kind, confirmation=confirmation_epochs is not None)
+    all_stages = space.stages(kind, confirmation_epochs is not None) if stages is None else stages
     for number, stage in enumerate(all_stages):
         if progress is not None:
             progress.stage_numbers[stage.name] = number + 1
             progress.stage_count = len(all_stages)
         candidates = stage_candidates(stage, current, trials_per_stage)
-        if stage.confirmation:
-            candidates = _with_epochs(candidates, confirmation_epochs)
-        oracle = CandidateOracle(current, candidates, seed=seed)
+        stage_epochs = confirmation_epochs if stage.confirmation else epochs
+        oracle = CandidateOracle(current, candidates, epochs=stage_epochs, seed=seed)
         tuner = CrossValidationTuner(
             oracle,
             hypermodel,
             folds=folds,
-            epochs=epochs,
             seed=seed,
             progress=progress,
             stage=stage.name,
@@ -207,7 +194,7 @@ def run_greedy(
 WORKERS = "workers"
 
 
-def _work_for_the_chief(directory, hypermodel, images, labels, folds, epochs, seed, progress) -> None:
+def _work_for_the_chief(directory, hypermodel, images, labels, folds, seed, progress) -> None:
     """A distributed worker: one search against the chief's staged oracle, trials of every stage in turn.
 
     The chief hands out full configurations, so the worker needs no stage logic; its own tuner
@@ -218,7 +205,6 @@ def _work_for_the_chief(directory, hypermodel, images, labels, folds, epochs, se
         placeholder,
         hypermodel,
         folds=folds,
-        epochs=epochs,
         seed=seed,
         progress=progress,
         stage="greedy",

@@ -15,8 +15,12 @@ for another run when a project is reloaded. Three gaps remain, closed here:
 * After three failed trials in a row KerasTuner stops the search; a sweep must go
   on, so the limit is off by default.
 
+Every trial's values carry its epochs per fold (``tuner/epochs``, KerasTuner's own key, which
+Hyperband sets itself): the strategy decides them when it makes the oracle, and a distributed
+worker trains each trial as long as the chief's oracle says.
+
 Example:
-    >>> oracle = make_oracle("random", max_trials=10, seed=0)
+    >>> oracle = CandidateOracle(best_values, [{"activation": "elu"}, {"activation": "gelu"}], epochs=3)
 """
 
 from __future__ import annotations
@@ -33,8 +37,27 @@ OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 _FINISHED = (kt_adapter.TrialStatus.COMPLETED, kt_adapter.TrialStatus.FAILED)
 
 
+def common_options(seed: int) -> dict:
+    """Keywords every sweep oracle takes: the objective, its seed, no stop after failed trials."""
+    return dict(objective=OBJECTIVE, seed=seed + 1, max_consecutive_failed_trials=None)
+
+
 class ResumableOracleMixin:
-    """Atomic saves and a reload that re-runs exactly the unfinished trials."""
+    """Atomic saves, a reload that re-runs exactly the unfinished trials, and each trial's epochs in its values.
+
+    Args:
+        epochs: epochs per fold written into every trial's values (None: the oracle sets them, as Hyperband does).
+    """
+
+    def __init__(self, *args, epochs: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trial_epochs = epochs
+
+    def populate_space(self, trial_id):
+        proposal = super().populate_space(trial_id)
+        if proposal.get("values") is not None and self.trial_epochs is not None:
+            proposal["values"].setdefault(kt_adapter.EPOCHS_VALUE, self.trial_epochs)
+        return proposal
 
     def save(self):
         atomic_write_json(kt_adapter.oracle_state_file(self), self.get_state())
@@ -74,24 +97,8 @@ class ResumableOracleMixin:
         return rerun
 
 
-class CandidateOracle(ResumableOracleMixin, keras_tuner.Oracle):
-    """Proposes a fixed list of configurations in order (one greedy stage).
-
-    Args:
-        base_values: every hyperparameter's value (the best configuration so far).
-        candidates: dicts of overrides; trial ``i`` runs ``base_values | candidates[i]``.
-        seed: kept for KerasTuner; the order is fixed.
-    """
-
-    def __init__(self, base_values: dict, candidates: list[dict], seed: int = 0, max_consecutive_failed_trials=None):
-        super().__init__(
-            objective=OBJECTIVE,
-            max_trials=max(1, len(candidates)),
-            seed=seed + 1,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        self.base_values = dict(base_values)
-        self.candidates = [dict(candidate) for candidate in candidates]
+class _CandidateList(keras_tuner.Oracle):
+    """Proposes ``base_values`` updated by each of ``candidates`` in turn, then stops."""
 
     def populate_space(self, trial_id):
         index = len(self.trials)
@@ -100,6 +107,22 @@ class CandidateOracle(ResumableOracleMixin, keras_tuner.Oracle):
         values = dict(self.base_values)
         values.update(self.candidates[index])
         return {"status": kt_adapter.TrialStatus.RUNNING, "values": values}
+
+
+class CandidateOracle(ResumableOracleMixin, _CandidateList):
+    """Proposes a fixed list of configurations in order (one stage of a staged strategy).
+
+    Args:
+        base_values: every hyperparameter's value (the best configuration so far).
+        candidates: dicts of overrides; trial ``i`` runs ``base_values | candidates[i]``.
+        epochs: epochs per fold of every trial.
+        seed: kept for KerasTuner; the order is fixed.
+    """
+
+    def __init__(self, base_values: dict, candidates: list[dict], *, epochs: int = 1, seed: int = 0):
+        super().__init__(epochs=epochs, max_trials=max(1, len(candidates)), **common_options(seed))
+        self.base_values = dict(base_values)
+        self.candidates = [dict(candidate) for candidate in candidates]
 
 
 class RandomSearchOracle(ResumableOracleMixin, keras_tuner.oracles.RandomSearchOracle):
@@ -116,28 +139,3 @@ class HyperbandOracle(ResumableOracleMixin, keras_tuner.oracles.HyperbandOracle)
     def __init__(self, max_trials: int, **kwargs):
         super().__init__(**kwargs)
         self.max_trials = max_trials
-
-
-def make_oracle(strategy: str, *, max_trials: int, epochs: int = 1, seed: int = 0):
-    """Returns a resumable oracle for a joint search.
-
-    Args:
-        strategy: "random", "bayesian" or "hyperband".
-        max_trials: the trial budget.
-        epochs: the most epochs a trial trains (Hyperband's ``max_epochs``).
-        seed: seeds the oracle's sampling.
-
-    Raises:
-        ValueError: for an unknown strategy.
-    """
-    common = dict(objective=OBJECTIVE, seed=seed + 1, max_consecutive_failed_trials=None)
-    if strategy == "random":
-        return RandomSearchOracle(max_trials=max_trials, **common)
-    if strategy == "bayesian":
-        return BayesianOptimizationOracle(max_trials=max_trials, num_initial_points=min(max_trials, 3), **common)
-    if strategy == "hyperband":
-        # Hyperband's own length depends on max_epochs; iterate until the budget is spent.
-        return HyperbandOracle(
-            max_trials=max_trials, max_epochs=max(1, epochs), factor=3, hyperband_iterations=max_trials, **common
-        )
-    raise ValueError(f"unknown strategy {strategy!r} for a joint search; choose random, bayesian or hyperband")

@@ -59,7 +59,7 @@ class Progress:
         stage_text = stage
         if stage in self.stage_numbers:
             stage_text = f"{stage} ({self.stage_numbers[stage]}/{self.stage_count})"
-        epochs = trial.hyperparameters.values.get(EPOCHS_VALUE)  # Hyperband's rungs, the greedy confirmation
+        epochs = trial.hyperparameters.values.get(EPOCHS_VALUE)  # set by the oracle (oracles.ResumableOracleMixin)
         length = "" if epochs is None else f" ({epochs} epochs per fold)"
         self._print(
             f"trial {self.finished + 1}/{self.total} | stage {stage_text} | {tuner_id} "

@@ -16,22 +16,19 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from emnist_tf.tuning import greedy, results, space
-from emnist_tf.tuning.final import BEST_MODEL, load_final
+from emnist_tf.tuning import greedy, results
+from emnist_tf.tuning.final import FINAL, load_final
 from emnist_tf.tuning.settings import load_settings
+from emnist_tf.tuning.strategies import get_strategy
 
 STAGES_DIR = "stages"
 TENSORBOARD_DIR = "tensorboard"
 
 
 # ------------------------------------------------------------------- stages
-def report_stages(directory, settings) -> list[greedy.StageOutcome]:
-    """The stages to report: the greedy stages, or one pseudo-stage for a joint search."""
-    if settings.strategy == "greedy":
-        return greedy.replay(directory, settings.model)
-    projects = results.project_dirs(directory)
-    records = [record for path in projects for record in results.load_project(path)]
-    return [greedy.StageOutcome(0, settings.strategy, None, records, results.best_record(records))]
+def report_stages(directory, settings) -> list[results.StageOutcome]:
+    """The stages to report, as the sweep's strategy sees them (a joint search is one stage)."""
+    return get_strategy(settings.strategy).outcomes(directory, settings)
 
 
 def option_label(record: results.TrialRecord, keys) -> str:
@@ -41,13 +38,11 @@ def option_label(record: results.TrialRecord, keys) -> str:
 
 
 def stage_keys(settings, name: str):
-    """The hyperparameters a stage changes (``("(baseline)",)`` for the baseline, ``()`` for a joint search)."""
-    if settings.strategy != "greedy" or name == "baseline":
-        return () if settings.strategy != "greedy" else ("(baseline)",)
-    return next(stage.keys for stage in space.stages(settings.model, confirmation=True) if stage.name == name)
+    """The hyperparameters a stage changes (``("(baseline)",)`` for a baseline, ``()`` for a joint search)."""
+    return get_strategy(settings.strategy).stage_keys(settings.model, name)
 
 
-def _rows(outcome: greedy.StageOutcome):
+def _rows(outcome: results.StageOutcome):
     rows = []
     if outcome.carried is not None:
         rows.append((outcome.carried, "carried"))
@@ -55,7 +50,7 @@ def _rows(outcome: greedy.StageOutcome):
     return rows
 
 
-def stage_table(outcome: greedy.StageOutcome, keys) -> str:
+def stage_table(outcome: results.StageOutcome, keys) -> str:
     """A Markdown table: one row per option with mean, spread and every fold's accuracy."""
     lines = [
         f"### Stage {outcome.number}: {outcome.name}",
@@ -74,7 +69,7 @@ def stage_table(outcome: greedy.StageOutcome, keys) -> str:
     return "\n".join(lines)
 
 
-def stage_figure(outcome: greedy.StageOutcome, keys) -> Figure:
+def stage_figure(outcome: results.StageOutcome, keys) -> Figure:
     """Mean validation accuracy per option with its spread over folds (error bar) and each fold (dots)."""
     rows = [(record, note) for record, note in _rows(outcome) if record.completed]
     width = (2.0 if keys else 0.45) * len(rows) + 1.5
@@ -174,7 +169,7 @@ def summary_markdown(directory, settings, outcomes, records, final) -> str:
         keys = stage_keys(settings, outcome.name)
         if winner is None:
             label = "-"
-        elif settings.strategy == "greedy" and outcome.name != "baseline":
+        elif keys and outcome.name != "baseline":
             label = option_label(winner, keys)
         else:
             label = f"{winner.stage}/{winner.trial_id}"
@@ -208,8 +203,11 @@ def summary_markdown(directory, settings, outcomes, records, final) -> str:
                     f"| {name} | {result['test_accuracy']:.4f} | {result['test_loss']:.4f} "
                     f"| {result['train_seconds']} |"
                 )
-        if os.path.exists(os.path.join(str(directory), BEST_MODEL)):
-            lines += ["", f"The final model is saved as `{BEST_MODEL}`."]
+        if os.path.isdir(os.path.join(str(directory), FINAL, "best")):
+            lines += [
+                "",
+                f"The final runs (model, history, test metrics) are in `{FINAL}/baseline` and `{FINAL}/best`.",
+            ]
     if failed:
         lines += ["", "## Failed trials", ""]
         lines += [f"- {record.stage}/{record.trial_id}: {record.reason}" for record in failed]

@@ -83,6 +83,25 @@ class TrialRecord:
         return self.status == TrialStatus.COMPLETED and self.mean is not None
 
 
+@dataclasses.dataclass
+class StageOutcome:
+    """What one stage of a sweep tried and chose (a joint search is one stage).
+
+    Attributes:
+        number: the stage's position (0 is the baseline).
+        name: technique (or strategy) name.
+        carried: the best trial before this stage (None for the first, or a stage judged on its own).
+        records: this stage's own trials.
+        winner: the best of ``carried`` and ``records`` (None if all failed).
+    """
+
+    number: int
+    name: str
+    carried: TrialRecord | None
+    records: list[TrialRecord]
+    winner: TrialRecord | None
+
+
 def project_dirs(directory) -> list[str]:
     """The KerasTuner project folders of a sweep, in stage order."""
     return sorted(path for path in glob.glob(os.path.join(str(directory), PROJECTS, "*")) if os.path.isdir(path))

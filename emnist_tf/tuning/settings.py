@@ -11,9 +11,9 @@ import json
 import os
 
 from emnist_tf import config
-from emnist_tf.choices import MODEL_KINDS, STRATEGIES
+from emnist_tf.choices import MODEL_KINDS
 from emnist_tf.files import atomic_write_json
-from emnist_tf.tuning import greedy
+from emnist_tf.tuning.strategies import get_strategy
 
 SETTINGS_FILE = "sweep.json"
 
@@ -24,15 +24,18 @@ class SweepSettings:
 
     Attributes:
         model: "mlp" or "cnn".
-        strategy: "greedy", "random", "bayesian" or "hyperband".
+        strategy: a name of :data:`emnist_tf.tuning.strategies.STRATEGIES`.
         folds: cross-validation folds per trial (after the fast-mode cap).
-        epochs: epochs per fold and for the final training.
-        max_trials: greedy: options per stage (None: all); joint: the trial budget.
+        epochs: epochs per fold.
+        max_trials: staged: options per stage (None: all); joint: the trial budget.
         seed: the seed of everything random.
         split: EMNIST split.
         limit: training images used (None: the whole split).
         fast: whether fast mode was on.
-        confirmation_epochs: greedy: epochs per fold of the confirmation stage (None: no such stage).
+        confirmation_epochs: staged: epochs per fold of the confirmation stage (None: no such stage).
+        final_epochs: the epochs of ``best.json`` and ``baseline.json``, which the sweep's end trains.
+        run_eagerly: train the trials without tracing graphs (None: in fast mode, whose folds are a
+            few batches and tracing costs more than it saves).
     """
 
     model: str = "mlp"
@@ -45,62 +48,76 @@ class SweepSettings:
     limit: int | None = None
     fast: bool = False
     confirmation_epochs: int | None = None
+    final_epochs: int | None = None
+    run_eagerly: bool | None = None
 
     def trial_budget(self) -> int:
-        """Trials the sweep runs: the greedy plan, or the joint budget (same by default)."""
-        if self.strategy == "greedy":
-            return greedy.planned_trials(self.model, self.max_trials, self.confirmation_epochs is not None)
-        return self.max_trials
+        """Trials the sweep runs: the staged plan, or the joint budget (the greedy plan's size by default)."""
+        return get_strategy(self.strategy).planned_trials(
+            self.model, self.max_trials, self.confirmation_epochs is not None
+        )
 
 
 def make_settings(**options) -> SweepSettings:
-    """Validates the options and applies the fast-mode caps.
+    """Validates the options and resolves every size of the sweep once: the fast-mode caps, the trial
+    budget of a joint search, the final epochs.
+
+    This is the one place a sweep's sizes are decided; everything after runs them as given.
 
     Args:
-        **options: :class:`SweepSettings` fields other than ``fast`` (missing ones take its defaults).
+        **options: :class:`SweepSettings` fields other than ``fast`` (missing ones take its defaults;
+            ``final_epochs`` None: the model's default recipe).
 
     Raises:
         ValueError: for an unknown model or strategy, a count below its minimum, or a
             confirmation stage asked of a joint search.
         TypeError: for an option that is not a sweep setting.
     """
+    from emnist_tf.modeling.training import DEFAULT_TRAINING
+
     wanted = SweepSettings(**options)
     if wanted.model not in MODEL_KINDS:
         raise ValueError(f"unknown model {wanted.model!r}; choose one of {', '.join(MODEL_KINDS)}")
-    if wanted.strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {wanted.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    strategy = get_strategy(wanted.strategy)
     if wanted.folds < 2:
         raise ValueError(f"cross-validation needs at least 2 folds, got {wanted.folds}")
     if wanted.epochs < 1 or (wanted.max_trials is not None and wanted.max_trials < 1):
         raise ValueError(f"epochs and trials must be at least 1, got {wanted.epochs} and {wanted.max_trials}")
+    if wanted.final_epochs is not None and wanted.final_epochs < 1:
+        raise ValueError(f"final epochs must be at least 1, got {wanted.final_epochs}")
+    strategy.check(wanted)
+    max_trials = strategy.resolve_trials(wanted.model, wanted.max_trials)
     confirmation = wanted.confirmation_epochs
-    if confirmation is not None and (wanted.strategy != "greedy" or confirmation < 1):
-        raise ValueError(
-            f"a confirmation stage needs the greedy strategy and at least 1 epoch, got {wanted.strategy} "
-            f"and {confirmation} epoch(s)"
-        )
-    max_trials = wanted.max_trials
-    if wanted.strategy != "greedy" and max_trials is None:  # the greedy plan's size with these options
-        max_trials = greedy.planned_trials(wanted.model, config.cap(None, "trials"))
+    final_epochs = wanted.final_epochs or DEFAULT_TRAINING[wanted.model]["epochs"]
     return dataclasses.replace(
         wanted,
-        folds=config.cap(wanted.folds, "folds"),
-        epochs=config.cap(wanted.epochs, "epochs"),
-        max_trials=config.cap(max_trials, "trials"),
-        limit=config.cap(wanted.limit, "train_examples"),
+        folds=config.cap(wanted.folds, "folds", say="folds"),
+        epochs=config.cap(wanted.epochs, "epochs", say="epochs per fold"),
+        max_trials=config.cap(max_trials, "trials", say="trials"),
+        limit=config.cap(wanted.limit, "train_examples", say="training images"),
         fast=config.fast_mode(),
-        confirmation_epochs=None if confirmation is None else config.cap(confirmation, "epochs"),
+        run_eagerly=config.fast_mode() if wanted.run_eagerly is None else wanted.run_eagerly,
+        confirmation_epochs=None
+        if confirmation is None
+        else config.cap(confirmation, "epochs", say="confirmation epochs"),
+        final_epochs=config.cap(final_epochs, "epochs", say="final epochs" if wanted.final_epochs else None),
     )
 
 
-def check_settings(directory, settings: SweepSettings) -> None:
-    """Stores the settings in a new sweep folder, or checks they match an existing one.
+def check_settings(directory, settings, *, file: str = SETTINGS_FILE, what: str = "a sweep") -> None:
+    """Stores the settings in a new folder, or checks they match the ones stored there (sweeps and the assignment).
+
+    Args:
+        directory: the sweep (or assignment) folder.
+        settings: a dataclass or a JSON-friendly dict.
+        file: the settings file's name in ``directory``.
+        what: what the folder holds, for the error.
 
     Raises:
-        ValueError: when ``directory`` holds a sweep with other settings.
+        ValueError: when ``directory`` holds a run with other settings (one line naming them).
     """
-    path = os.path.join(str(directory), SETTINGS_FILE)
-    wanted = dataclasses.asdict(settings)
+    path = os.path.join(str(directory), file)
+    wanted = dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else dict(settings)
     if os.path.exists(path):
         with open(path) as stream:
             stored = json.load(stream)
@@ -108,11 +125,11 @@ def check_settings(directory, settings: SweepSettings) -> None:
         if different:
             changes = ", ".join(f"{name} {stored.get(name)!r} -> {wanted[name]!r}" for name in different)
             raise ValueError(
-                f"{directory} holds a sweep with other settings ({changes}); "
-                "rerun it with the same options or choose another --dir"
+                f"{directory} holds {what} with other settings ({changes}); "
+                "rerun it with the settings it was started with, or use another folder"
             )
         return
-    atomic_write_json(path, wanted)
+    atomic_write_json(path, wanted, indent=2)
 
 
 def load_settings(directory) -> SweepSettings:
@@ -123,8 +140,6 @@ def load_settings(directory) -> SweepSettings:
     """
     path = os.path.join(str(directory), SETTINGS_FILE)
     if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"{directory} is not a sweep folder (no {SETTINGS_FILE}); run `emnist-tf tune --dir` first"
-        )
+        raise FileNotFoundError(f"{directory} is not a sweep folder (no {SETTINGS_FILE}); run a sweep into it first")
     with open(path) as stream:
         return SweepSettings(**json.load(stream))

@@ -22,7 +22,7 @@ import dataclasses
 import keras_tuner
 
 from emnist_tf.choices import MODEL_KINDS, SCHEDULES
-from emnist_tf.tuning.configs import ACTIVATIONS, OPTIMIZERS, REGULARIZERS
+from emnist_tf.modeling.configuration import ACTIVATIONS, OPTIMIZERS, REGULARIZERS, TrainingConfig
 
 DROPOUT_RATES = (0.0, 0.2, 0.5)
 BATCH_SIZES = (32, 64, 128, 256)
@@ -109,20 +109,17 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
         """
         from emnist_tf.modeling import training
 
-        config = config_from_values(self.kind, hp.values, epochs=epochs)
-        config.pop("model")
-        config.pop("architecture")
-        config.pop("early_stopping_patience")
-        config["validation_fraction"] = 0.0
+        # The trial's own validation set scores it: no held-out share, no early stopping.
+        config = config_from_values(self.kind, hp.values, epochs=epochs, seed=self.seed)
+        config = config.replace(validation_fraction=0.0, early_stopping_patience=None)
         return training.train(
-            model,
+            config,
             (x, y),
+            model=model,
             validation_data=validation_data,
             callbacks=list(callbacks or []),
             verbose=0,
-            seed=self.seed,
             run_eagerly=self.run_eagerly,
-            **config,
         )
 
     @staticmethod
@@ -205,20 +202,18 @@ def recipe_for(kind: str) -> dict:
     }
 
 
-def config_from_values(kind: str, values: dict, *, epochs: int | None = None) -> dict:
-    """The run configuration (``best.json`` format, :mod:`emnist_tf.tuning.configs`) of hyperparameter values.
+def config_from_values(kind: str, values: dict, *, epochs: int, seed: int = 0) -> TrainingConfig:
+    """The training configuration (``best.json``'s format) of hyperparameter values.
 
     Args:
         kind: "mlp" or "cnn".
         values: hyperparameter values (missing ones take their defaults; ``tuner/`` entries ignored).
-        epochs: training epochs to write (default: the kind's default recipe).
+        epochs: training epochs (decided by whoever makes the configuration: a sweep's settings).
+        seed: the configuration's seed.
 
     Returns:
-        A checked configuration; ``train(data=..., **config)`` trains it.
+        A :class:`~emnist_tf.modeling.configuration.TrainingConfig` checked against the space.
     """
-    from emnist_tf.modeling.training import DEFAULT_TRAINING
-    from emnist_tf.tuning.configs import check_config
-
     hp = keras_tuner.HyperParameters()
     hypermodel = make_hypermodel(kind)
     hypermodel.declare_hyperparameters(hp)
@@ -231,12 +226,13 @@ def config_from_values(kind: str, values: dict, *, epochs: int | None = None) ->
         "learning_rate": float(learning_rate),
         "schedule": schedule,
         "batch_size": int(batch_size),
-        "epochs": int(epochs if epochs is not None else DEFAULT_TRAINING[kind]["epochs"]),
+        "epochs": int(epochs),
         **recipe_for(kind),
         "validation_fraction": FINAL_VALIDATION_FRACTION,
         "early_stopping_patience": FINAL_EARLY_STOPPING_PATIENCE,
+        "seed": int(seed),
     }
-    return check_config(config)
+    return TrainingConfig.from_dict(config)
 
 
 def make_hypermodel(kind: str, num_classes: int = 47, seed: int = 0, run_eagerly: bool = False) -> _EmnistHyperModel:

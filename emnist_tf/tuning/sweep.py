@@ -15,12 +15,10 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from emnist_tf import config
-from emnist_tf.tuning import configs, distributed, greedy, report, results, space
-from emnist_tf.tuning.crossval import CrossValidationTuner
+from emnist_tf.tuning import configs, distributed, report, results, space
 from emnist_tf.tuning.final import final_results
-from emnist_tf.tuning.oracles import make_oracle
 from emnist_tf.tuning.progress import Progress
+from emnist_tf.tuning.recycle import RecycleProcess
 from emnist_tf.tuning.settings import (  # noqa: F401 - the sweep settings, re-exported
     SETTINGS_FILE,
     SweepSettings,
@@ -28,12 +26,7 @@ from emnist_tf.tuning.settings import (  # noqa: F401 - the sweep settings, re-e
     load_settings,
     make_settings,
 )
-
-JOINT_PROJECT = "00_search"
-
-
-class RecycleProcess(Exception):  # noqa: N818 (a signal to restart, not an error)
-    """Raised between trials when the process should restart to give memory back."""
+from emnist_tf.tuning.strategies import JOINT_PROJECT, get_strategy  # noqa: F401 - JOINT_PROJECT re-exported
 
 
 def _recycler(limit: int):
@@ -93,7 +86,7 @@ def run_sweep(
     recycle_after: int | None = None,
     final: bool = True,
     final_epochs: int | None = None,
-    run_eagerly: bool = False,
+    run_eagerly: bool | None = None,
     confirmation_epochs: int | None = None,
 ) -> SweepOutcome:
     """Runs, resumes or (as a distributed worker) helps with a sweep.
@@ -101,10 +94,10 @@ def run_sweep(
     Args:
         directory: the sweep folder (created if needed).
         model: "mlp" or "cnn".
-        strategy: "greedy", "random", "bayesian" or "hyperband".
+        strategy: a name of :data:`emnist_tf.tuning.strategies.STRATEGIES`.
         folds: stratified folds per trial.
-        epochs: epochs per fold and for the final training.
-        max_trials: greedy: options per stage; joint: trial budget (default: the greedy plan's size).
+        epochs: epochs per fold.
+        max_trials: staged: options per stage; joint: trial budget (default: the greedy plan's size).
         seed: seeds data subsampling, folds, models and oracles.
         split: EMNIST split.
         limit: use this many training images (stratified); None for all.
@@ -114,17 +107,19 @@ def run_sweep(
         recycle_after: raise :class:`RecycleProcess` once this process has finished this many
             trials and more remain (TensorFlow leaks memory with every model trained; the
             command line then restarts itself, which resumes the sweep). None: never.
-        final: train the baseline and the best configuration on all training images and test
-            them (``final/``, ``best_model.keras``); False stops after ``best.json``/``baseline.json``.
-        run_eagerly: train the trials without tracing graphs (quicker for trials of a few batches).
-        final_epochs: the ``epochs`` written into ``best.json`` and ``baseline.json`` (default:
-            the model's default recipe).
-        confirmation_epochs: greedy only: end with the confirmation stage, which retrains the
+        final: train ``baseline.json`` and ``best.json`` on the sweep's training images and test
+            them (``final/``), exactly as ``emnist-tf train --config`` would; False stops after writing them.
+        final_epochs: the ``epochs`` of ``best.json`` and ``baseline.json`` (default: the model's
+            default recipe).
+        run_eagerly: train the trials without tracing graphs (quicker for trials of a few batches;
+            None: in fast mode).
+        confirmation_epochs: staged strategies only: end with the confirmation stage, which retrains the
             winner and the winner with the default recipe's techniques for this many epochs per
             fold and keeps the better (:func:`emnist_tf.tuning.space.confirmation_stage`). None: no such stage.
 
-    The sweep folder gets ``baseline.json`` and ``best.json`` (:mod:`emnist_tf.tuning.configs`)
-    as soon as the search has finished: ``emnist-tf train --config DIR/best.json`` trains the winner.
+    Every size is resolved once, by :func:`make_settings` (fast-mode caps included), and stored in
+    ``sweep.json``. The sweep folder gets ``baseline.json`` and ``best.json``
+    (:class:`~emnist_tf.modeling.configuration.TrainingConfig` files) as soon as the search has finished.
 
     Raises:
         ValueError: for bad options, a folder holding another sweep, or greedy in distributed mode.
@@ -141,13 +136,15 @@ def run_sweep(
         split=split,
         limit=limit,
         confirmation_epochs=confirmation_epochs,
+        final_epochs=final_epochs,
+        run_eagerly=run_eagerly,
     )
     role = distributed.role()
     os.makedirs(str(directory), exist_ok=True)
     if role != "worker":
         check_settings(directory, settings)
     hypermodel = space.make_hypermodel(
-        settings.model, num_classes=data.split_info(split).num_classes, seed=seed, run_eagerly=run_eagerly
+        settings.model, num_classes=data.split_info(split).num_classes, seed=seed, run_eagerly=settings.run_eagerly
     )
     progress = _progress(directory, settings, stream, listeners)
     if recycle_after:
@@ -158,70 +155,39 @@ def run_sweep(
         f"{' (fast mode)' if settings.fast else ''}; {progress.finished} already finished"
     )
     train = _load(settings, "train", data_dir, settings.limit) if role != "chief" else None
-    baseline_values, best_values = _search(directory, settings, hypermodel, train, progress)
+    chosen = get_strategy(settings.strategy)
+    baseline_values, best_values = chosen.search(directory, settings, hypermodel, train, progress)
     if role == "worker":
         progress.message(f"worker done: ran {len(progress.ran)} trial(s)")
         return SweepOutcome(settings, best_values, {}, {})
-    write_configurations(directory, settings.model, baseline_values, best_values, epochs=final_epochs)
+    written_configs = write_configurations(directory, settings, baseline_values, best_values)
     if not final:
         written = report.write_report(directory)
         progress.message(f"search done: {configs.BEST_FILE} and {configs.BASELINE_FILE} in {directory}")
         return SweepOutcome(settings, best_values, {}, written)
-    if train is None:
-        train = _load(settings, "train", data_dir, settings.limit)
-    test = _load(settings, "test", data_dir, config.cap(None, "test_examples"))
-    configurations = {"baseline": baseline_values}
-    if best_values is not None:
-        configurations["best"] = best_values
-    final = final_results(
-        directory, hypermodel, configurations, train, test, epochs=settings.epochs, seed=seed, progress=progress
+    outcome = final_results(
+        directory,
+        {"baseline": written_configs[configs.BASELINE_FILE], "best": written_configs[configs.BEST_FILE]},
+        split=settings.split,
+        data_dir=data_dir,
+        limit=settings.limit,
+        progress=progress,
     )
     written = report.write_report(directory)
     progress.message(f"done: results in {written['results']}, summary in {written['summary']}")
-    return SweepOutcome(settings, best_values, final, written)
+    return SweepOutcome(settings, best_values, outcome, written)
 
 
-def write_configurations(directory, kind: str, baseline_values: dict, best_values: dict | None, *, epochs=None):
-    """Writes ``baseline.json`` and ``best.json`` (the baseline's when nothing completed) into the sweep folder."""
-    configurations = {configs.BASELINE_FILE: baseline_values, configs.BEST_FILE: best_values or baseline_values}
-    for name, values in configurations.items():
-        configs.save_config(space.config_from_values(kind, values, epochs=epochs), os.path.join(str(directory), name))
+def write_configurations(directory, settings: SweepSettings, baseline_values: dict, best_values: dict | None):
+    """Writes ``baseline.json`` and ``best.json`` (the baseline's when nothing completed) into the sweep folder.
 
-
-def _search(directory, settings: SweepSettings, hypermodel, train, progress) -> tuple[dict, dict | None]:
-    """Runs the search part of the sweep; returns the baseline and the best values found."""
-    if settings.strategy == "greedy":
-        outcome = greedy.run_greedy(
-            directory,
-            hypermodel,
-            *(train or (None, None)),  # the chief only serves
-            folds=settings.folds,
-            epochs=settings.epochs,
-            seed=settings.seed,
-            trials_per_stage=settings.max_trials,
-            confirmation_epochs=settings.confirmation_epochs,
-            progress=progress,
+    Returns:
+        ``{file name: TrainingConfig}``.
+    """
+    written = {}
+    for name, values in ((configs.BASELINE_FILE, baseline_values), (configs.BEST_FILE, best_values or baseline_values)):
+        written[name] = space.config_from_values(
+            settings.model, values, epochs=settings.final_epochs, seed=settings.seed
         )
-        return outcome.baseline_values, outcome.best_values
-    _run_joint(directory, settings, hypermodel, train, progress)
-    best = results.best_record(results.load_trials(directory))
-    return space.baseline_values(settings.model), None if best is None else best.values
-
-
-def _run_joint(directory, settings: SweepSettings, hypermodel, train, progress) -> None:
-    oracle = make_oracle(settings.strategy, max_trials=settings.max_trials, epochs=settings.epochs, seed=settings.seed)
-    tuner = CrossValidationTuner(
-        oracle,
-        hypermodel,
-        folds=settings.folds,
-        epochs=settings.epochs,
-        seed=settings.seed,
-        progress=progress,
-        stage=settings.strategy,
-        directory=os.path.join(str(directory), results.PROJECTS),
-        project_name=JOINT_PROJECT,
-    )
-    if train is None:  # the chief only serves the oracle
-        tuner.search()
-    else:
-        tuner.search(*train)
+        written[name].save(os.path.join(str(directory), name))
+    return written
