@@ -46,6 +46,7 @@ def main() -> None:
     from emnist_tf.interpret import fewshot
     from emnist_tf.modeling.models import build_cnn, build_mlp
     from emnist_tf.robustness import adversarial, corruptions
+    from emnist_tf.robustness.attacks import ATTACKS, options_for
 
     started = time.perf_counter()
     images, labels = load_arrays("balanced", "train", limit=args.train_examples, seed=args.seed)
@@ -76,10 +77,10 @@ def main() -> None:
     print(f"\nRobust accuracy on {len(attacked[1])} test images (epsilons {epsilons}):")
     for name, model in models.items():
         epsilon_curves[name] = {
-            "fgsm": adversarial.robust_accuracy_curve(model, *attacked, epsilons, method="fgsm"),
-            "pgd": adversarial.robust_accuracy_curve(
-                model, *attacked, epsilons, method="pgd", steps=20, seed=args.seed
-            ),
+            method: adversarial.robust_accuracy_curve(
+                model, *attacked, epsilons, method=method, seed=args.seed, **options_for(method, {"steps": 20})
+            )
+            for method in ATTACKS
         }
         for method, curve in epsilon_curves[name].items():
             print(f"  {name} {method.upper()}: " + ", ".join(f"{value:.3f}" for value in curve.accuracies))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emnist_tf.robustness import adversarial
+from emnist_tf.robustness import adversarial, attacks
 from emnist_tf.robustness.corruptions import accuracy
 
 SEED = 0
@@ -224,6 +224,8 @@ def test_adversarial_training_goes_through_the_recipe_with_class_weights_and_lab
     _, smoothed = _tiny_run(images, labels, method=method, steps=2, label_smoothing=0.5)
     assert smoothed.settings["label_smoothing"] == 0.5 and smoothed.history["loss"][0] != plain.history["loss"][0]
     assert any(not np.array_equal(old, new) for old, new in zip(before, plain.model.get_weights()))
+    expected = {"fgsm": {}, "pgd": dict(attacks.PGD().__dict__, steps=2) | adversarial.TRAINING_OPTIONS}[method]
+    assert plain.settings["adversarial"]["options"] == expected  # Madry's training PGD: the last iterate
 
 
 @pytest.fixture
@@ -267,3 +269,214 @@ def test_adversarial_training_with_batches_that_attack_no_image(data, count, fra
     )
     assert result.epochs_run == 1 and np.isfinite(result.history["loss"][0])
     assert result.settings["train_examples"] == count
+
+
+# ---------------------------------------------------------------- the registry (synthetic images, untrained models)
+@pytest.fixture(params=["float32", "mixed_float16"])
+def precision(request):
+    import keras
+
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
+    keras.mixed_precision.set_global_policy(previous)
+
+
+def _untrained_mlp(seed=SEED):
+    import keras
+
+    from emnist_tf.modeling.models import build_mlp
+
+    keras.utils.set_random_seed(seed)
+    return build_mlp(hidden_units=(32,), batch_norm=False, dropout_rate=0.0, seed=seed)
+
+
+def _synthetic(count=24, seed=SEED):
+    rng = np.random.default_rng(seed)
+    images = rng.random((count, 28, 28, 1)).astype(np.float32)
+    images[: count // 3] = 0.0  # dark and saturated images: the [0, 1] clipping matters
+    images[count // 3 : 2 * count // 3] = 1.0
+    return images, rng.integers(0, 47, count)
+
+
+def _small_options(method):
+    return attacks.options_for(method, {"steps": 4, "restarts": 2})
+
+
+@pytest.mark.parametrize("targeted", [False, True], ids=["untargeted", "targeted"])
+@pytest.mark.parametrize("method", sorted(attacks.ATTACKS))
+def test_every_attack_gives_the_same_images_eagerly_and_in_a_graph(precision, method, targeted):
+    import tensorflow as tf
+
+    assert set(attacks.ATTACKS) >= {"fgsm", "pgd"}
+    model = _untrained_mlp()
+    images, labels = _synthetic()
+    classes = (labels + 5) % 47 if targeted else labels
+    chosen = attacks.make_attack(method, **_small_options(method))
+    target = adversarial.attacked_model(model, compiled=False)
+    seed = adversarial.batch_seed(7, 0)
+
+    def run(x, y):
+        return chosen.perturb(target, x, y, epsilon=0.1, targeted=targeted, seed=seed)
+
+    inputs = tf.constant(images), tf.constant(classes, tf.int64)
+    eager = run(*inputs).numpy()
+    graph = tf.function(run)(*inputs).numpy()
+    through_the_library = adversarial.attack(
+        model,
+        images,
+        labels,
+        0.1,
+        method=method,
+        target_labels=classes if targeted else None,
+        seed=7,
+        **_small_options(method),
+    )
+    np.testing.assert_array_equal(eager, graph)
+    np.testing.assert_array_equal(eager, through_the_library)
+    _assert_valid(eager, images, 0.1)
+    assert not np.array_equal(eager, images)
+
+
+def test_pgd_random_start_is_clipped_to_the_unit_interval():
+    """With a zero gradient PGD stays at its random start: inside the ball, inside [0, 1], and random."""
+    import tensorflow as tf
+
+    from emnist_tf.robustness.attacks import PGD, AttackedModel
+
+    images = np.concatenate([np.zeros((4, 6, 6, 1)), np.ones((4, 6, 6, 1))]).astype(np.float32)
+    classes = tf.zeros(8, tf.int64)
+    flat = AttackedModel(
+        gradient=lambda x, c: (tf.zeros_like(x), tf.one_hot(c, 3)),  # never fooled, never moved
+        scores=lambda x: tf.one_hot(tf.zeros(tf.shape(x)[0], tf.int64), 3),
+    )
+    attack = PGD(steps=3, include_fgsm=False)
+    started = attack.perturb(flat, tf.constant(images), classes, epsilon=0.2, targeted=False, seed=[1, 2]).numpy()
+    _assert_valid(started, images, 0.2)
+    assert 0 < np.mean(started[:4] > 0) < 1 and 0 < np.mean(started[4:] < 1) < 1  # half the noise was clipped
+    again = attack.perturb(flat, tf.constant(images), classes, epsilon=0.2, targeted=False, seed=[1, 2]).numpy()
+    other = attack.perturb(flat, tf.constant(images), classes, epsilon=0.2, targeted=False, seed=[1, 3]).numpy()
+    np.testing.assert_array_equal(started, again)
+    assert not np.array_equal(started, other)
+
+
+def test_pgd_without_its_extras_is_the_textbook_algorithm(precision):
+    """No random start, no FGSM try, the last iterate: the plain loop a student writes from FGSM."""
+    import keras
+    import tensorflow as tf
+
+    model = _untrained_mlp()
+    images, labels = _synthetic()
+    epsilon, step_size, steps = 0.1, 0.03, 5
+    attacked = adversarial.pgd(
+        model,
+        images,
+        labels,
+        epsilon,
+        steps=steps,
+        step_size=step_size,
+        random_start=False,
+        include_fgsm=False,
+        keep_first_success=False,
+    )
+    logits = keras.Model(model.inputs, model.get_layer("logits").output)
+    current = tf.constant(images)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(current)
+            loss = keras.losses.sparse_categorical_crossentropy(
+                labels, tf.cast(logits(current), tf.float32), from_logits=True
+            )
+        stepped = current + step_size * tf.sign(tape.gradient(loss, current))
+        current = tf.clip_by_value(tf.clip_by_value(stepped, images - epsilon, images + epsilon), 0.0, 1.0)
+    np.testing.assert_allclose(attacked, current.numpy(), atol=1e-6)
+    _assert_valid(attacked, images, epsilon)
+
+
+def test_make_attack_and_register_reject_bad_input():
+    with pytest.raises(ValueError, match="unknown attack 'deepfool'; choose one of fgsm, pgd"):
+        attacks.make_attack("deepfool")
+    with pytest.raises(ValueError, match="the fgsm attack takes no option steps"):
+        attacks.make_attack("fgsm", steps=3)
+    with pytest.raises(ValueError, match="steps must be at least 1"):
+        attacks.make_attack("pgd", steps=0)
+    assert attacks.make_attack("pgd", steps=3, restarts=2) == attacks.PGD(steps=3, restarts=2)
+    assert attacks.options_for("fgsm", {"steps": 3}) == {} and attacks.options_for("pgd", {"steps": 3}) == {"steps": 3}
+
+    class Unnamed(attacks.Attack):
+        pass
+
+    with pytest.raises(TypeError, match="non-empty name"):
+        attacks.register(Unnamed)
+
+    class AnotherFgsm(attacks.FGSM):
+        pass
+
+    with pytest.raises(ValueError, match="already registered"):
+        attacks.register(AnotherFgsm)
+    assert attacks.ATTACKS["fgsm"] is attacks.FGSM
+
+
+def test_a_class_defined_again_replaces_its_earlier_version():
+    """A notebook cell that defines and registers an attack can be run twice."""
+
+    def cell():
+        @attacks.register
+        class Unchanged(attacks.Attack):
+            name = "unchanged"
+
+            def perturb(self, target, images, classes, *, epsilon, targeted, seed):
+                return images
+
+        return Unchanged
+
+    try:
+        first, second = cell(), cell()
+        assert first is not second and attacks.ATTACKS["unchanged"] is second
+    finally:
+        attacks.ATTACKS.pop("unchanged", None)
+
+
+@pytest.fixture
+def toy_attack():
+    """A registered toy attack (a random corner of the ball), removed after the test."""
+    import dataclasses
+
+    import tensorflow as tf
+
+    @attacks.register
+    @dataclasses.dataclass(frozen=True)
+    class RandomCorner(attacks.Attack):
+        name = "random_corner"
+        scale: float = 1.0
+
+        def perturb(self, target, images, classes, *, epsilon, targeted, seed):
+            corner = tf.sign(tf.random.stateless_uniform(tf.shape(images), seed, -1.0, 1.0))
+            return attacks.project(images + self.scale * epsilon * corner, images, epsilon)
+
+    yield RandomCorner
+    del attacks.ATTACKS[RandomCorner.name]
+
+
+def test_adversarial_training_accepts_any_registered_attack(toy_attack, precision):
+    images, labels = _synthetic(96)
+
+    def run(**options):
+        model = _untrained_mlp()
+        options = dict(epsilon=0.2, epochs=1, batch_size=32, seed=SEED) | options
+        return adversarial.adversarial_training(model, images, labels, **options)
+
+    toy = run(method="random_corner", steps=3)  # steps: only for the attacks that take it
+    assert toy.settings["adversarial"]["method"] == "random_corner"
+    assert toy.settings["adversarial"]["options"] == {"scale": 1.0}
+    assert toy.settings["precision"] == precision and np.isfinite(toy.history["loss"][0])
+    clean = run(method="random_corner", adversarial_fraction=0.0)
+    fgsm = run(method="fgsm")
+    assert toy.history["loss"][0] != clean.history["loss"][0]  # the attack changed the batches...
+    assert toy.history["loss"][0] != fgsm.history["loss"][0]  # ... and it was the toy attack, not FGSM
+    again = run(method=toy_attack(scale=1.0))  # an attack object works as well as its name
+    assert again.history["loss"][0] == pytest.approx(toy.history["loss"][0])
+    table = adversarial.defence_table({"toy": toy.model}, images[:20], labels[:20], 0.1, steps=2)
+    assert set(table["toy"]) == {"clean", "fgsm", "pgd", "random_corner"}
+    with pytest.raises(ValueError, match="no attack among fgsm takes steps"):
+        adversarial.defence_table({"toy": toy.model}, images[:20], labels[:20], 0.1, methods=["fgsm"], steps=2)

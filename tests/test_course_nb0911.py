@@ -21,7 +21,7 @@ import pytest
 from test_course_keras_answers import _grade, _solved
 
 from emnist_tf.course import notebooks
-from emnist_tf.grading import judge
+from emnist_tf.grading import plan
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ("09-robustness-adversarial", "10-few-shot", "11-activation-maximisation")
@@ -70,7 +70,7 @@ def _defined_names(source: str) -> set[str]:
 
 
 def _module_names(name: str) -> set[str]:
-    return _defined_names(judge.import_lines(_solution(name)))
+    return _defined_names(plan.import_lines(_solution(name)))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -92,7 +92,7 @@ def test_checks_read_only_their_answers_their_own_names_and_imported_modules(nam
     for exercise in _exercises(name).values():
         for check in exercise.checks:
             source = "\n".join(code for _, code in notebooks.split_check(check.source))
-            read = judge.free_names(source) - _defined_names(source) - modules - set(dir(builtins))
+            read = plan.free_names(source) - _defined_names(source) - modules - set(dir(builtins))
             assert read <= set(exercise.answers), (
                 f"{name}, {check.cell_id} reads {sorted(read - set(exercise.answers))}"
             )
@@ -112,7 +112,7 @@ def test_every_notebook_has_a_written_answer_with_a_rubric(name):
     written = [cell for exercise in _exercises(name).values() for cell in exercise.written]
     assert written, f"{name} has no written answer"
     for cell in written:
-        assert f"#### Rubric: {cell.exercise} " in guide, f"no rubric for {cell.exercise} in the instructor guide"
+        assert f"**`{cell.exercise}` ({cell.points:g} points)" in guide, f"no rubric for {cell.exercise} in the guide"
         assert notebooks.BEGIN_SOLUTION in cell.source, f"{cell.exercise}: no example answer"
 
 

@@ -92,7 +92,7 @@ def test_guide_points_table_matches_the_solution_notebooks():
     from emnist_tf.course import notebooks
 
     text = GUIDE.read_text()
-    total = 0.0
+    total = manual_total = 0.0
     for path in LESSONS:
         solution = COURSE.parent / "solutions" / f"{path.stem}.ipynb"
         exercises = notebooks.exercises(nbformat.read(str(solution), as_version=4), name=solution.name)
@@ -102,8 +102,14 @@ def test_guide_points_table_matches_the_solution_notebooks():
         assert row, f"no points row for {path.stem}"
         assert float(row["points"]) == points, f"{path.stem}: the guide says {row['points']}, the notebook {points:g}"
         for name, exercise in exercises.items():
-            assert f"{name} ({exercise.points:g})" in row["names"], f"{path.stem}: {name} missing or wrong"
-    assert f"**{total:g}**" in text, "the total of the points table"
+            points_given = rf"{name} \({exercise.points:g}(\)|: )"  # "ex03_fit (2)" or "ex03_fit (2: the target)"
+            assert re.search(points_given, row["names"]), f"{path.stem}: {name} missing or wrong"
+            if exercise.manual_points:
+                manual_total += exercise.manual_points
+                assert re.search(rf"{name} \([^)]*\) \+ {exercise.manual_points:g}\b", row["names"]), (
+                    f"{path.stem}: {name}'s {exercise.manual_points:g} points by hand missing or wrong"
+                )
+    assert f"**{total:g}** automatic, and {manual_total:g} graded by hand" in text, "the total of the points table"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda path: path.stem)

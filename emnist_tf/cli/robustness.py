@@ -16,7 +16,7 @@ def register(subparsers, parents) -> None:
         parents=parents,
         help="noise and adversarial robustness of saved runs (figures + robustness.json)",
         description="Measures accuracy under Gaussian noise, salt-and-pepper, blur and occlusion (with "
-        "fitted psychometric curves) and under FGSM and PGD attacks, for one or more run "
+        "fitted psychometric curves) and under every registered attack (FGSM, PGD), for one or more run "
         f"directories (models overlaid), and writes {', '.join(REPORT_FILES)}.",
     )
     parser.add_argument(
@@ -37,8 +37,8 @@ def register(subparsers, parents) -> None:
         default=list(DEFAULT_EPSILONS),
         help="L-infinity radii for the attacks (images are in [0, 1])",
     )
-    parser.add_argument("--steps", type=int, default=20, help="PGD iterations")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the subsample, noise and PGD starts")
+    parser.add_argument("--steps", type=int, default=20, help="iterations of the iterative attacks (PGD)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the subsample, noise and attack starts")
     parser.set_defaults(handler=run)
 
 

@@ -1,8 +1,9 @@
 """Feedback for a student: points per exercise and why each check failed.
 
 Every line is written by the grader: a hidden check that fails is reported as
-"hidden check failed" and nothing else, and no text the student controls
-(exception messages, outputs, Markdown) is ever copied in. As a second guard,
+"hidden check failed" with a sentence the check's author wrote (never its
+inputs), the student's own cells that failed are named by number only, and no
+text the student controls (exception messages, outputs, Markdown) is ever copied in. As a second guard,
 any line of a hidden test's code that still turns up is redacted.
 
 Example:
@@ -50,6 +51,8 @@ def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
     ]
     if result.status != "graded":
         lines += ["", f"The notebook could not be graded normally: {plain(result.status, 300)}"]
+    if result.stopped:  # grader words (describe_outcome), never the student's
+        lines += ["", f"Your notebook did not run to its end: {result.stopped}"]
     if result.duplicates:
         lines += [
             "",
@@ -63,9 +66,9 @@ def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
         for number, check in enumerate(exercise.checks, start=1):
             mark = "passed" if check.earned == check.points else check.message
             lines.append(f"- check {number} ({format_points(check.earned)}/{format_points(check.points)}): {mark}")
-    if result.cell_problems:
-        lines += ["", "## Other cells that failed", ""]
-        lines += [f"- {problem}" for problem in result.cell_problems[:MAX_PROBLEMS]]
+    numbers = [str(number) for number in result.cell_problems if type(number) is int][:MAX_PROBLEMS]
+    if numbers:
+        lines += ["", f"Code cells of yours that failed (by number, counting code cells): {', '.join(numbers)}"]
     text = redact("\n".join(lines) + "\n", hidden_sources)
     if len(text) > MAX_FEEDBACK_CHARS:
         text = text[:MAX_FEEDBACK_CHARS] + "\n\n(feedback shortened)\n"

@@ -17,8 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
+import logging
 import os
 import stat
 import subprocess
@@ -28,13 +30,17 @@ from pathlib import Path
 
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook, solution_paths
+from emnist_tf.grading import forbid, plan
 from emnist_tf.grading.judge import describe_outcome
 from emnist_tf.grading.sandbox import Limits, SandboxUnavailableError, isolation_problem
 
-HIDDEN_FAILED = "hidden check failed"
 JUDGE_SLACK = 120  # seconds for the judge's own start-up (TensorFlow imports) beyond the notebook budget
 MAX_SUBMISSION_MB = 64  # a notebook with many figures is a few MB; bigger files are refused before parsing
 MAX_SUBMISSION_CELLS = 5000  # a course notebook has about a hundred; nbformat takes minutes over 100,000
+NOT_ATTEMPTED_HINT = "replace '# YOUR CODE HERE' and the raise with your code"
+LOG = logging.getLogger(__name__)
+_LIBRARIES = forbid.LibraryCopies()  # one library copy per distinct set of forbidden functions, for this run
+atexit.register(_LIBRARIES.close)
 
 
 class SubmissionError(ValueError):
@@ -106,6 +112,11 @@ class SolutionNotebook:
     def max_points(self) -> float:
         return sum(exercise.points for exercise in self.exercises.values())
 
+    @property
+    def forbidden(self) -> frozenset[str]:
+        """Every library function an exercise of this notebook forbids."""
+        return frozenset(name for names in plan.forbidden_names(self.notebook).values() for name in names)
+
     def hidden_sources(self) -> list[str]:
         """Every hidden test's code, for redacting feedback."""
         return [code for check in self.checks.values() for code in notebooks.hidden_sources(check.source)]
@@ -142,7 +153,11 @@ class GradeResult:
         notebook: the matching solution notebook's file name ("" if none).
         exercises: one :class:`ExerciseGrade` per exercise, in notebook order.
         status: ``"graded"``, or why the notebook could not be run at all.
-        cell_problems: one line per other cell of the student's that failed.
+        cell_problems: the numbers of the student's own code cells (neither
+            given, nor solution, nor check cells) that failed; only numbers,
+            never what they raised or printed.
+        stopped: why the notebook's kernel was stopped early (time budget,
+            disk quota, the kernel died), in grader words; "" if it ran to the end.
     """
 
     student: str
@@ -150,7 +165,8 @@ class GradeResult:
     notebook: str
     exercises: list[ExerciseGrade]
     status: str = "graded"
-    cell_problems: list[str] = dataclasses.field(default_factory=list)
+    cell_problems: list[int] = dataclasses.field(default_factory=list)
+    stopped: str = ""
     duplicates: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -190,7 +206,15 @@ def load_solutions(solutions_dir: str | Path = "solutions") -> list[SolutionNote
     loaded = []
     for path in paths:
         notebook = read_notebook(path)
-        loaded.append(SolutionNotebook(path, notebook, notebooks.exercises(notebook, name=str(path))))
+        solution = SolutionNotebook(path, notebook, notebooks.exercises(notebook, name=str(path)))
+        for name in solution.forbidden:
+            try:
+                forbid.locate(forbid.library_root(), name)
+            except forbid.ForbidError as error:
+                raise ValueError(f"{path}: {error}") from None
+        if plan.answer_mode(solution.exercises) == plan.INFERRED:
+            LOG.warning("%s declares no answers: the grader infers the names to export from its checks", path.name)
+        loaded.append(solution)
     return loaded
 
 
@@ -276,7 +300,8 @@ def grade_submission(
         path,
         solution.name,
         _grade_exercises(solution, outcome),
-        cell_problems=[str(problem)[:200] for problem in outcome.get("cell_problems", [])],
+        cell_problems=[int(number) for number in outcome.get("failed_cells", []) if type(number) is int],
+        stopped=describe_outcome({"status": outcome["stopped"]}) if outcome.get("stopped") else "",
         duplicates=list(outcome.get("duplicates", [])),
     )
 
@@ -328,6 +353,7 @@ def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool
             "env": env,
             "read_only": read_only,
             "trusted": trusted,
+            "library": str(_LIBRARIES.library(solution.forbidden)) if solution.forbidden else None,
         }
         try:
             completed = subprocess.run(
@@ -350,11 +376,21 @@ def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool
 def _grade_exercises(solution: SolutionNotebook, outcome: dict) -> list[ExerciseGrade]:
     checks = outcome.get("checks", {})
     forbidden = outcome.get("forbidden", {})
+    skipped = outcome.get("not_attempted", {})
     solution_outcomes = outcome.get("solution_outcomes", {})
     grades = []
     for exercise in solution.exercises.values():
         graded = [_grade_check(check, checks.get(check.cell_id)) for check in exercise.checks]
-        note = _solution_note(solution_outcomes.get(exercise.name), [checks.get(c.cell_id) for c in exercise.checks])
+        outcomes = solution_outcomes.get(exercise.name)
+        note = _solution_note(outcomes) if exercise.solution_cell_ids else ""  # written answers only: by hand
+        raised = any(outcome.get("error") == "NotImplementedError" for outcome in outcomes or [])
+        if exercise.name in skipped or raised:
+            why = skipped.get(exercise.name) or "your solution cell still raises NotImplementedError"
+            graded = [
+                dataclasses.replace(check, earned=0.0, message=check.message if not check.earned else "not counted")
+                for check in graded
+            ]
+            note = f"0 points, not attempted: {why}; {NOT_ATTEMPTED_HINT}"
         used = forbidden.get(exercise.name)
         if used:
             graded = [dataclasses.replace(check, earned=0.0) for check in graded]
@@ -376,19 +412,10 @@ def _grade_check(check: notebooks.CheckCell, result: dict | None) -> CheckGrade:
     return CheckGrade(check.cell_id, check.points, 0.0, str(result.get("reason", "failed"))[:200])
 
 
-def _solution_note(outcomes: list[dict] | None, check_results: list[dict | None]) -> str:
+def _solution_note(outcomes: list[dict] | None) -> str:
     """Explains what went wrong in the student's own solution cells, if anything."""
     if outcomes is None:
-        return "no solution cell of this exercise was found in the notebook"
-    raised = [outcome.get("error") for outcome in outcomes]
-    raised += [
-        "NotImplementedError" for result in check_results if result and "NotImplementedError" in result["reason"]
-    ]
-    if "NotImplementedError" in raised:
-        return (
-            "not attempted: the solution still raises NotImplementedError; "
-            "replace '# YOUR CODE HERE' and the raise with your code"
-        )
+        return "no solution cell of this exercise was found in the notebook; copy it back from the exercise notebook"
     for outcome in outcomes:
         if outcome.get("status") != "ok":
             return "your solution cell did not finish: " + describe_outcome(outcome)

@@ -2,13 +2,17 @@
 
 ``python -m emnist_tf.grading.judge`` reads one job (JSON) on standard input and
 writes one result (JSON) on standard output. It never runs student code: the
-student's cells run in the sandbox (:mod:`emnist_tf.grading.sandbox`); before
-each check the values the check names are exported as plain data (JSON,
-``.npy`` read with ``allow_pickle=False``, ``.keras`` read with
-``safe_mode=True``) and the check's full code (visible and hidden) runs here,
-with module names from the solution notebook's own import lines. A student's
-function arrives as a :class:`Proxy` that runs it in the sandbox on exported
-arguments. Every reason the judge reports is text it chose itself.
+student's cells run in the sandbox (:mod:`emnist_tf.grading.sandbox`), over a
+copy of the library whose forbidden functions refuse (:mod:`emnist_tf.grading.forbid`).
+Before each check only the exercise's declared answers are exported
+(:func:`emnist_tf.grading.plan.answer_names`) as plain data (JSON, ``.npy``
+read with ``allow_pickle=False``, ``.keras`` read with ``safe_mode=True``,
+objects as read-only attributes without methods), and the check's full code
+(visible and hidden) runs here, in a namespace of its own, with module names
+from the solution notebook's own import lines. A student's function arrives as
+a :class:`Proxy` that runs it in the sandbox on arguments the check made.
+Every reason the judge reports is text it chose itself: a failed hidden part
+shows only the author's literal assert message (or a fixed sentence).
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import functools
 import io
 import json
 import os
 import re
 import resource
+import shutil
 import stat
 import sys
 import tempfile
@@ -34,105 +38,21 @@ from pathlib import Path
 
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook
+from emnist_tf.grading import plan as plan_module
 from emnist_tf.grading.sandbox import Limits, Sandbox
 
 MAX_EXPORT_BYTES = 2 * 1024**3
 MAX_ARRAY_ITEMS = 2 * 1024**3 // 8  # an array may not claim more elements than its bytes allow (zero-size dtypes)
 JUDGE_TENSORFLOW_MB = 4096  # address space TensorFlow itself needs in the judge
 MAX_REASON = 160
+MODEL_SIZE_FACTOR = 4  # a model's weights exist up to a few times while it is built and its weights are read
+MODEL_HEADROOM_MB = 1024  # beyond that, for Keras's own work while loading
 ALLOWED_MODEL_MODULES = ("keras", "emnist_tf")
 HIDDEN_FAILED = "hidden check failed"
 
 
 class ExportError(Exception):
     """An exported value cannot be read safely."""
-
-
-# --- planning: which student cell is what -----------------------------------------------
-def plan_cells(submission, solution) -> tuple[list[tuple[str, object, object]], list[str]]:
-    """Labels every code cell of the submission.
-
-    Returns:
-        ``(plan, duplicates)``: ``plan`` lists ``(role, cell, detail)`` with role
-        ``"check"`` (detail: the solution's :class:`~notebooks.CheckCell`),
-        ``"solution"`` (detail: exercise name), ``"given"`` (a cell identical to
-        a non-exercise cell of the solution) or ``"student"``; ``duplicates``
-        names solution checks found more than once (the last copy is used).
-    """
-    exercises = notebooks.exercises(solution, name="solution")
-    checks = {check.cell_id: check for exercise in exercises.values() for check in exercise.checks}
-    by_exercise = {name: list(exercise.checks) for name, exercise in exercises.items()}
-    visible = {notebooks.strip_hidden(check.source).strip(): check for check in checks.values()}
-    given = {cell.source for cell in solution.cells if cell.cell_type == "code" and notebooks.cell_kind(cell) is None}
-    seen_per_exercise: dict[str, int] = {}
-    matched: list[tuple[int, object]] = []
-    labels: list[tuple[str, object, object]] = []
-    for cell in submission.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        check = _match_check(cell, checks, by_exercise, visible, seen_per_exercise)
-        if check is not None:
-            matched.append((len(labels), check))
-            labels.append(("check", cell, check))
-        elif notebooks.cell_kind(cell) == "solution" and isinstance(notebooks.cell_info(cell).get("exercise"), str):
-            labels.append(("solution", cell, notebooks.cell_info(cell)["exercise"]))
-        elif cell.get("source", "") in given:
-            labels.append(("given", cell, None))
-        else:
-            labels.append(("student", cell, None))
-    last = {check.cell_id: index for index, check in matched}
-    duplicates = sorted({check.cell_id for index, check in matched if last[check.cell_id] != index})
-    for index, check in matched:
-        if last[check.cell_id] != index:  # an earlier copy: runs as the student's own code, never as the check
-            labels[index] = ("student", labels[index][1], None)
-    return labels, duplicates
-
-
-def _match_check(cell, checks, by_exercise, visible, seen_per_exercise):
-    cell_id = cell.get("id")
-    if cell_id in checks:
-        return checks[cell_id]
-    info = notebooks.cell_info(cell)
-    if info.get("kind") == "check" and info.get("exercise") in by_exercise:
-        number = seen_per_exercise.get(info["exercise"], 0)
-        seen_per_exercise[info["exercise"]] = number + 1
-        candidates = by_exercise[info["exercise"]]
-        return candidates[min(number, len(candidates) - 1)]
-    source = cell.get("source", "").strip()
-    return visible.get(source) if source else None
-
-
-def forbidden_names(solution) -> dict[str, list[str]]:
-    """Exercise -> the library functions its solution cells forbid."""
-    found: dict[str, list[str]] = {}
-    for cell in solution.cells:
-        info = notebooks.cell_info(cell)
-        if info.get("kind") == "solution" and isinstance(info.get("forbid"), list):
-            found.setdefault(info["exercise"], []).extend(str(name) for name in info["forbid"])
-    return found
-
-
-def import_lines(solution) -> str:
-    """The top-level import statements of the solution notebook, in order."""
-    statements = []
-    for cell in solution.cells:
-        if cell.cell_type != "code":
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        statements += [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    return "\n".join(statements)
-
-
-def free_names(source: str) -> set[str]:
-    """Names a check reads (minus built-ins)."""
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-    return {name for name in names if not hasattr(builtins, name)}
 
 
 # --- reading exports safely ------------------------------------------------------------------
@@ -187,23 +107,19 @@ class Importer:
         if kind == "keras":
             return self._model(self._open(item.get("file")))
         if kind == "history":
-            return types.SimpleNamespace(
+            return PlainNamespace(
                 history=self.value(item.get("history"), depth + 1),
                 epoch=self.value(item.get("epoch"), depth + 1),
                 params=self.value(item.get("params"), depth + 1),
             )
         if kind == "object":
             attrs = item.get("attrs", {})
-            if not all(isinstance(key, str) and key.isidentifier() for key in attrs):
+            if not isinstance(attrs, dict) or not all(isinstance(key, str) and key.isidentifier() for key in attrs):
                 raise ExportError("malformed export")
-            imitated = _imitated_methods()
-            return types.SimpleNamespace(
-                **{
-                    key: self.value(value, depth + 1)
-                    for key, value in attrs.items()
-                    if not (key in imitated and isinstance(value, dict) and value.get("t") == "function")
-                }
-            )
+            values = {key: self.value(value, depth + 1) for key, value in attrs.items()}
+            if any(isinstance(value, Proxy) for value in values.values()):
+                raise ExportError("an object's methods are never called by the grader")
+            return PlainNamespace(**values)
         if kind == "function":
             handle = item.get("handle")
             if type(handle) is not int:
@@ -213,7 +129,8 @@ class Importer:
 
     def _model(self, data: bytes):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(member.file_size for member in archive.infolist()) > MAX_EXPORT_BYTES:
+            unpacked = sum(member.file_size for member in archive.infolist())
+            if unpacked > MAX_EXPORT_BYTES:
                 raise ExportError("the exported model unpacks to too much data")
             config = json.loads(archive.read("config.json"))
         _check_model_config(config)
@@ -222,21 +139,27 @@ class Importer:
         with tempfile.TemporaryDirectory(prefix="emnist-tf-judge-") as folder:
             path = Path(folder) / "model.keras"
             path.write_bytes(data)
-            return keras.models.load_model(path, safe_mode=True, compile=True)
+            with memory_for_model(unpacked):
+                return keras.models.load_model(path, safe_mode=True, compile=True)
 
 
-@functools.lru_cache(maxsize=1)
-def _imitated_methods() -> frozenset[str]:
-    """Method names of arrays, tensors and built-in containers, which an object's own methods may not take.
+class PlainNamespace:
+    """A student's object as the judge sees it: its attributes as plain data, read-only, no methods."""
 
-    A check calls ``result.tolist()`` or ``result.argmax()`` expecting an array;
-    an object whose method of that name runs the student's code (it arrives as
-    a proxy) would fake the answer, so such methods are left out and the check fails.
-    """
-    import numpy as np
+    def __init__(self, **values):
+        object.__setattr__(self, "_values", dict(values))
 
-    kinds = (np.ndarray, list, tuple, dict, str, bytes, set)
-    return frozenset({name for kind in kinds for name in dir(kind) if not name.startswith("_")} | {"numpy"})
+    def __getattr__(self, name):
+        try:
+            return object.__getattribute__(self, "_values")[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a value exported from a notebook is read-only")
+
+    def __repr__(self) -> str:
+        return "<values from your notebook>"
 
 
 def _check_model_config(config, depth: int = 0) -> None:
@@ -246,9 +169,12 @@ def _check_model_config(config, depth: int = 0) -> None:
     if isinstance(config, dict):
         module = config.get("module")
         if isinstance(module, str) and module.split(".")[0] not in ALLOWED_MODEL_MODULES:
-            raise ExportError("the model uses a class from outside Keras")
+            raise ExportError(
+                "the model uses a class of your own (a subclassed model or layer); "
+                "build it with keras.Sequential or the functional API"
+            )
         if config.get("class_name") in ("Lambda", "function", "__lambda__"):
-            raise ExportError("the model uses a Lambda layer or a Python function")
+            raise ExportError("the model uses a Lambda layer or a Python function; use Keras layers only")
         for value in config.values():
             _check_model_config(value, depth + 1)
     elif isinstance(config, list):
@@ -330,6 +256,7 @@ class Judge:
             },
             timeout=self.limits.timeout_per_cell + 5,
         )
+        shutil.rmtree(folder, ignore_errors=True)  # the inputs are not left for the student's later cells
         if answer is None:
             raise ProxyError("your function did not finish in time or ended the kernel")
         self.violations.update(str(name) for name in answer.get("forbidden", []) if isinstance(name, str))
@@ -358,28 +285,31 @@ class Judge:
                 continue
             try:
                 values[name] = importer.value(manifest[name])
+            except ExportError as error:
+                problems[name] = f"could not be copied out of your notebook: {error}"
             except Exception:
                 problems[name] = "could not be copied out of your notebook (unsupported or unsafe value)"
         return values, problems
 
     # --- checks ---
-    def run_check(self, check: notebooks.CheckCell) -> dict:
-        """Exports what the check reads, then runs all its parts here."""
+    def run_check(self, check: notebooks.CheckCell, names: list[str]) -> dict:
+        """Exports the answers ``names`` (and nothing else), then runs all the check's parts here."""
         if self.box.dead:
             return {"passed": False, "reason": "not run: your notebook's kernel had stopped earlier"}
-        names = sorted(free_names(check.source) - set(self.modules))
-        number = self._next()
-        export_dir = self.scratch / "exports" / str(number)
-        answer = self.box.request(
-            {"op": "export", "names": names, "dir": self.box.inside(export_dir)},
-            timeout=self.limits.timeout_per_cell + 5,
-        )
-        if answer is None:
-            return {"passed": False, "reason": "your notebook's values could not be read (the kernel stopped)"}
-        values, problems = self._import(export_dir, names)
-        for name in answer.get("failed") or {}:
-            if name in names:
-                problems[name] = "could not be copied out of your notebook (unsupported value)"
+        names = sorted(set(names) - set(self.modules))
+        values, problems = {}, {}
+        if names:
+            export_dir = self.scratch / "exports" / str(self._next())
+            answer = self.box.request(
+                {"op": "export", "names": names, "dir": self.box.inside(export_dir)},
+                timeout=self.limits.timeout_per_cell + 5,
+            )
+            if answer is None:
+                return {"passed": False, "reason": "your notebook's values could not be read (the kernel stopped)"}
+            values, problems = self._import(export_dir, names)
+            for name in answer.get("failed") or {}:
+                if name in names and name not in problems:
+                    problems[name] = "could not be copied out of your notebook (unsupported value)"
         namespace = {"__name__": "__check__", **self.modules, **values}
         before = set(self.violations)
         result = {"passed": True, "reason": "passed"}
@@ -396,36 +326,27 @@ class Judge:
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 exec(compile(code, filename, "exec"), namespace)  # the solution's own check code
-        except ProxyError as error:
-            return HIDDEN_FAILED if part == "hidden" else f"failed: {error}"
-        except NameError as error:
-            if part == "hidden":
-                return HIDDEN_FAILED
-            name = getattr(error, "name", None) or ""
-            if name in problems:
-                return f"failed: `{name}` {problems[name]}"
-            return f"failed: `{name}` is not defined in your notebook" if name else "failed: a name is not defined"
-        except AssertionError as error:
-            if part == "hidden":
-                return HIDDEN_FAILED
-            return "failed: " + _assert_message(error, filename)
         except Exception as error:
             if part == "hidden":
-                return HIDDEN_FAILED
-            return f"failed: the check raised {type(error).__name__} on your values"
+                return f"{HIDDEN_FAILED}: {_hidden_reason(error, filename, code, problems)}"
+            return "failed: " + _visible_reason(error, filename, code, problems)
         return None
 
     # --- the whole notebook ---
     def run(self) -> dict:
         solution = read_notebook(self.job["solution"])
         submission = read_notebook(self.job["submission"])
-        plan, duplicates = plan_cells(submission, solution)
-        forbids = forbidden_names(solution)
+        exercises = notebooks.exercises(solution, name="solution")
+        plan, duplicates = plan_module.plan_cells(submission, solution)
+        forbids = plan_module.forbidden_names(solution)
+        mode = plan_module.answer_mode(exercises)
+        skipped = plan_module.not_attempted(plan, solution, exercises)
         self.modules = self._import_modules(solution)
         checks: dict[str, dict] = {}
         solution_outcomes: dict[str, list[dict]] = {}
-        problems: list[str] = []
-        violations: dict[str, set] = {}
+        failed_cells: list[int] = []
+        stopped = ""
+        library = self.job.get("library")
         self.box = Sandbox(
             self.scratch,
             self.inbox,
@@ -434,44 +355,49 @@ class Judge:
             env=self.job.get("env", {}),
             read_only=[Path(p) for p in self.job.get("read_only", [])],
             trusted=self.job.get("trusted", False),
+            library_dir=Path(library) if library else None,
         )
         with self.box:
-            all_forbidden = sorted({name for names in forbids.values() for name in names})
-            if all_forbidden:
-                self.box.request({"op": "forbid", "names": all_forbidden}, timeout=120)
             for index, (role, cell, detail) in enumerate(plan):
                 if role == "check":
-                    checks[detail.cell_id] = self.run_check(detail)
-                    visible = notebooks.strip_hidden(detail.source)
-                    self._run_cell(visible, forbid=False)
+                    names = plan_module.answer_names(solution, exercises[detail.exercise], detail, mode)
+                    checks[detail.cell_id] = self.run_check(detail, names)  # its reason helps, even at 0 points
+                    self._run_cell(notebooks.strip_hidden(detail.source))  # as in Jupyter: later cells may use it
                     continue
-                outcome = self._run_cell(cell.get("source", ""), forbid=role != "given")
-                self.violations.update(outcome.get("forbidden", []))
+                outcome = self._run_cell(cell.get("source", ""))
+                if outcome["status"] in ("dead", "budget", "disk") and not stopped:
+                    stopped = outcome["status"]  # the whole notebook's fate, told in grader words
+                if role != "given":  # a given cell may call a forbidden function to show it; that is no violation
+                    self.violations.update(outcome.get("forbidden", []))
                 if role == "solution":
                     solution_outcomes.setdefault(detail, []).append(outcome)
-                elif outcome["status"] not in ("ok", "not run"):
-                    problems.append(f"code cell {index + 1}: {describe_outcome(outcome)}")
+                elif role == "student" and outcome["status"] not in ("ok", "not run"):
+                    failed_cells.append(index + 1)
+        violations = {}
         for exercise, names in forbids.items():
             used = sorted(set(names) & self.violations)
             if used:
                 violations[exercise] = used
         return {
             "status": "graded",
+            "answer_mode": mode,
             "checks": checks,
+            "not_attempted": skipped,
             "solution_outcomes": solution_outcomes,
-            "cell_problems": problems[:50],
+            "failed_cells": failed_cells[:50],
+            "stopped": stopped,
             "duplicates": duplicates,
             "forbidden": violations,
         }
 
-    def _run_cell(self, source: str, *, forbid: bool) -> dict:
+    def _run_cell(self, source: str) -> dict:
         if self.box.dead:
             return {"status": "not run", "error": ""}
         if self.box.remaining() <= 0:
             self.box.kill()
             return {"status": "budget", "error": ""}
         answer = self.box.request(
-            {"op": "run", "code": source, "forbid": forbid, "timeout": self.limits.timeout_per_cell},
+            {"op": "run", "code": source, "timeout": self.limits.timeout_per_cell},
             timeout=self.limits.timeout_per_cell + 5,
         )
         if answer is None:
@@ -490,7 +416,7 @@ class Judge:
     def _import_modules(self, solution) -> dict:
         namespace: dict = {}
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(import_lines(solution), "<solution imports>", "exec"), namespace)
+            exec(compile(plan_module.import_lines(solution), "<solution imports>", "exec"), namespace)
         namespace.pop("__builtins__", None)
         return namespace
 
@@ -514,15 +440,70 @@ def describe_outcome(outcome: dict) -> str:
     }.get(outcome.get("status"), "failed")
 
 
+NOT_MET = "your answer does not meet the exercise's specification on inputs the grader made; re-read its text"
+
+
+def _plain_text(text: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9 .,:;=()'/+-]", " ", str(text))
+    return re.sub(r"\s+", " ", text).strip()[:MAX_REASON]
+
+
 def _assert_message(error: AssertionError, filename: str) -> str:
     """The assert's message when the failing assert is the check's own, reduced to safe plain text."""
     frames = traceback.extract_tb(error.__traceback__)
     if not frames or frames[-1].filename != filename or not error.args:
         return "an assertion of the check did not hold"
-    text = str(error.args[0])
-    text = re.sub(r"[^A-Za-z0-9 .,:;=()'/+-]", " ", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:MAX_REASON] or "an assertion of the check did not hold"
+    return _plain_text(error.args[0]) or "an assertion of the check did not hold"
+
+
+def _literal_requirement(error: BaseException, filename: str, code: str) -> str | None:
+    """The requirement the check's author wrote for the failing statement: an assert's message or an
+    ``err_msg=`` given as a plain string literal (so it can hold no value of the run), else None."""
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == filename]
+    if not lines:
+        return None
+    line, found = lines[-1], None
+    for node in ast.walk(ast.parse(code)):
+        inside = isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno)
+        if inside and (found is None or node.lineno >= found.lineno):
+            found = node
+    message = None
+    if isinstance(found, ast.Assert):
+        message = found.msg
+    elif isinstance(found, ast.Expr) and isinstance(found.value, ast.Call):
+        message = next((item.value for item in found.value.keywords if item.arg == "err_msg"), None)
+    if isinstance(message, ast.Constant) and isinstance(message.value, str):
+        return _plain_text(message.value) or None
+    return None
+
+
+def _visible_reason(error: Exception, filename: str, code: str, problems: dict) -> str:
+    if isinstance(error, ProxyError):
+        return str(error)
+    if isinstance(error, NameError):
+        name = getattr(error, "name", None) or ""
+        if name in problems:
+            return f"`{name}` {problems[name]}"
+        return f"`{name}` is not defined in your notebook" if name else "a name is not defined"
+    if isinstance(error, AssertionError):
+        own = _assert_message(error, filename)
+        if own == "an assertion of the check did not hold":
+            return _literal_requirement(error, filename, code) or own
+        return own
+    return f"the check raised {type(error).__name__} on your values"
+
+
+def _hidden_reason(error: Exception, filename: str, code: str, problems: dict) -> str:
+    """A grader-chosen sentence for a failed hidden part: never its inputs, names or the student's text."""
+    if isinstance(error, ProxyError):
+        return "your function raised an exception or did not finish on inputs the grader made"
+    name = getattr(error, "name", None) if isinstance(error, NameError) else None
+    if name in problems:  # an answer the exercise names, not a name of the hidden part
+        return f"`{name}` {problems[name]}"
+    try:
+        return _literal_requirement(error, filename, code) or NOT_MET
+    except SyntaxError:
+        return NOT_MET
 
 
 def _exit_with_parent() -> None:
@@ -551,6 +532,48 @@ def limit_own_memory(limits: Limits) -> None:
         cap = min(cap, hard)
     with contextlib.suppress(ValueError, OSError):  # systems without RLIMIT_AS support (macOS with --trusted)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard if hard != resource.RLIM_INFINITY else cap))
+
+
+_warmed_up = False
+
+
+def _warm_up_keras() -> None:
+    """Runs one tiny model once, so TensorFlow's thread pools exist before a model is loaded under a cap."""
+    global _warmed_up
+    if not _warmed_up:
+        import keras
+        import numpy as np
+
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).predict(np.zeros((1, 2)), verbose=0)
+        _warmed_up = True
+
+
+@contextlib.contextmanager
+def memory_for_model(export_bytes: int):
+    """Caps the judge's address space while it builds a student's model: what it holds now, plus a few
+    times the model's exported size, plus ``MODEL_HEADROOM_MB``.
+
+    A model's config is built (its weights allocated) before its weights file is read; an honest model
+    needs about its weights file's size, while a crafted config of a few hundred bytes can ask for
+    gigabytes. Under this cap building it fails at once and the export is refused.
+    """
+    _warm_up_keras()
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        used = pages * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (OSError, ValueError, IndexError, AttributeError):  # no /proc (macOS with --trusted): no cap
+        yield
+        return
+    cap = used + MODEL_SIZE_FACTOR * export_bytes + MODEL_HEADROOM_MB * 1024 * 1024
+    for limit in (soft, hard):
+        if limit != resource.RLIM_INFINITY:
+            cap = min(cap, limit)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def main() -> None:

@@ -7,15 +7,23 @@ reads one JSON command per line on standard input and answers one JSON line on
 the file descriptor standard output had at start; the student's own prints go
 to ``/dev/null``. Commands:
 
-* ``{"op": "forbid", "names": [...]}``: prepares forbidden library functions.
-* ``{"op": "run", "code": str, "forbid": bool, "timeout": s}``: runs a cell.
+* ``{"op": "run", "code": str, "timeout": s}``: runs a cell.
 * ``{"op": "export", "names": [...], "dir": str}``: writes plain copies of values.
 * ``{"op": "call", "handle": int, "args": str, "dir": str, "timeout": s}``: calls an
   exported function on arguments the judge wrote, exports its result.
 
 Nothing this program answers is trusted by the grader beyond "plain data the
 student could have produced anyway": the student's code runs in this process
-and could forge any answer, which is why checks never run here.
+and could forge any answer, which is why checks never run here. Forbidden
+library functions are not handled here: the library mounted in the sandbox is
+a copy whose forbidden functions refuse (:mod:`emnist_tf.grading.forbid`); this
+program only reports the calls that copy recorded.
+
+Values are exported as plain data: numbers (NumPy scalars become Python
+numbers), strings, lists, tuples, dicts, arrays, Keras models (``.keras``) and
+training histories; an object of another class becomes its public attributes
+as plain data (never its methods); a function becomes a handle the grader can
+ask this program to call.
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import dataclasses
-import importlib
 import json
 import os
 import signal
@@ -34,7 +41,7 @@ MAX_DEPTH = 12
 MAX_ITEMS = 100_000
 MAX_NODES = 200_000
 MAX_MEMBERS = 200
-VIOLATIONS_MODULE = "_emnist_tf_grader_violations"
+FORBIDDEN_RECORD = "emnist_tf._forbidden"  # written by the grader into the library copy it mounts
 _BUILTIN_ERRORS = {name for name, value in vars(builtins).items() if isinstance(value, type)}
 
 
@@ -56,35 +63,18 @@ class Runner:
         self.shell.showtraceback = lambda *args, **kwargs: None
         self.shell.showsyntaxerror = lambda *args, **kwargs: None
         self.handles: list = []
-        self.forbidden: dict[str, tuple] = {}
-        self.violations: set[str] = set()
         self.timed_out = False
 
-    # --- forbidden library functions -------------------------------------------------
-    def prepare_forbid(self, names: list[str]) -> dict:
-        unknown = []
-        for name in names:
-            module_name, _, attribute = name.rpartition(".")
-            try:
-                function = getattr(importlib.import_module(module_name), attribute)
-                original = function.__code__
-            except Exception:
-                unknown.append(name)
-                continue
-            self.forbidden[name] = (function, original, _raiser_code(name, original, self.violations))
-            _record().originals[name] = _clone(function)
-        return {"unknown": unknown}
-
-    @contextlib.contextmanager
-    def forbid(self, active: bool):
-        if active:
-            for function, _, raiser in self.forbidden.values():
-                function.__code__ = raiser
-        try:
-            yield
-        finally:
-            for function, original, _ in self.forbidden.values():
-                function.__code__ = original
+    @staticmethod
+    def forbidden_calls() -> list[str]:
+        """The forbidden library functions called since the last look (the library copy records them)."""
+        record = sys.modules.get(FORBIDDEN_RECORD)
+        calls = getattr(record, "CALLS", None)
+        if not isinstance(calls, set):
+            return []
+        found = sorted(str(name) for name in calls)
+        calls.clear()
+        return found
 
     # --- cells -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -102,11 +92,11 @@ class Runner:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
-    def run(self, code: str, forbid: bool, timeout: float) -> dict:
-        self.violations.clear()
+    def run(self, code: str, timeout: float) -> dict:
+        self.forbidden_calls()
         error = None
         try:
-            with self.time_limit(timeout), self.forbid(forbid):
+            with self.time_limit(timeout):
                 result = self.shell.run_cell(code, store_history=True)
             error = result.error_before_exec or result.error_in_exec
         except BaseException as caught:  # a timeout between statements, an exit
@@ -116,7 +106,7 @@ class Runner:
             status = "timeout"
         elif error is not None:
             status = "error"
-        return {"status": status, "error": _error_name(error), "forbidden": sorted(self.violations)}
+        return {"status": status, "error": _error_name(error), "forbidden": self.forbidden_calls()}
 
     # --- exports -----------------------------------------------------------------------
     def export(self, names: list[str], folder: str) -> dict:
@@ -135,7 +125,7 @@ class Runner:
         return {"missing": missing, "failed": failed}
 
     def call(self, handle: int, args_folder: str, folder: str, timeout: float) -> dict:
-        self.violations.clear()
+        self.forbidden_calls()
         function = self.handles[handle]
         with open(os.path.join(args_folder, "manifest.json"), encoding="utf-8") as stream:
             manifest = json.load(stream)
@@ -146,67 +136,22 @@ class Runner:
             return {"status": "error", "error": _error_name(error), "forbidden": []}
         error, value = None, None
         try:
-            with self.time_limit(timeout), self.forbid(True):
+            with self.time_limit(timeout):
                 value = function(*args, **kwargs)
         except BaseException as caught:
             error = caught
+        forbidden = self.forbidden_calls()
         if self.timed_out:
-            return {"status": "timeout", "error": "", "forbidden": sorted(self.violations)}
+            return {"status": "timeout", "error": "", "forbidden": forbidden}
         if error is not None:
-            return {"status": "error", "error": _error_name(error), "forbidden": sorted(self.violations)}
+            return {"status": "error", "error": _error_name(error), "forbidden": forbidden}
         self.shell.user_ns["__grader_result__"] = value
         try:
             exported = self.export(["__grader_result__"], folder)
         finally:
             self.shell.user_ns.pop("__grader_result__", None)
         status = "ok" if not exported["failed"] else "unexportable"
-        return {"status": status, "error": "", "forbidden": sorted(self.violations)}
-
-
-def _record() -> types.ModuleType:
-    """The in-sandbox record of forbidden calls and of the original functions (kept for library callers)."""
-    record = sys.modules.get(VIOLATIONS_MODULE)
-    if record is None:
-        record = sys.modules[VIOLATIONS_MODULE] = types.ModuleType(VIOLATIONS_MODULE)
-        record.calls, record.originals = set(), {}
-        record.library = os.path.dirname(os.path.abspath(importlib.import_module("emnist_tf").__file__)) + os.sep
-    return record
-
-
-def _clone(function: types.FunctionType) -> types.FunctionType:
-    """A copy of ``function`` that keeps its original code while the function itself is swapped."""
-    copy = types.FunctionType(
-        function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
-    )
-    copy.__kwdefaults__ = function.__kwdefaults__
-    return copy
-
-
-def _raiser_code(name: str, original: types.CodeType, violations: set):
-    """A code object with the closure layout of ``original`` that refuses calls from the student's code.
-
-    A call made by the library itself (its caller's code lives in the ``emnist_tf`` package, e.g. a plotting
-    function that uses the forbidden one) runs the original: an honest student who calls a library helper
-    loses nothing. A call from student code is recorded and raises.
-    """
-    record = _record()
-    record.calls = violations
-    free = original.co_freevars
-    lines = ["def _outer():"]
-    lines += [f"    {var} = None" for var in free]
-    lines += ["    def forbidden(*args, **kwargs):"]
-    lines += [f"        {var}" for var in free]
-    lines += [
-        f"        record = __import__('sys').modules[{VIOLATIONS_MODULE!r}]",
-        "        if __import__('sys')._getframe(1).f_code.co_filename.startswith(record.library):",
-        f"            return record.originals[{name!r}](*args, **kwargs)",
-        f"        record.calls.add({name!r})",
-        f"        raise RuntimeError('this exercise asks you to write {name.rsplit('.', 1)[-1]} yourself')",
-        "    return forbidden",
-    ]
-    namespace: dict = {}
-    exec("\n".join(lines), namespace)  # grader-written code, no student input
-    return namespace["_outer"]().__code__
+        return {"status": status, "error": "", "forbidden": forbidden}
 
 
 class Exporter:
@@ -234,6 +179,9 @@ class Exporter:
             return {"t": "handle", "handle": handle}
         if value is None or type(value) in (bool, int, float, str):
             return {"t": "json", "v": value}
+        plain = _numpy_scalar(value)
+        if plain is not None:  # np.int64(3) as a dict key or a count: a plain number
+            return {"t": "json", "v": plain}
         if type(value) in (list, tuple):
             if len(value) > MAX_ITEMS:
                 raise ValueError("too many items")
@@ -276,7 +224,7 @@ class Exporter:
         return {"t": "object", "attrs": self._object(value, depth)}
 
     def _object(self, value, depth: int) -> dict:
-        """Its exportable attributes, then its class's public properties and methods (methods as handles).
+        """Its public attributes as plain data: never its methods or properties (functions are left out).
 
         An attribute that cannot be copied is left out; a cycle back to an object being copied is cut.
         """
@@ -285,8 +233,10 @@ class Exporter:
         self.path.add(id(value))
         try:
             encoded = {}
-            for key, item in [*_attributes(value).items(), *_members(value)]:
-                if key in encoded or len(encoded) >= MAX_MEMBERS:
+            for key, item in _attributes(value).items():
+                if len(encoded) >= MAX_MEMBERS:
+                    break
+                if callable(item) and self._keras_kind(item) is None:
                     continue
                 try:
                     encoded[key] = self.encode(item, depth + 1)
@@ -322,6 +272,14 @@ def _as_array(value):
     return None
 
 
+def _numpy_scalar(value):
+    """A NumPy boolean, integer, float or string scalar as the Python value, else None."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or not isinstance(value, numpy.generic) or value.dtype.kind not in "biufU":
+        return None
+    return value.item()
+
+
 def _attributes(value) -> dict:
     if dataclasses.is_dataclass(value):
         return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
@@ -330,23 +288,6 @@ def _attributes(value) -> dict:
     if hasattr(value, "__dict__"):
         return {key: item for key, item in vars(value).items() if not key.startswith("_")}
     raise ValueError(f"values of type {type(value).__name__} cannot be exported")
-
-
-def _members(value) -> list[tuple[str, object]]:
-    """The public properties (their values) and methods (bound) that the object's class defines."""
-    import inspect
-
-    found = []
-    for name in dir(type(value)):
-        if name.startswith("_"):
-            continue
-        raw = inspect.getattr_static(type(value), name, None)
-        if isinstance(raw, (property, types.FunctionType, staticmethod, classmethod)):
-            try:
-                found.append((name, getattr(value, name)))
-            except Exception:
-                continue
-    return found
 
 
 def decode(item: dict, folder: str, handles: list):
@@ -401,10 +342,8 @@ def main() -> None:
         command = json.loads(line)
         op = command["op"]
         try:
-            if op == "forbid":
-                answer = runner.prepare_forbid(command["names"])
-            elif op == "run":
-                answer = runner.run(command["code"], command.get("forbid", False), command["timeout"])
+            if op == "run":
+                answer = runner.run(command["code"], command["timeout"])
             elif op == "export":
                 answer = runner.export(command["names"], command["dir"])
             elif op == "call":

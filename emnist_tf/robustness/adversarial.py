@@ -1,18 +1,18 @@
-"""Adversarial examples: FGSM and PGD attacks, robust accuracy, and adversarial training.
+"""Adversarial examples: running the attacks of :data:`ATTACKS`, robust accuracy, and adversarial training.
 
-Both attacks work in the L-infinity ball of radius ``epsilon`` around each image and
-keep every pixel in [0, 1]. They follow the gradient of the cross-entropy loss computed
-with ``tf.GradientTape`` on the model's ``logits`` layer (the naming convention of
-:mod:`emnist_tf.modeling.models`), falling back to the probabilities it outputs when a model has
-no such layer.
+Every attack works in the L-infinity ball of radius ``epsilon`` around each image and keeps
+every pixel in [0, 1]. The attacks themselves (one class each, registered by name) live in
+:mod:`emnist_tf.robustness.attacks`; this module runs them on NumPy arrays and measures them:
 
-* :func:`fgsm`: one step of size ``epsilon`` along the sign of the gradient.
-* :func:`pgd`: a random start inside the ball, then ``steps`` steps of ``step_size``,
-  each projected back onto the ball; an image keeps the first iterate that fools the
-  model. The FGSM image is tried first (``include_fgsm``), so PGD is never weaker than FGSM.
+* :func:`attacked_model`: the model as an attack sees it (its loss gradient, through the one
+  ``tf.GradientTape`` of :func:`input_gradient`, and its scores).
+* :func:`attack`: any registered attack by name, batch by batch; :func:`fgsm` and :func:`pgd`
+  are the same call with the options of FGSM and PGD spelled out.
+* :func:`robust_accuracy`, :func:`robust_accuracy_curve`, :func:`plot_epsilon_curves`,
+  :func:`plot_gallery`: how accuracy falls with epsilon, and what the adversarial images look like.
 * :func:`adversarial_training`: the library's training recipe (:func:`emnist_tf.modeling.training.train`)
-  on batches partly replaced by their attacked versions; :func:`defence_table` compares clean
-  and robust accuracy of several models.
+  on batches partly replaced by their attacked versions, with any registered attack;
+  :func:`defence_table` compares clean and robust accuracy of several models.
 
 Untargeted attacks raise the loss of the true class; targeted attacks (pass
 ``target_labels``) lower the loss of the target class.
@@ -28,14 +28,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from emnist_tf.interpret.activations import submodel
+from emnist_tf.robustness.attacks import ATTACKS, Attack, AttackedModel, make_attack, options_for
 from emnist_tf.robustness.corruptions import accuracy, predict_labels
-
-ATTACKS = ("fgsm", "pgd")
 
 
 def _tf():
@@ -44,6 +43,7 @@ def _tf():
     return tf
 
 
+# ---------------------------------------------------------------- the model as an attack sees it
 def score_model(model):
     """Returns ``(scorer, from_logits)``: a model giving the logits when the model has a
     ``logits`` layer, else the model itself (probabilities)."""
@@ -54,14 +54,12 @@ def score_model(model):
     return submodel(model, LOGITS_LAYER), True
 
 
-_GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def input_gradient(scorer, from_logits: bool, images, classes):
     """Per-image gradient of the cross-entropy of ``classes`` with respect to ``images``, and the scores.
 
-    The one ``tf.GradientTape`` of the attacks, shared by :func:`fgsm`, :func:`pgd` and the
-    perturbation inside :func:`adversarial_training`'s training step.
+    The one ``tf.GradientTape`` of the attacks: every attack reaches it through
+    :class:`AttackedModel`, eagerly (compiled once per model by :func:`loss_gradient_function`)
+    or inside :func:`~emnist_tf.robustness.adversarial.adversarial_training`'s training step.
     """
     tf = _tf()
     with tf.GradientTape() as tape:
@@ -71,6 +69,21 @@ def input_gradient(scorer, from_logits: bool, images, classes):
     return tape.gradient(loss, images), scores
 
 
+_GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SCORE_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cached(cache: weakref.WeakKeyDictionary, model, build: Callable):
+    try:
+        return cache[model]
+    except (KeyError, TypeError):
+        pass
+    function = build()
+    with contextlib.suppress(TypeError):
+        cache[model] = function
+    return function
+
+
 def loss_gradient_function(model):
     """A compiled ``(images, classes) -> (gradient of the cross-entropy, scores)`` for ``model``.
 
@@ -78,20 +91,47 @@ def loss_gradient_function(model):
     ``tf.GradientTape`` on the logits when the model has a ``logits`` layer. The
     function is built once per model and reused.
     """
-    try:
-        return _GRADIENT_FUNCTIONS[model]
-    except (KeyError, TypeError):
-        pass
+
+    def build():
+        tf = _tf()
+        scorer, from_logits = score_model(model)
+
+        @tf.function(reduce_retracing=True, autograph=False)
+        def gradient_and_scores(images, classes):
+            return input_gradient(scorer, from_logits, images, classes)
+
+        return gradient_and_scores
+
+    return _cached(_GRADIENT_FUNCTIONS, model, build)
+
+
+def score_function(model):
+    """A compiled ``images -> scores`` (float32 logits, or probabilities without a ``logits`` layer)."""
+
+    def build():
+        tf = _tf()
+        scorer, _ = score_model(model)
+        return tf.function(lambda images: tf.cast(scorer(images, training=False), tf.float32), reduce_retracing=True)
+
+    return _cached(_SCORE_FUNCTIONS, model, build)
+
+
+def attacked_model(model, *, compiled: bool = True) -> AttackedModel:
+    """The :class:`AttackedModel` of a Keras classifier.
+
+    Args:
+        model: Keras classifier (outputs probabilities; a ``logits`` layer is used if present).
+        compiled: use the functions compiled once per model (fast when called eagerly); ``False``
+            builds plain functions, for use inside another ``tf.function`` such as a training step.
+    """
+    if compiled:
+        return AttackedModel(loss_gradient_function(model), score_function(model))
     tf = _tf()
     scorer, from_logits = score_model(model)
-
-    @tf.function(reduce_retracing=True, autograph=False)
-    def gradient_and_scores(images, classes):
-        return input_gradient(scorer, from_logits, images, classes)
-
-    with contextlib.suppress(TypeError):
-        _GRADIENT_FUNCTIONS[model] = gradient_and_scores
-    return gradient_and_scores
+    return AttackedModel(
+        lambda images, classes: input_gradient(scorer, from_logits, images, classes),
+        lambda images: tf.cast(scorer(images, training=False), tf.float32),
+    )
 
 
 def _check_epsilon(epsilon: float) -> float:
@@ -115,21 +155,69 @@ def _prepare(images, labels, target_labels):
     return images, labels, target_labels
 
 
-def _project(adversarial, originals, epsilon: float):
+def batch_seed(seed: int, batch_index: int):
+    """The stateless seed (int64 tensor of shape (2,)) :func:`attack` gives the attack for one batch."""
+    return _tf().constant([int(seed), int(batch_index)], dtype="int64")
+
+
+def attack(
+    model,
+    images,
+    labels,
+    epsilon: float,
+    *,
+    method: str | Attack = "pgd",
+    target_labels=None,
+    seed: int = 0,
+    batch_size: int = 256,
+    **options,
+) -> np.ndarray:
+    """Runs an attack of :data:`ATTACKS` on NumPy images, batch by batch.
+
+    Args:
+        model: Keras classifier (outputs probabilities; a ``logits`` layer is used if present).
+        images: images (N, 28, 28, 1) in [0, 1].
+        labels: true class indices (N,).
+        epsilon: L-infinity radius in [0, 1]; 0 returns the images unchanged.
+        method: name of a registered attack (``"fgsm"``, ``"pgd"``...) or an :class:`Attack` object.
+        target_labels: optional target class per image for a targeted attack.
+        seed: seed of the attack's randomness (batch ``i`` gets :func:`batch_seed` ``(seed, i)``).
+        batch_size: images per batch.
+        **options: the attack's options (``steps=20`` for PGD...).
+
+    Returns:
+        Adversarial images (float32), each within ``epsilon`` of its original and in [0, 1].
+
+    Example:
+        >>> adversarial = attack(model, images, labels, 0.1, method="pgd", steps=20, seed=0)
+    """
     tf = _tf()
-    adversarial = tf.clip_by_value(adversarial, originals - epsilon, originals + epsilon)
-    return tf.clip_by_value(adversarial, 0.0, 1.0)
-
-
-def _batches(count: int, batch_size: int):
+    chosen = make_attack(method, **options)
+    epsilon = _check_epsilon(epsilon)
+    images, labels, target_labels = _prepare(images, labels, target_labels)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    for start in range(0, count, batch_size):
-        yield slice(start, start + batch_size)
+    if epsilon == 0 or len(images) == 0:
+        return images.copy()
+    target = attacked_model(model)
+    classes = labels if target_labels is None else target_labels
+    outputs = []
+    for index, start in enumerate(range(0, len(images), batch_size)):
+        batch = slice(start, start + batch_size)
+        adversarial = chosen.perturb(
+            target,
+            tf.constant(images[batch]),
+            tf.constant(classes[batch]),
+            epsilon=epsilon,
+            targeted=target_labels is not None,
+            seed=batch_seed(seed, index),
+        )
+        outputs.append(np.asarray(adversarial, dtype=np.float32))
+    return np.concatenate(outputs)
 
 
 def fgsm(model, images, labels, epsilon: float, *, target_labels=None, batch_size: int = 256) -> np.ndarray:
-    """Fast gradient sign method: one step of size ``epsilon`` (L-infinity).
+    """Fast gradient sign method: one step of size ``epsilon`` (L-infinity); :func:`attack` with ``"fgsm"``.
 
     Args:
         model: Keras classifier (outputs probabilities; a ``logits`` layer is used if present).
@@ -145,21 +233,7 @@ def fgsm(model, images, labels, epsilon: float, *, target_labels=None, batch_siz
     Example:
         >>> adversarial = fgsm(model, images, labels, epsilon=0.1)
     """
-    tf = _tf()
-    epsilon = _check_epsilon(epsilon)
-    images, labels, target_labels = _prepare(images, labels, target_labels)
-    if epsilon == 0 or len(images) == 0:
-        return images.copy()
-    gradient_function = loss_gradient_function(model)
-    direction = -1.0 if target_labels is not None else 1.0
-    classes_all = target_labels if target_labels is not None else labels
-    outputs = []
-    for batch in _batches(len(images), batch_size):
-        originals = tf.constant(images[batch])
-        gradient, _ = gradient_function(originals, tf.constant(classes_all[batch]))
-        stepped = originals + direction * epsilon * tf.sign(gradient)
-        outputs.append(_project(stepped, originals, epsilon).numpy())
-    return np.concatenate(outputs)
+    return attack(model, images, labels, epsilon, method="fgsm", target_labels=target_labels, batch_size=batch_size)
 
 
 def pgd(
@@ -173,20 +247,17 @@ def pgd(
     random_start: bool = True,
     restarts: int = 1,
     include_fgsm: bool = True,
+    keep_first_success: bool = True,
     target_labels=None,
     seed: int = 0,
     batch_size: int = 256,
 ) -> np.ndarray:
-    """Projected gradient descent (Madry et al.) in the L-infinity ball.
+    """Projected gradient descent (Madry et al.) in the L-infinity ball; :func:`attack` with ``"pgd"``.
 
-    Starts at a uniformly random point of the ball (``random_start``), takes ``steps``
-    signed-gradient steps of ``step_size``, projecting onto the ball and [0, 1] after
-    each. Every image keeps the first iterate that succeeds (misclassified, or classified
-    as its target), so more steps never make the attack weaker. With ``restarts`` > 1
-    the attack is repeated from new random starts for the images not yet fooled. With
-    ``include_fgsm`` the FGSM image is tried first and kept for the images it already
-    fools, so PGD's robust accuracy is never above FGSM's (a single projected-gradient
-    run is not guaranteed to find every point a large FGSM step finds).
+    A random start in the ball (clipped to [0, 1]), then ``steps`` signed-gradient steps of
+    ``step_size``, each projected onto the ball and [0, 1]; each image keeps its first
+    successful iterate, and the FGSM image is tried first, so PGD is never weaker than FGSM
+    (see :class:`~emnist_tf.robustness.attacks.PGD` for every option).
 
     Args:
         model: Keras classifier (outputs probabilities; a ``logits`` layer is used if present).
@@ -197,7 +268,8 @@ def pgd(
         step_size: size of each step; defaults to ``2.5 * epsilon / steps``.
         random_start: start from a random point of the ball instead of the image.
         restarts: number of random starts (only used with ``random_start``).
-        include_fgsm: also try the FGSM image (see above).
+        include_fgsm: also try the FGSM image.
+        keep_first_success: keep each image's first successful iterate instead of the last one.
         target_labels: optional target class per image for a targeted attack.
         seed: seed of the random start.
         batch_size: images per gradient computation.
@@ -208,114 +280,28 @@ def pgd(
     Example:
         >>> adversarial = pgd(model, images, labels, epsilon=0.1, steps=20, seed=0)
     """
-    _tf()
-    epsilon = _check_epsilon(epsilon)
-    images, labels, target_labels = _prepare(images, labels, target_labels)
-    steps = int(steps)
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
-    if epsilon == 0 or len(images) == 0:
-        return images.copy()
-    step_size = 2.5 * epsilon / steps if step_size is None else float(step_size)
-    if step_size <= 0:
-        raise ValueError(f"step_size must be positive, got {step_size}")
-    if restarts < 1:
-        raise ValueError(f"restarts must be at least 1, got {restarts}")
-    restarts = restarts if random_start else 1
-    settings = _PgdSettings(epsilon, step_size, steps, restarts, random_start, include_fgsm)
-    gradient_function = loss_gradient_function(model)
-    rng = np.random.default_rng(seed)
-    outputs = []
-    for batch in _batches(len(images), batch_size):
-        targets = None if target_labels is None else target_labels[batch]
-        outputs.append(
-            _pgd_with_restarts(model, gradient_function, images[batch], labels[batch], targets, settings, rng)
-        )
-    return np.concatenate(outputs)
+    return attack(
+        model,
+        images,
+        labels,
+        epsilon,
+        method="pgd",
+        target_labels=target_labels,
+        seed=seed,
+        batch_size=batch_size,
+        steps=steps,
+        step_size=step_size,
+        random_start=random_start,
+        restarts=restarts,
+        include_fgsm=include_fgsm,
+        keep_first_success=keep_first_success,
+    )
 
 
-@dataclasses.dataclass(frozen=True)
-class _PgdSettings:
-    epsilon: float
-    step_size: float
-    steps: int
-    restarts: int
-    random_start: bool
-    include_fgsm: bool
-
-
-def _pgd_with_restarts(model, gradient_function, images, labels, targets, settings: _PgdSettings, rng) -> np.ndarray:
-    """PGD on one batch: optional FGSM try, then restarts for the images not yet fooled."""
-    epsilon = settings.epsilon
-    result, fooled = images.copy(), np.zeros(len(labels), dtype=bool)
-    if settings.include_fgsm:
-        result = fgsm(model, images, labels, epsilon, target_labels=targets, batch_size=len(images))
-        fooled = _fooled(model, result, labels, targets)
-    for _ in range(settings.restarts):
-        todo = np.nonzero(~fooled)[0]
-        if todo.size == 0:
-            break
-        start = images[todo]
-        if settings.random_start:
-            start = start + rng.uniform(-epsilon, epsilon, size=start.shape).astype(np.float32)
-        todo_targets = None if targets is None else targets[todo]
-        result[todo] = _pgd_batch(
-            gradient_function,
-            images[todo],
-            start,
-            labels[todo],
-            todo_targets,
-            epsilon,
-            settings.step_size,
-            settings.steps,
-        )
-        fooled[todo] = _fooled(model, result[todo], labels[todo], todo_targets)
-    return result
-
-
-def _fooled(model, images, labels, targets) -> np.ndarray:
-    predicted = predict_labels(model, images)
-    return predicted == targets if targets is not None else predicted != labels
-
-
-def _succeeded(scores, labels, targets):
-    tf = _tf()
-    predicted = tf.argmax(scores, axis=-1)
-    return tf.equal(predicted, targets) if targets is not None else tf.not_equal(predicted, labels)
-
-
-def _pgd_batch(gradient_function, originals, start, labels, targets, epsilon, step_size, steps):
-    tf = _tf()
-    originals = tf.constant(originals)
-    labels = tf.constant(labels)
-    targets = None if targets is None else tf.constant(targets)
-    classes = labels if targets is None else targets
-    direction = 1.0 if targets is None else -1.0
-    current = _project(tf.constant(start), originals, epsilon)
-    best = current
-    done = tf.zeros(tf.shape(labels), dtype=tf.bool)
-    mask_shape = (-1,) + (1,) * (len(originals.shape) - 1)
-    for _ in range(steps):
-        gradient, scores = gradient_function(current, classes)
-        newly = tf.logical_and(_succeeded(scores, labels, targets), tf.logical_not(done))
-        best = tf.where(tf.reshape(newly, mask_shape), current, best)
-        done = tf.logical_or(done, newly)
-        current = _project(current + direction * step_size * tf.sign(gradient), originals, epsilon)
-    best = tf.where(tf.reshape(done, mask_shape), best, current)
-    return best.numpy()
-
-
-def attack(model, images, labels, epsilon: float, *, method: str = "pgd", seed: int = 0, **options) -> np.ndarray:
-    """Runs :func:`fgsm` or :func:`pgd` by name (``method``); extra options go to the attack."""
-    if method == "fgsm":
-        return fgsm(model, images, labels, epsilon, **options)
-    if method == "pgd":
-        return pgd(model, images, labels, epsilon, seed=seed, **options)
-    raise ValueError(f"unknown attack {method!r}; choose one of {', '.join(ATTACKS)}")
-
-
-def robust_accuracy(model, images, labels, epsilon: float, *, method: str = "pgd", seed: int = 0, **options) -> float:
-    """Accuracy of ``model`` on adversarial versions of ``images`` (untargeted attack)."""
+def robust_accuracy(
+    model, images, labels, epsilon: float, *, method: str | Attack = "pgd", seed: int = 0, **options
+) -> float:
+    """Accuracy of ``model`` on adversarial versions of ``images`` (untargeted :func:`attack`)."""
     adversarial = attack(model, images, labels, epsilon, method=method, seed=seed, **options)
     return accuracy(model, adversarial, labels)
 
@@ -325,7 +311,7 @@ class EpsilonCurve:
     """Robust accuracy at each epsilon for one attack.
 
     Attributes:
-        method: ``"fgsm"`` or ``"pgd"``.
+        method: the attack's name (a key of :data:`ATTACKS`).
         epsilons: the radii tested, ascending.
         accuracies: accuracy under attack at each radius (at 0: clean accuracy).
     """
@@ -344,20 +330,19 @@ class EpsilonCurve:
 
 
 def robust_accuracy_curve(
-    model, images, labels, epsilons: Sequence[float], *, method: str = "pgd", seed: int = 0, **options
+    model, images, labels, epsilons: Sequence[float], *, method: str | Attack = "pgd", seed: int = 0, **options
 ) -> EpsilonCurve:
     """Robust accuracy against epsilon; options (``steps``, ``step_size``...) go to the attack.
 
     Example:
         >>> curve = robust_accuracy_curve(cnn, images, labels, [0, 0.05, 0.1, 0.2], method="fgsm")
     """
+    chosen = make_attack(method, **options)
     epsilons = np.sort(np.asarray(epsilons, dtype=float))
     if epsilons.size == 0:
         raise ValueError("epsilons is empty; pass at least one radius, e.g. [0, 0.05, 0.1]")
-    values = [
-        robust_accuracy(model, images, labels, epsilon, method=method, seed=seed, **options) for epsilon in epsilons
-    ]
-    return EpsilonCurve(method, epsilons, np.asarray(values))
+    values = [robust_accuracy(model, images, labels, epsilon, method=chosen, seed=seed) for epsilon in epsilons]
+    return EpsilonCurve(chosen.name, epsilons, np.asarray(values))
 
 
 def plot_epsilon_curves(curves_by_model: Mapping[str, Mapping[str, EpsilonCurve]]):
@@ -376,13 +361,12 @@ def plot_epsilon_curves(curves_by_model: Mapping[str, Mapping[str, EpsilonCurve]
         raise ValueError("no curves to plot; pass {model name: {attack: EpsilonCurve}}")
     figure = Figure(figsize=(5.5, 4), layout="constrained")
     axis = figure.subplots()
-    styles = {"fgsm": "--", "pgd": "-"}
     for index, (model_name, curves) in enumerate(curves_by_model.items()):
         for method, curve in curves.items():
             axis.plot(
                 curve.epsilons,
                 curve.accuracies,
-                styles.get(method, "-."),
+                ATTACKS[method].line_style if method in ATTACKS else Attack.line_style,
                 marker="o",
                 color=f"C{index}",
                 label=f"{model_name} {method.upper()}",
@@ -439,13 +423,18 @@ def plot_gallery(model, images, labels, adversarial, *, class_names: Sequence[st
     return figure
 
 
+# Madry et al.'s training attack: each image's last iterate, without trying the FGSM image first
+# (options an attack named in adversarial_training does not take are left out).
+TRAINING_OPTIONS = {"include_fgsm": False, "keep_first_success": False}
+
+
 def adversarial_training(
     model,
     images,
     labels,
     *,
     epsilon: float = 0.1,
-    method: str = "fgsm",
+    method: str | Attack = "fgsm",
     adversarial_fraction: float = 0.5,
     steps: int = 7,
     epochs: int = 5,
@@ -465,21 +454,24 @@ def adversarial_training(
     :class:`~emnist_tf.modeling.training.TrainingResult`): the model is wrapped in a Keras
     model sharing its layers whose ``train_step`` first replaces a fraction
     ``adversarial_fraction`` of each batch by its attacked version under the current
-    weights (FGSM, or PGD with ``steps`` iterations from a random start), then takes the
-    ordinary step, so class weights, label smoothing, schedules and callbacks apply as in
-    any other run.
+    weights (the attack's own :meth:`~emnist_tf.robustness.attacks.Attack.perturb`, in graph
+    mode), then takes the ordinary step, so class weights, label smoothing, schedules and
+    callbacks apply as in any other run.
 
     Args:
         model: Keras classifier outputting probabilities (a ``logits`` layer is attacked if present).
         images: training images (N, 28, 28, 1) in [0, 1].
         labels: class indices (N,).
         epsilon: attack radius used during training.
-        method: ``"fgsm"`` (fast) or ``"pgd"`` (stronger, slower).
+        method: a registered attack's name (``"fgsm"``: fast; ``"pgd"``: stronger, slower), made
+            with ``steps`` and :data:`TRAINING_OPTIONS` where it takes them, or an
+            :class:`~emnist_tf.robustness.attacks.Attack` object used as it is, e.g. ``PGD(steps=7, restarts=2)``.
         adversarial_fraction: share of each batch replaced by adversarial images (0..1).
-        steps: PGD iterations per batch.
+        steps: iterations of an attack named by ``method`` that takes ``steps`` (PGD); one-step
+            attacks ignore it.
         epochs, batch_size, optimizer, learning_rate, class_weight, label_smoothing, callbacks,
             validation_fraction, seed: as for :func:`~emnist_tf.modeling.training.train`
-            (``seed`` also seeds the PGD random starts).
+            (``seed`` also seeds the attack's randomness, with the step number).
         **training_options: any other keyword of :func:`~emnist_tf.modeling.training.train`
             (``schedule``, ``verbose``, ``optimizer_options``...).
 
@@ -493,16 +485,12 @@ def adversarial_training(
     """
     from emnist_tf.modeling.training import train
 
-    if method not in ATTACKS:
-        raise ValueError(f"unknown attack {method!r}; choose one of {', '.join(ATTACKS)}")
+    chosen = make_attack(method, **options_for(method, {"steps": steps, **TRAINING_OPTIONS}))
     if not 0 <= adversarial_fraction <= 1:
         raise ValueError(f"adversarial_fraction must be in [0, 1], got {adversarial_fraction}")
-    if method == "pgd" and steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
     epsilon = _check_epsilon(epsilon)
     images, labels, _ = _prepare(images, labels, None)
-    attack_settings = dict(epsilon=epsilon, method=method, adversarial_fraction=adversarial_fraction, steps=steps)
-    wrapper = _adversarial_trainer(model, seed=seed, **attack_settings)
+    wrapper = _adversarial_trainer(model, chosen, epsilon=epsilon, adversarial_fraction=adversarial_fraction, seed=seed)
     training_options.setdefault("verbose", 0)
     result = train(
         wrapper,
@@ -518,25 +506,27 @@ def adversarial_training(
         seed=seed,
         **training_options,
     )
+    attack_settings = {
+        "epsilon": epsilon,
+        "method": chosen.name,
+        "options": {name: getattr(chosen, name) for name in chosen.option_names()},
+        "adversarial_fraction": adversarial_fraction,
+    }
     return dataclasses.replace(result, model=model, settings={**result.settings, "adversarial": attack_settings})
 
 
-def _adversarial_trainer(model, *, epsilon, method, adversarial_fraction, steps, seed):
+def _adversarial_trainer(model, chosen: Attack, *, epsilon: float, adversarial_fraction: float, seed: int):
     """A functional Keras model sharing ``model``'s layers whose training step attacks part of each batch."""
     import keras
 
     tf = _tf()
-    scorer, from_logits = score_model(model)
+    target = attacked_model(model, compiled=False)
 
     class AdversarialTrainer(keras.Model):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.seed_generator = keras.random.SeedGenerator(seed)
-
         def train_step(self, data):
             x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
             x = tf.cast(x, tf.float32)
-            if adversarial_fraction == 0:
+            if adversarial_fraction == 0 or epsilon == 0:
                 return super().train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
             count = tf.cast(tf.round(adversarial_fraction * tf.cast(tf.shape(x)[0], tf.float32)), tf.int32)
             # A small last batch can round to no attacked image: an empty batch must not reach the layers.
@@ -548,18 +538,10 @@ def _adversarial_trainer(model, *, epsilon, method, adversarial_fraction, steps,
             return super().train_step(keras.utils.pack_x_y_sample_weight(mixed, y, sample_weight))
 
         def perturb(self, originals, classes):
-            if epsilon == 0:
-                return originals
-            if method == "fgsm":
-                gradient, _ = input_gradient(scorer, from_logits, originals, classes)
-                return _project(originals + epsilon * tf.sign(gradient), originals, epsilon)
-            step_size = 2.5 * epsilon / steps
-            noise = keras.random.uniform(tf.shape(originals), -epsilon, epsilon, seed=self.seed_generator)
-            current = _project(originals + noise, originals, epsilon)
-            for _ in range(steps):
-                gradient, _ = input_gradient(scorer, from_logits, current, classes)
-                current = _project(current + step_size * tf.sign(gradient), originals, epsilon)
-            return tf.stop_gradient(current)
+            # A new stateless seed at every step: the run's seed and the optimizer's step count.
+            step_seed = tf.stack([tf.constant(seed, tf.int64), tf.cast(self.optimizer.iterations, tf.int64)])
+            adversarial = chosen.perturb(target, originals, classes, epsilon=epsilon, targeted=False, seed=step_seed)
+            return tf.stop_gradient(adversarial)
 
     return AdversarialTrainer(inputs=model.inputs, outputs=model.outputs, name=f"{model.name}_adversarial")
 
@@ -570,20 +552,33 @@ def defence_table(
     labels,
     epsilon: float,
     *,
-    methods: Sequence[str] = ATTACKS,
+    methods: Sequence[str] | None = None,
     seed: int = 0,
     **options,
 ) -> dict[str, dict[str, float]]:
     """Clean and robust accuracy of several models, e.g. standard vs adversarially trained.
 
+    Args:
+        models: ``{name: Keras classifier}``.
+        images, labels: the test images and their classes.
+        epsilon: L-infinity radius of every attack.
+        methods: names of registered attacks (default: all of :data:`ATTACKS`).
+        seed: seed of the attacks' randomness.
+        **options: attack options (``steps=20``...), each given to the attacks that take it.
+
     Returns:
         ``{model name: {"clean": accuracy, "fgsm": robust accuracy, "pgd": ...}}``.
     """
+    methods = list(ATTACKS) if methods is None else list(methods)
+    unused = set(options) - {key for method in methods for key in options_for(method, options)}
+    if unused:
+        raise ValueError(f"no attack among {', '.join(methods)} takes {', '.join(sorted(unused))}")
     table = {}
     for name, model in models.items():
         row = {"clean": accuracy(model, images, labels)}
         for method in methods:
-            method_options = options if method == "pgd" else {}
-            row[method] = robust_accuracy(model, images, labels, epsilon, method=method, seed=seed, **method_options)
+            row[method] = robust_accuracy(
+                model, images, labels, epsilon, method=method, seed=seed, **options_for(method, options)
+            )
         table[name] = row
     return table

@@ -8,7 +8,8 @@ test images of its split and writes, into the output folder:
   psychometric curves, all models overlaid;
 * ``noise_confusion.png``: confusion matrices of the first model at chosen Gaussian
   noise levels;
-* ``epsilon_curves.png``: robust accuracy against epsilon (FGSM and PGD), all models;
+* ``epsilon_curves.png``: robust accuracy against epsilon under every attack of
+  :data:`~emnist_tf.robustness.attacks.ATTACKS` (FGSM and PGD), all models;
 * ``adversarial_gallery.png``: originals, perturbations and PGD images of the first model
   (correctly classified test images first);
 * ``robustness.json``: every number behind the figures.
@@ -29,10 +30,12 @@ import numpy as np
 from emnist_tf import config
 from emnist_tf.evaluation.metrics import most_confused_pairs
 from emnist_tf.robustness import adversarial, corruptions
+from emnist_tf.robustness.attacks import ATTACKS, options_for
 
 DEFAULT_EPSILONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
 CONFUSION_LEVELS = (0.0, 0.3, 0.6)
 GALLERY_EPSILON = 0.1
+GALLERY_ATTACK = "pgd"  # the strongest registered attack: also the one the summary lines quote
 REPORT_FILES = (
     "noise_curves.png",
     "noise_confusion.png",
@@ -70,8 +73,8 @@ def write_report(
         examples: test images for the noise curves (fast mode caps them, saying so).
         attack_examples: test images attacked per epsilon (also capped).
         epsilons: L-infinity radii of the epsilon curves.
-        steps: PGD iterations (also capped).
-        seed: seed of the test subsample, the noise and the PGD random starts.
+        steps: iterations of the attacks that take ``steps`` (PGD; also capped).
+        seed: seed of the test subsample, the noise and the attacks' random starts.
 
     Returns:
         ``{file name: path}`` of the files written.
@@ -136,8 +139,10 @@ def _evaluate_model(model, images, labels, *, attack_examples, epsilons, steps, 
     chosen = stratified_subsample(labels, attack_examples, seed=seed)
     attacked = (images[chosen], labels[chosen])
     epsilon_curves = {
-        "fgsm": adversarial.robust_accuracy_curve(model, *attacked, epsilons, method="fgsm"),
-        "pgd": adversarial.robust_accuracy_curve(model, *attacked, epsilons, method="pgd", steps=steps, seed=seed),
+        method: adversarial.robust_accuracy_curve(
+            model, *attacked, epsilons, method=method, seed=seed, **options_for(method, {"steps": steps})
+        )
+        for method in ATTACKS
     }
     result = {
         "test_examples": int(len(labels)),
@@ -153,7 +158,7 @@ def _evaluate_model(model, images, labels, *, attack_examples, epsilons, steps, 
 
 
 def _write_first_model_figures(model, images, labels, split, paths, *, steps, seed) -> dict:
-    """Confusions under Gaussian noise and the PGD gallery; returns the top confusions per level."""
+    """Confusions under Gaussian noise and the :data:`GALLERY_ATTACK` gallery; returns the top confusions by level."""
     from emnist_tf.data import class_names as split_class_names
 
     class_names = split_class_names(split)
@@ -166,7 +171,15 @@ def _write_first_model_figures(model, images, labels, split, paths, *, steps, se
     )
     correct = np.nonzero(corruptions.predict_labels(model, images) == labels)[0]
     chosen = np.concatenate([correct, np.setdiff1d(np.arange(len(labels)), correct)])[:8]
-    adversarial_images = adversarial.pgd(model, images[chosen], labels[chosen], GALLERY_EPSILON, steps=steps, seed=seed)
+    adversarial_images = adversarial.attack(
+        model,
+        images[chosen],
+        labels[chosen],
+        GALLERY_EPSILON,
+        method=GALLERY_ATTACK,
+        seed=seed,
+        **options_for(GALLERY_ATTACK, {"steps": steps}),
+    )
     _save(
         adversarial.plot_gallery(model, images[chosen], labels[chosen], adversarial_images, class_names=class_names),
         paths["adversarial_gallery.png"],
@@ -181,21 +194,21 @@ def _save(figure, path: Path) -> None:
 
 
 def summary_lines(report_path: str | os.PathLike) -> list[str]:
-    """One line per model from a ``robustness.json``: clean accuracy, thresholds, PGD accuracy."""
+    """One line per model from a ``robustness.json``: clean accuracy, thresholds, :data:`GALLERY_ATTACK` accuracy."""
     report = json.loads(Path(report_path).read_text(encoding="utf-8"))
     lines = []
     for name, result in report["models"].items():
         thresholds = ", ".join(
             f"{corruption} {values['fit']['threshold']:.2g}" for corruption, values in result["noise"].items()
         )
-        pgd = result["adversarial"]["pgd"]
+        curve = result["adversarial"][GALLERY_ATTACK]
         robust = ", ".join(
             f"eps {epsilon:g}: {value:.3f}"
-            for epsilon, value in zip(pgd["epsilons"], pgd["accuracies"])
+            for epsilon, value in zip(curve["epsilons"], curve["accuracies"])
             if epsilon in (0.05, 0.1)
         )
         lines.append(
             f"{name}: clean accuracy {result['clean_accuracy']:.3f}; halfway thresholds {thresholds}; "
-            f"PGD accuracy {robust or np.round(pgd['accuracies'], 3).tolist()}"
+            f"{GALLERY_ATTACK.upper()} accuracy {robust or np.round(curve['accuracies'], 3).tolist()}"
         )
     return lines

@@ -58,7 +58,7 @@ def _attacks(targets: Targets) -> dict[str, list[tuple[str, str]]]:
     ]
     secrets = [str(path) for path in sorted(targets.solutions.glob("*.ipynb"))]
     secrets += [
-        str(targets.repository / "emnist_tf" / "course" / "judge.py"),
+        str(targets.repository / "emnist_tf" / "grading" / "judge.py"),
         "/opt/emnist_tf/emnist_tf/grading/judge.py",
     ]
     return {

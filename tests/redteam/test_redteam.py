@@ -11,6 +11,7 @@ and, in the slow test, from ``exercises/01-data.ipynb``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -129,10 +130,21 @@ def test_attacks_left_nothing_on_the_grader_machine(tiny_run):
     assert "owned" not in (root / "gradebook.csv").read_text()
 
 
-def test_filling_the_scratch_disk_stops_the_notebook(tiny_run):
-    """disk_flood writes file after file, each under the per-file limit; the quota on the whole scratch stops it."""
-    root, _, _ = tiny_run
-    text = (root / "feedback" / "disk_flood" / "01-tiny.md").read_text()
+def test_filling_the_scratch_disk_stops_the_notebook(tmp_path):
+    """disk_flood writes file after file, each under the per-file limit; the quota on the whole scratch stops it.
+
+    Graded on its own with time limits far above what writing takes, so only the quota can stop it.
+    """
+    solutions = tiny_course(tmp_path)
+    submitted, feedback = tmp_path / "submitted", tmp_path / "feedback"
+    targets = Targets(solutions, submitted, tmp_path / "gradebook.csv", feedback, Path.home(), REPO)
+    attack = build_attacks(tmp_path / "exercises" / "01-tiny.ipynb", tmp_path / "attacks", targets)["disk_flood"]
+    (tmp_path / "submitted" / "disk_flood").mkdir(parents=True)
+    shutil.copy(attack, tmp_path / "submitted" / "disk_flood" / "01-tiny.ipynb")
+    limits = dataclasses.replace(LIMITS, timeout_per_cell=600, timeout_per_notebook=1200)
+    rows = _grade(tmp_path, solutions, tmp_path / "submitted", limits)
+    assert rows["disk_flood"]["total"] == "0"
+    text = (tmp_path / "feedback" / "disk_flood" / "01-tiny.md").read_text()
     assert "disk quota" in text
 
 
