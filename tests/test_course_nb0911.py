@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import ast
 import builtins
 import re
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from test_course_keras_answers import _grade, _solved
+from test_course_nb0708 import _student_lines
 
 from emnist_tf.course import notebooks
 from emnist_tf.grading import plan
@@ -37,36 +37,9 @@ def _exercises(name: str) -> dict[str, notebooks.Exercise]:
     return notebooks.exercises(_solution(name), name=name)
 
 
-def _student_lines(name: str) -> int:
-    """Non-blank, non-comment lines between the solution markers of the notebook's code cells."""
-    count = 0
-    for cell in _solution(name).cells:
-        if cell.cell_type != "code":
-            continue
-        inside = False
-        for line in cell.source.splitlines():
-            text = line.strip()
-            if text in (notebooks.BEGIN_SOLUTION, notebooks.END_SOLUTION):
-                inside = text == notebooks.BEGIN_SOLUTION
-            elif inside and text and not text.startswith("#"):
-                count += 1
-    return count
-
-
 def _defined_names(source: str) -> set[str]:
-    """Every name a piece of code binds (assignments, loops, functions, imports, comprehensions)."""
-    bound = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            bound.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-            bound.update(argument.arg for argument in node.args.args + node.args.kwonlyargs)
-        elif isinstance(node, ast.Lambda):
-            bound.update(argument.arg for argument in node.args.args)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return bound
+    """Every name a piece of code binds (the grader's own reading of a check)."""
+    return plan._made_by(source)
 
 
 def _module_names(name: str) -> set[str]:
@@ -117,7 +90,7 @@ def test_every_notebook_has_a_written_answer_with_a_rubric(name):
 
 
 def test_students_write_about_ninety_lines_in_09_to_11():
-    counts = {name: _student_lines(name) for name in NAMES}
+    counts = {name: _student_lines(_solution(name)) for name in NAMES}
     print("student lines per notebook:", counts)
     assert all(count >= 15 for count in counts.values()), counts
     assert sum(counts.values()) >= MIN_STUDENT_LINES, f"{sum(counts.values())} lines of student code: {counts}"
