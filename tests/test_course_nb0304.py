@@ -17,7 +17,7 @@ import pytest
 from test_course_keras_answers import _grade, _solved
 
 from emnist_tf.course import notebooks
-from emnist_tf.grading import judge
+from emnist_tf.grading import plan
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ("03-mlp", "04-cnn")
@@ -103,14 +103,14 @@ def test_every_exercise_declares_its_answers_and_checks_read_nothing_else(name):
     """A check reads its exercise's declared answers, its own names and the solution's imported modules."""
     solution = _solution(name)
     imported: dict = {}
-    exec(judge.import_lines(solution), imported)
+    exec(plan.import_lines(solution), imported)
     for exercise in notebooks.exercises(solution, name=name).values():
         assert exercise.answers or not exercise.checks, f"{exercise.name} has checks but declares no answers"
         for check in exercise.checks:
             assigned = set()
             for _, code in notebooks.split_check(check.source):
                 assigned |= _defined_names(code)
-            foreign = judge.free_names(check.source) - set(exercise.answers) - assigned - set(imported)
+            foreign = plan.free_names(check.source) - set(exercise.answers) - assigned - set(imported)
             assert not foreign, f"{check.cell_id} reads {sorted(foreign)}, which the student's notebook defines"
 
 

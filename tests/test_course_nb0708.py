@@ -22,7 +22,7 @@ import pytest
 from test_course_keras_answers import _grade, _solved
 
 from emnist_tf.course import notebooks
-from emnist_tf.grading import judge
+from emnist_tf.grading import plan
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ("07-single-neurons", "08-representations-depth")
@@ -70,7 +70,7 @@ def _defined_names(source: str) -> set[str]:
 
 
 def _module_names(solution) -> set[str]:
-    tree = ast.parse(judge.import_lines(solution))
+    tree = ast.parse(plan.import_lines(solution))
     names = set()
     for node in tree.body:
         for alias in node.names:
@@ -84,7 +84,7 @@ def test_checks_read_only_declared_answers_their_own_names_and_modules(name):
     modules = _module_names(solution)
     for exercise in notebooks.exercises(solution, name=name).values():
         for check in exercise.checks:
-            read = judge.free_names(check.source) - _defined_names(check.source) - modules
+            read = plan.free_names(check.source) - _defined_names(check.source) - modules
             read -= set(dir(builtins))
             assert read <= set(exercise.answers), (
                 f"{name} {check.cell_id} reads {sorted(read - set(exercise.answers))}, "
