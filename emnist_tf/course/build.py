@@ -42,7 +42,7 @@ def solution_paths(solutions_dir: str | Path) -> list[Path]:
     """
     folder = Path(solutions_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(f"solutions folder {folder} does not exist; pass --solutions DIR")
+        raise FileNotFoundError(f"solutions folder {folder} does not exist; give the folder of solution notebooks")
     return sorted(folder.glob("*.ipynb"))
 
 

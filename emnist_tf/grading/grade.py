@@ -202,7 +202,7 @@ def load_solutions(solutions_dir: str | Path = "solutions") -> list[SolutionNote
     """
     paths = solution_paths(solutions_dir)
     if not paths:
-        raise ValueError(f"no solution notebooks (*.ipynb) in {solutions_dir}; pass --solutions DIR")
+        raise ValueError(f"no solution notebooks (*.ipynb) in {solutions_dir}; give the folder of solution notebooks")
     loaded = []
     for path in paths:
         notebook = read_notebook(path)
