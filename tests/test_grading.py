@@ -353,7 +353,8 @@ def _forbidding_solution() -> nbformat.NotebookNode:
             "    except Exception:\n        pass\n    return a + b",
             "0",
         ),
-        ("    emnist_tf.data.inspect.class_counts(np.zeros(3, dtype=int), 'digits')\n    return a + b", "2"),
+        # a library helper that calls the forbidden function is a way round it: forbid covers it too
+        ("    emnist_tf.data.inspect.class_counts(np.zeros(3, dtype=int), 'digits')\n    return a + b", "0"),
     ],
     ids=["own-code", "alias-call", "caught-call", "library-helper-using-it"],
 )
