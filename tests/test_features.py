@@ -16,6 +16,7 @@ tf = pytest.importorskip("tensorflow")
 
 from emnist_tf import data  # noqa: E402
 from emnist_tf.cli import main  # noqa: E402
+from emnist_tf.errors import DataError  # noqa: E402
 from emnist_tf.interpret import features  # noqa: E402
 from emnist_tf.modeling import models  # noqa: E402
 
@@ -195,3 +196,43 @@ def test_units_option_accepts_slices_and_lists_and_rejects_words():
     assert parse_units(None) is None
     with pytest.raises(ValueError, match="--units 'a:b'"):
         parse_units("a:b")
+
+
+def _tiny_run(folder, **recorded):
+    """A run directory holding an untrained 47-class CNN of four filters."""
+    model = models.build_cnn(
+        num_classes=NUM_CLASSES, filters=(4,), convs_per_block=1, dense_units=8, batch_norm=False, dropout_rate=0.0
+    )
+    folder.mkdir()
+    model.save(folder / "model.keras")
+    (folder / "run.json").write_text(json.dumps({"model": "cnn", "split": "balanced", "seed": 0, **recorded}))
+    return model
+
+
+def test_write_preferred_inputs_draws_the_chosen_classes_of_a_saved_run(tmp_path):
+    model = _tiny_run(tmp_path / "run")
+    out = tmp_path / "figures" / "classes.png"
+    missing_data = tmp_path / "no-data-here"
+    result = features.write_preferred_inputs(
+        tmp_path / "run", "probabilities", out, units=[3, 7], starts=1, steps=4, top=0, data_dir=missing_data, seed=2
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    direct = features.maximize_classes(model, [3, 7], starts=1, steps=4, seed=2)
+    assert list(result.units) == [3, 7] and result.layer == "logits" and result.steps == 4
+    np.testing.assert_allclose(result.images, direct.images, atol=1e-5)
+    with pytest.raises(DataError, match=missing_data.name):
+        features.write_preferred_inputs(tmp_path / "run", "logits", tmp_path / "x.png", steps=1, data_dir=missing_data)
+    with pytest.raises(ValueError, match="must be >= 0") as error:
+        features.write_preferred_inputs(tmp_path / "run", "logits", tmp_path / "y.png", top=-1)
+    assert "--" not in str(error.value)
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
+
+
+def test_write_preferred_inputs_searches_the_test_images_of_the_runs_data_folder(tmp_path, emnist_dir):
+    _tiny_run(tmp_path / "run", data_dir=str(emnist_dir))
+    out = tmp_path / "conv.png"
+    result = features.write_preferred_inputs(
+        tmp_path / "run", "conv_1_activation", out, units=slice(0, 2), starts=1, steps=2, top=2, examples=40
+    )
+    assert list(result.units) == [0, 1] and result.layer == "conv_1_activation"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

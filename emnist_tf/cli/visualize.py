@@ -56,47 +56,25 @@ def parse_units(spec: str | None):
 
 
 def run(args) -> int:
-    """Computes the preferred inputs and writes the figure to ``args.out``."""
-    from emnist_tf import config, data
-    from emnist_tf.interpret.features import (
-        Progress,
-        maximize,
-        maximize_classes,
-        plot_preferred_inputs,
-        top_activating_images,
-    )
-    from emnist_tf.modeling import runs
+    """Caps the sizes in fast mode, draws the preferred inputs and writes the figure to ``args.out``."""
+    from emnist_tf import config
+    from emnist_tf.interpret.features import Progress, write_preferred_inputs
 
-    if args.top < 0 or args.examples < 1:
-        raise ValueError(f"--top must be >= 0 and --examples >= 1, got --top {args.top} --examples {args.examples}")
     units = parse_units(args.units)
-    saved = runs.load_run(args.run_dir)
-    model, settings = saved.model, dict(saved.config)
-    split = settings.get("split", "balanced")
-    classes = args.layer in ("logits", "probabilities")
-    layer = "logits" if classes else args.layer
     steps = config.cap(args.steps, "steps", say="ascent steps")
-    options = dict(starts=args.starts, steps=steps, seed=args.seed, callbacks=[Progress()])
-    if classes:
-        result = maximize_classes(model, units, **options)
-    else:
-        result = maximize(model, layer, units, **options)
-    top = None
-    if args.top:
-        data_dir = args.data_dir if args.data_dir is not None else settings.get("data_dir")
-        images, _ = data.load_arrays(
-            split,
-            "test",
-            data_dir=data_dir,
-            limit=config.cap(args.examples, "examples", say="test images searched"),
-            seed=args.seed,
-        )
-        top = top_activating_images(model, images, layer, units=result.units, count=min(args.top, len(images)))
-    labels = data.class_names(split) if classes else None
-    figure = plot_preferred_inputs(
-        result, top, unit_labels=labels, title=f"{args.run_dir.name}: layer {args.layer} ({result.steps} steps)"
+    examples = config.cap(args.examples, "examples", say="test images searched") if args.top else args.examples
+    result = write_preferred_inputs(
+        args.run_dir,
+        args.layer,
+        args.out,
+        units=units,
+        starts=args.starts,
+        steps=steps,
+        top=args.top,
+        examples=examples,
+        data_dir=args.data_dir,
+        callbacks=[Progress()],
+        seed=args.seed,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.out, dpi=100)
     print(f"{len(result.units)} units of {args.layer} in {result.seconds:.1f} s; wrote {args.out}")
     return 0

@@ -5,7 +5,8 @@ features of a deep network", in the style of tf-keras-vis: one batched
 ``tf.GradientTape`` loop optimises many units from several random starts each,
 with small swappable callables for the score (:mod:`.objectives`), the
 penalties (:mod:`.regularizers`) and the constraints and input modifiers
-(:mod:`.modifiers`).
+(:mod:`.modifiers`). :func:`write_preferred_inputs` does it all for a saved run
+(:mod:`.saved_runs`, what ``emnist-tf visualize`` calls).
 
 Example:
     >>> from emnist_tf.interpret.features import maximize_classes, top_activating_images, plot_preferred_inputs
@@ -30,6 +31,7 @@ from emnist_tf.interpret.features.maximize import (
 from emnist_tf.interpret.features.modifiers import Blur, ClipRange, Jitter, NormConstraint
 from emnist_tf.interpret.features.objectives import ChannelMean, ClassLogit, ClassMargin, DenseUnit, UnitActivation
 from emnist_tf.interpret.features.regularizers import L2Decay, TotalVariation, total_variation
+from emnist_tf.interpret.features.saved_runs import write_preferred_inputs
 
 __all__ = [
     "Blur",
@@ -57,4 +59,5 @@ __all__ = [
     "top_activating_images",
     "total_variation",
     "unit_activations",
+    "write_preferred_inputs",
 ]
