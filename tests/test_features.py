@@ -236,3 +236,17 @@ def test_write_preferred_inputs_searches_the_test_images_of_the_runs_data_folder
     )
     assert list(result.units) == [0, 1] and result.layer == "conv_1_activation"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("score", "wrong_rank_outputs", "advice"),
+    [
+        (features.DenseUnit(), tf.ones((2, 5, 5, 3)), "ChannelMean"),
+        (features.ChannelMean(), tf.ones((2, 3)), "DenseUnit"),
+        (features.ClassMargin(), tf.ones((2, 5, 5, 3)), "'logits'"),
+    ],
+)
+def test_scores_reject_layer_outputs_of_the_wrong_rank_and_say_what_to_use(score, wrong_rank_outputs, advice):
+    with pytest.raises(ValueError, match=f"{type(score).__name__} needs a layer output of rank") as error:
+        score(wrong_rank_outputs, tf.constant([0, 1]))
+    assert advice in str(error.value)

@@ -6,6 +6,7 @@ import sys
 
 
 def register(subparsers, parents) -> None:
+    """Adds the ``course`` subcommand (build or check the exercise notebooks)."""
     parser = subparsers.add_parser(
         "course",
         parents=parents,

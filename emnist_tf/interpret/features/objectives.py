@@ -26,6 +26,12 @@ def _pick_units(per_unit: tf.Tensor, units: tf.Tensor) -> tf.Tensor:
     return tf.gather(per_unit, units[:, None], batch_dims=1)[:, 0]
 
 
+def _require_rank(outputs: tf.Tensor, rank: int, score: str, advice: str) -> None:
+    """Raises a ValueError saying what ``score`` needs when ``outputs`` is not of rank ``rank``."""
+    if outputs.shape.rank != rank:
+        raise ValueError(f"{score} needs a layer output of rank {rank}, got rank {outputs.shape.rank}; {advice}")
+
+
 class UnitActivation:
     """Default score: a dense unit's value, or a conv channel's mean over positions.
 
@@ -44,11 +50,7 @@ class DenseUnit(UnitActivation):
     """Score of a hidden Dense unit (layer output of shape ``(batch, units)``)."""
 
     def __call__(self, outputs: tf.Tensor, units: tf.Tensor) -> tf.Tensor:
-        if outputs.shape.rank != 2:
-            raise ValueError(
-                f"DenseUnit needs a layer output of rank 2, got rank {outputs.shape.rank}; "
-                "use ChannelMean for convolutional layers"
-            )
+        _require_rank(outputs, 2, "DenseUnit", "use ChannelMean for convolutional layers")
         return _pick_units(outputs, units)
 
 
@@ -56,11 +58,7 @@ class ChannelMean(UnitActivation):
     """Score of a convolutional channel: its activation averaged over all positions."""
 
     def __call__(self, outputs: tf.Tensor, units: tf.Tensor) -> tf.Tensor:
-        if outputs.shape.rank != 4:
-            raise ValueError(
-                f"ChannelMean needs a feature map of rank 4, got rank {outputs.shape.rank}; "
-                "use DenseUnit for dense layers"
-            )
+        _require_rank(outputs, 4, "ChannelMean", "use DenseUnit for dense layers")
         return super().__call__(outputs, units)
 
 
@@ -78,8 +76,7 @@ class ClassMargin:
     """
 
     def __call__(self, outputs: tf.Tensor, units: tf.Tensor) -> tf.Tensor:
-        if outputs.shape.rank != 2:
-            raise ValueError(f"ClassMargin needs logits of rank 2, got rank {outputs.shape.rank}; use layer 'logits'")
+        _require_rank(outputs, 2, "ClassMargin", "use layer 'logits'")
         logits = tf.cast(outputs, tf.float32)
         own = _pick_units(logits, units)
         mask = tf.one_hot(tf.cast(units, tf.int32), tf.shape(logits)[1], on_value=-1e9, off_value=0.0)
