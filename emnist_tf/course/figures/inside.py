@@ -75,7 +75,7 @@ def psychometric() -> Figure:
     chance = 1 / 47
     figure = new_figure(6.5, 3.8)
     axes = figure.add_subplot()
-    for label, clean, threshold in (("model A", 0.79, 0.36), ("model B", 0.72, 0.26)):
+    for label, clean, threshold in (("model A", 0.82, 0.42), ("model B", 0.71, 0.26)):
         axes.plot(levels, curve(levels, threshold, 12.0, chance, clean), label=f"{label}: threshold {threshold}")
         axes.plot(threshold, (clean + chance) / 2, "ko", markersize=4)
     axes.axhline(chance, color="grey", linestyle=":", label="chance 1/47")
