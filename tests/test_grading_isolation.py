@@ -338,11 +338,12 @@ def test_a_memory_hogs_whole_process_tree_is_stopped_at_the_notebooks_cap(tmp_pa
 WAIT_FOR = (
     "import os, time\n"
     "def wait_for(name):\n"
-    "    while not os.path.exists(os.path.join(os.environ['EMNIST_TF_DATA'], name)):\n"
+    "    while not os.path.exists(os.path.join('/inbox', name)):\n"
     "        time.sleep(0.05)\n"
 )
 FORK_BOMB = (
-    WAIT_FOR + "while not os.path.exists(os.path.join(os.environ['EMNIST_TF_DATA'], 'go')):\n"
+    WAIT_FOR + "open('/scratch/bomb', 'w').close()\n"
+    "while not os.path.exists('/inbox/go'):\n"
     "    try:\n"
     "        if os.fork() == 0:\n"
     "            while True:\n"
@@ -387,9 +388,6 @@ def test_an_honest_student_beside_a_fork_bomb_a_memory_hog_and_a_tmp_flood_keeps
         memory_mb=512, processes=128, disk_mb=64, cpus=1, timeout_per_cell=HANG_GUARD, timeout_per_notebook=900
     )
     solutions = tiny_course(tmp_path)
-    signals = tmp_path / "signals"
-    signals.mkdir()
-    monkeypatch.setenv("EMNIST_TF_DATA", str(signals))  # the one folder every sandbox sees (read-only)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(work))  # where the judges make the sandboxes' scratch folders
@@ -403,20 +401,32 @@ def test_an_honest_student_beside_a_fork_bomb_a_memory_hog_and_a_tmp_flood_keeps
         (tmp_path / "submitted" / name).mkdir(parents=True)
         nbformat.write(notebook, str(tmp_path / "submitted" / name / "01-tiny.ipynb"))
     peaks: set[Path] = set()
+    honest_graded = threading.Event()
+    signalled: set[Path] = set()
+
+    def signal(name: str, inboxes) -> None:
+        """A file in each sandbox's inbox (seen live at /inbox), once: a finished judge removes its folder."""
+        for inbox in inboxes:
+            if inbox / name not in signalled:
+                signalled.add(inbox / name)
+                (inbox / name).touch()
 
     def release_when_all_attack():
         deadline = time.monotonic() + HANG_GUARD
         while len(peaks) < 3 and time.monotonic() < deadline:
             peaks.update(work.glob("emnist-tf-grade-*/scratch/at-peak"))
             time.sleep(0.05)
-        (signals / "go").touch()
+        while not honest_graded.is_set() and time.monotonic() < deadline + HANG_GUARD:
+            signal("go", work.glob("emnist-tf-grade-*/inbox"))  # again as sandboxes start: all four wait for it
+            time.sleep(0.05)
+        signal("done", [bomb.parent.parent / "inbox" for bomb in work.glob("emnist-tf-grade-*/scratch/bomb")])
 
     watcher = threading.Thread(target=release_when_all_attack, daemon=True)
     watcher.start()
 
     def progress(line: str) -> None:
         if "a-honest" in line:
-            (signals / "done").touch()
+            honest_graded.set()
 
     results = gradebook.grade_all(
         [tmp_path / "submitted"],

@@ -8,6 +8,8 @@ folders and the library into a fresh folder of the temporary folder
 (``$TMPDIR/emnist-tf-mounts-*``) and the sandbox mounts those. Files are
 hard-linked (no data is copied) where the temporary folder shares a file
 system with them and the grader may link them; otherwise they are copied.
+The sandbox thus sees its folders as they were when it started (a file added
+to the data folder later is not there).
 The grader's per-notebook work folder (scratch and inbox) is made the same way
 (:func:`neutral_folder`), so every mount source the sandbox can name is a
 temporary folder called ``emnist-tf-*``. The Python environment is the
