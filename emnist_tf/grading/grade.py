@@ -343,6 +343,7 @@ def judge_environment() -> tuple[dict[str, str], list[str]]:
 def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool) -> dict:
     """Runs the judge process on one submission and returns its result."""
     env, read_only = judge_environment()
+    # the judge's temporary files (its sandbox's staged mounts) go in here too, removed however the judge ends
     with staging.neutral_folder("grade") as work:  # holds the scratch folder: a neutral name in mountinfo
         os.chmod(work, 0o755)
         job = {
@@ -362,7 +363,7 @@ def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool
                 capture_output=True,
                 text=True,
                 timeout=limits.timeout_per_notebook + JUDGE_SLACK,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"},
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg", "TMPDIR": str(work)},
             )
         except subprocess.TimeoutExpired:
             return {"status": "not graded: the grader's judge ran out of time"}
