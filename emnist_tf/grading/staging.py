@@ -11,8 +11,9 @@ system with them and the grader may link them; otherwise they are copied.
 The sandbox thus sees its folders as they were when it started (a file added
 to the data folder later is not there).
 The grader's per-notebook work folder (scratch and inbox) is made the same way
-(:func:`neutral_folder`), so every mount source the sandbox can name is a
-temporary folder called ``emnist-tf-*``. The Python environment is the
+(:func:`neutral_folder`) and is the judge's ``TMPDIR``, so the staged folder
+lies inside it and every mount source the sandbox can name is a temporary
+folder called ``emnist-tf-*``. The Python environment is the
 exception: linking its tens of thousands of files for every notebook would
 cost more than the notebook (see the README's trust model).
 
