@@ -10,8 +10,8 @@ command line, environment variable or mapped file in the sandbox's ``/proc``
 names a host folder; the submission, data folders and library are mounted from
 links in a neutral temporary folder (:mod:`emnist_tf.grading.staging`), so the
 mount table names none of their folders either (give ``scratch`` and ``inbox``
-a neutral folder too, as the grader does). Run as root, each sandbox gets a user id of its own and a
-cgroup capping the memory, processes and CPU of its whole process tree
+a neutral folder too, as the grader does). Run as root, each sandbox gets a
+user id of its own and a cgroup capping the memory, processes and CPU of its whole process tree
 (:mod:`emnist_tf.grading.isolation`); without cgroups those limits fall back to
 per-process resource limits. It has no network, its own PID namespace (every
 process it starts dies with it) and a scrubbed environment.
