@@ -8,6 +8,7 @@ every timeout is a hang guard far above what the cells need.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_grading import _solution_notebook, tiny_course  # noqa: E402
 
-from emnist_tf.grading import gradebook, isolation, sandbox  # noqa: E402
+from emnist_tf.grading import gradebook, isolation, sandbox, staging  # noqa: E402
 
 HANG_GUARD = 240  # seconds; the cells below need a few
 needs_sandbox = pytest.mark.skipif(
@@ -86,11 +87,90 @@ def test_cgroup_v1_limits_each_controller(tmp_path):
     assert (folders["cpu"] / "cpu.cfs_quota_us").read_text() == str(isolation.CPU_PERIOD_US // 2)
 
 
-def test_without_cgroups_the_warning_is_one_line_saying_limits_are_per_process(monkeypatch):
-    monkeypatch.setattr(isolation, "cgroup_problem", lambda: "no cgroup v1 memory hierarchy")
-    monkeypatch.setattr(isolation.os, "geteuid", lambda: 0)
+def _fake_cgroups(tmp_path: Path, monkeypatch, mounts: list[str], own: list[str], *, root: bool = True) -> None:
+    """This process's /proc/self/mounts and /proc/self/cgroup replaced by files naming folders of ``tmp_path``."""
+    (tmp_path / "mounts").write_text("".join(f"{line}\n" for line in mounts))
+    (tmp_path / "cgroup").write_text("".join(f"{line}\n" for line in own))
+    read_mounts, read_own = isolation._mounts, isolation._own_cgroups
+    monkeypatch.setattr(isolation, "_mounts", lambda: read_mounts(str(tmp_path / "mounts")))
+    monkeypatch.setattr(isolation, "_own_cgroups", lambda: read_own(str(tmp_path / "cgroup")))
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 0 if root else 1000)
+    isolation._hierarchy.cache_clear()
+    monkeypatch.setattr(isolation, "_hierarchy", functools.lru_cache(maxsize=1)(isolation._hierarchy.__wrapped__))
+
+
+def test_cgroup_v2_with_its_controllers_is_chosen_and_delegated(tmp_path, monkeypatch):
+    v2 = tmp_path / "unified"
+    v2.mkdir()
+    (v2 / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (v2 / "cgroup.subtree_control").write_text("")
+    (v2 / isolation.V2_PARENT).mkdir()  # the kernel would fill it; here the file the grader writes
+    (v2 / isolation.V2_PARENT / "cgroup.subtree_control").write_text("")
+    _fake_cgroups(tmp_path, monkeypatch, [f"cgroup2 {v2} cgroup2 rw 0 0"], ["0::/"])
+    assert (isolation.cgroup_version(), isolation.cgroup_problem(), isolation.isolation_warning()) == ("v2", None, None)
+    assert (v2 / isolation.V2_PARENT / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+
+
+def test_cgroup_v1_is_used_where_v2_lacks_controllers(tmp_path, monkeypatch):
+    """This machine's case: a hybrid layout whose cgroup2 mount has no controllers, one v1 hierarchy each."""
+    v2 = tmp_path / "unified"
+    v2.mkdir()
+    (v2 / "cgroup.controllers").write_text("")
+    mounts = [f"cgroup2 {v2} cgroup2 rw 0 0"]
+    for controller in isolation.CONTROLLERS:
+        (tmp_path / controller / "grader").mkdir(parents=True)
+        mounts.append(f"cgroup {tmp_path / controller} cgroup rw,{controller} 0 0")
+    own = ["0::/", *(f"{number}:{name}:/grader" for number, name in enumerate(isolation.CONTROLLERS, start=1))]
+    _fake_cgroups(tmp_path, monkeypatch, mounts, own)
+    assert isolation.cgroup_version() == "v1" and isolation.isolation_warning() is None
+    group = isolation.Cgroup.create("box", memory_mb=1, processes=8, cpus=1)
+    assert group.folders == {name: tmp_path / name / "grader" / "box" for name in isolation.CONTROLLERS}
+
+
+@pytest.mark.parametrize(
+    ("mounts", "root", "says"),
+    [
+        ([], True, "no cgroups (no cgroup v2 with the memory, pids and cpu controllers, and no cgroup v1 memory"),
+        (["cgroup {tmp}/memory cgroup rw,memory 0 0"], True, "no cgroups (the cgroup v1 memory folder"),
+        ([], False, "not running as root: every sandbox runs as your own user id"),
+    ],
+    ids=["no-cgroups", "v1-folder-missing", "not-root"],
+)
+def test_where_cgroups_or_root_are_missing_the_warning_is_one_line(tmp_path, monkeypatch, mounts, root, says):
+    mounts = [line.format(tmp=tmp_path) for line in mounts]
+    _fake_cgroups(tmp_path, monkeypatch, mounts, ["4:memory:/gone"], root=root)
     warning = isolation.isolation_warning()
-    assert warning.startswith("warning:") and "per process" in warning and "\n" not in warning
+    assert warning.startswith(f"warning: {says}") and "per process" in warning and "\n" not in warning
+    assert isolation.Cgroup.create("box", memory_mb=1, processes=8, cpus=1) is None  # per-process limits instead
+
+
+def test_staged_mount_sources_are_links_under_one_neutral_folder(tmp_path, monkeypatch):
+    """The sandbox mounts these, never the instructor's folders: files the same inodes, no grader, no caches."""
+    library, data = tmp_path / "course" / "emnist_tf", tmp_path / "data"
+    for folder in (library / "grading", library / "__pycache__", library / "models", data):
+        folder.mkdir(parents=True)
+    for path in (library / "__init__.py", library / "grading" / "judge.py", library / "models" / "mlp.py"):
+        path.write_text("# code")
+    (library / "__pycache__" / "x.pyc").write_bytes(b"cache")
+    (tmp_path / "elsewhere.bin").write_bytes(b"pixels")
+    (data / "images.bin").symlink_to(tmp_path / "elsewhere.bin")
+    submission = tmp_path / "submitted" / "alice" / "03-mlp.ipynb"
+    submission.parent.mkdir(parents=True)
+    submission.write_text("{}")
+    with staging.stage(submission, [data], library) as sources:
+        root = sources.submission.parent.parent
+        assert root.parent == Path(tempfile.gettempdir()) and root.name.startswith("emnist-tf-mounts-")
+        for staged in (sources.submission, *sources.read_only, sources.library):
+            assert root in staged.parents and str(tmp_path) not in str(staged)
+        assert sources.submission.stat().st_ino == submission.stat().st_ino  # linked, not copied
+        assert (sources.read_only[0] / "images.bin").read_bytes() == b"pixels"  # a link to a file is followed
+        assert not (sources.read_only[0] / "images.bin").is_symlink()
+        assert sorted(path.name for path in sources.library.iterdir()) == ["__init__.py", "grading", "models"]
+        assert list((sources.library / "grading").iterdir()) == []  # the grader never reaches the sandbox
+        monkeypatch.setattr(staging.os, "link", lambda *_: (_ for _ in ()).throw(OSError(18, "cross-device")))
+        staging.link_or_copy(submission, root / "copy.ipynb")  # another file system: copied instead
+        assert (root / "copy.ipynb").read_text() == "{}"
+    assert not root.exists() and submission.exists() and (library / "grading" / "judge.py").exists()
 
 
 def test_uid_leases_are_exclusive_and_released(tmp_path):
@@ -122,7 +202,7 @@ PROC_REPORT = r"""
 import json, os, subprocess, sys
 seen = {}
 for pid in [name for name in os.listdir("/proc") if name.isdigit()]:
-    for name in ("cmdline", "environ", "cgroup", "mounts"):
+    for name in ("cmdline", "environ", "cgroup", "mounts", "mountinfo"):
         try:
             seen[f"{pid}/{name}"] = open(f"/proc/{pid}/{name}", "rb").read().decode(errors="replace")
         except OSError:
@@ -139,28 +219,56 @@ for pid in [name for name in os.listdir("/proc") if name.isdigit()]:
 seen["child"] = subprocess.run([sys.executable, "-c", "import sys; print(sys.executable, sys.path)"],
                                capture_output=True, text=True).stdout
 seen["uid"] = os.getuid()
+seen["data"] = open("/data/0/images.bin").read()
+seen["submission"] = os.listdir("/submission")
 json.dump(seen, open("/scratch/proc.json", "w"))
 """
+PYTHON_INSIDE = "/opt/python/"  # the Python environment's mounts name their host folders (the README says why)
 
 
 @needs_sandbox
 def test_proc_inside_the_sandbox_names_no_host_path(tmp_path):
+    """Not the data folder, the submissions folder or the repository, in any process's files or mount table."""
     data = tmp_path / "data-folder"
     data.mkdir()
-    box = _box(tmp_path, "box", sandbox.Limits(cpus=1), read_only=[data])
-    with box:
-        assert _run(box, PROC_REPORT)["status"] == "ok"
-        seen = json.loads((tmp_path / "box" / "scratch" / "proc.json").read_text())
+    (data / "images.bin").write_text("pixels")
+    submitted = tmp_path / "submitted" / "alice"
+    submitted.mkdir(parents=True)
+    (submitted / "03-mlp.ipynb").write_text("{}")
+    with staging.neutral_folder("grade") as work:  # as the grader makes each notebook's work folder
+        (work / "inbox").mkdir()
+        box = sandbox.Sandbox(
+            work / "scratch",
+            work / "inbox",
+            submitted / "03-mlp.ipynb",
+            limits=sandbox.Limits(cpus=1),
+            env={"EMNIST_TF_DATA": str(data)},
+            read_only=[data],
+        )
+        with box:
+            assert _run(box, PROC_REPORT)["status"] == "ok"
+            seen = json.loads((work / "scratch" / "proc.json").read_text())
     assert seen["uid"] == box.uid
     assert "bwrap" in seen["1/cmdline"] and "runner.py" in seen["1/cmdline"]  # PID 1 is readable: the test means it
     assert seen["child"].strip()
+    assert (seen.pop("data"), seen.pop("submission")) == ("pixels", ["03-mlp.ipynb"])  # the staged mounts work
+    python = (str(Path(sys.prefix).resolve()), str(Path(sys.base_prefix).resolve()))
     host_paths = {
-        str(tmp_path),
-        str(Path(sys.prefix).resolve()),
-        str(Path(sys.base_prefix).resolve()),
+        str(tmp_path),  # the data folder and the submissions folder
+        *python,
         str(Path(sandbox.__file__).resolve().parents[2]),  # the repository holding the library
         str(Path(tempfile.gettempdir()).resolve() / "pytest-of"),
     }
+    mount_tables = [where for where in seen if where.endswith("/mountinfo")]
+    assert mount_tables and all(" /data/0 " in seen[where] for where in mount_tables)
+    for where in mount_tables:
+        lines = seen.pop(where).splitlines()
+        for line in lines:
+            root, mount_point = line.split()[3:5]
+            if mount_point.startswith(PYTHON_INSIDE) and any(root.startswith(prefix) for prefix in python):
+                continue  # the one exception: the Python environment's folders, at /opt/python inside
+            for host_path in host_paths:
+                assert host_path not in line, f"/proc/{where} names {host_path}: {line}"
     for where, text in seen.items():
         for host_path in host_paths:
             assert host_path not in str(text), f"/proc/{where} names {host_path}"
@@ -230,11 +338,12 @@ def test_a_memory_hogs_whole_process_tree_is_stopped_at_the_notebooks_cap(tmp_pa
 WAIT_FOR = (
     "import os, time\n"
     "def wait_for(name):\n"
-    "    while not os.path.exists(os.path.join(os.environ['EMNIST_TF_DATA'], name)):\n"
+    "    while not os.path.exists(os.path.join('/inbox', name)):\n"
     "        time.sleep(0.05)\n"
 )
 FORK_BOMB = (
-    WAIT_FOR + "while not os.path.exists(os.path.join(os.environ['EMNIST_TF_DATA'], 'go')):\n"
+    WAIT_FOR + "open('/scratch/bomb', 'w').close()\n"
+    "while not os.path.exists('/inbox/go'):\n"
     "    try:\n"
     "        if os.fork() == 0:\n"
     "            while True:\n"
@@ -279,9 +388,6 @@ def test_an_honest_student_beside_a_fork_bomb_a_memory_hog_and_a_tmp_flood_keeps
         memory_mb=512, processes=128, disk_mb=64, cpus=1, timeout_per_cell=HANG_GUARD, timeout_per_notebook=900
     )
     solutions = tiny_course(tmp_path)
-    signals = tmp_path / "signals"
-    signals.mkdir()
-    monkeypatch.setenv("EMNIST_TF_DATA", str(signals))  # the one folder every sandbox sees (read-only)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(work))  # where the judges make the sandboxes' scratch folders
@@ -295,20 +401,32 @@ def test_an_honest_student_beside_a_fork_bomb_a_memory_hog_and_a_tmp_flood_keeps
         (tmp_path / "submitted" / name).mkdir(parents=True)
         nbformat.write(notebook, str(tmp_path / "submitted" / name / "01-tiny.ipynb"))
     peaks: set[Path] = set()
+    honest_graded = threading.Event()
+    signalled: set[Path] = set()
+
+    def signal(name: str, inboxes) -> None:
+        """A file in each sandbox's inbox (seen live at /inbox), once: a finished judge removes its folder."""
+        for inbox in inboxes:
+            if inbox / name not in signalled:
+                signalled.add(inbox / name)
+                (inbox / name).touch()
 
     def release_when_all_attack():
         deadline = time.monotonic() + HANG_GUARD
         while len(peaks) < 3 and time.monotonic() < deadline:
             peaks.update(work.glob("emnist-tf-grade-*/scratch/at-peak"))
             time.sleep(0.05)
-        (signals / "go").touch()
+        while not honest_graded.is_set() and time.monotonic() < deadline + HANG_GUARD:
+            signal("go", work.glob("emnist-tf-grade-*/inbox"))  # again as sandboxes start: all four wait for it
+            time.sleep(0.05)
+        signal("done", [bomb.parent.parent / "inbox" for bomb in work.glob("emnist-tf-grade-*/scratch/bomb")])
 
     watcher = threading.Thread(target=release_when_all_attack, daemon=True)
     watcher.start()
 
     def progress(line: str) -> None:
         if "a-honest" in line:
-            (signals / "done").touch()
+            honest_graded.set()
 
     results = gradebook.grade_all(
         [tmp_path / "submitted"],

@@ -22,7 +22,7 @@ from test_grading import TIMEOUT, _solution_notebook  # noqa: E402
 
 from emnist_tf import cli  # noqa: E402
 from emnist_tf.course import build, notebooks  # noqa: E402
-from emnist_tf.grading import grade, manual  # noqa: E402
+from emnist_tf.grading import feedback, grade, manual  # noqa: E402
 
 WRITTEN_ID = "why-written"
 EXAMPLE = "Addition, because 1 + 2 = 3."
@@ -109,6 +109,25 @@ def test_grading_leaves_written_answers_pending_and_says_so(graded):
     assert "left for grading by hand" in printed and "01-tiny.html" in printed
     feedback = (root / "grades" / "feedback" / "alice" / "01-tiny.md").read_text()
     assert "ex01_why" not in feedback  # not an autograded exercise worth 0: nothing to say until it is marked
+    assert "Autograded: **4 / 4** points" in feedback
+    assert "3 points of written answers will be graded by your instructor" in feedback
+    assert "not your final total" in feedback and "out of 7 points" in feedback
+    assert "Total:" not in feedback  # nothing reads as a final 4 / 4
+
+
+def test_feedback_counts_written_points_given_and_pending(graded):
+    """The same graded result rendered as marks come in: pending points first, then a final total."""
+    root, _, _ = graded
+    solution = grade.load_solutions(root / "solutions")[0]
+    exercises = [grade.ExerciseGrade("ex01", 4.0, 3.0, [])]
+    result = grade.GradeResult("alice", root / "submitted" / "alice" / "01-tiny.ipynb", solution.name, exercises)
+    pending = feedback.render(result, written=manual.written_points("alice", solution, {}))
+    assert "Autograded: **3 / 4**" in pending and "3 points of written answers will be graded" in pending
+    marked = {f"alice/{solution.name}": {WRITTEN_ID: 2.5}}
+    final = feedback.render(result, written=manual.written_points("alice", solution, marked))
+    assert "Written answers graded by your instructor: **2.5 / 3** points" in final
+    assert "Total: **5.5 / 7** points" in final and "will be graded" not in final
+    assert feedback.render(result).count("Total: **3 / 4** points") == 1  # a notebook without written answers
 
 
 def test_the_marking_page_shows_every_answer_escaped_and_runs_nothing(graded):

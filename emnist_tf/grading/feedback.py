@@ -19,11 +19,13 @@ from pathlib import Path
 
 from emnist_tf.files import write_text_atomic
 from emnist_tf.grading.grade import GradeResult, format_points
+from emnist_tf.grading.manual import WrittenPoints
 
 REDACTED = "[hidden]"
 MAX_FEEDBACK_CHARS = 20_000
 MAX_PROBLEMS = 30
 _MIN_REDACT_LENGTH = 8
+NO_WRITTEN_ANSWERS = WrittenPoints()
 
 
 def plain(text: str, limit: int = 120) -> str:
@@ -32,22 +34,26 @@ def plain(text: str, limit: int = 120) -> str:
     return text[:limit]
 
 
-def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
+def render(result: GradeResult, *, hidden_sources: list[str] = (), written: WrittenPoints = NO_WRITTEN_ANSWERS) -> str:
     """Returns the Markdown feedback for one graded submission.
 
     Every line is grader text: check numbers, points and reasons the grader
     chose; names taken from the file system are reduced to letters, digits and
-    ``._-``; the whole text is capped at ``MAX_FEEDBACK_CHARS``.
+    ``._-``; the whole text is capped at ``MAX_FEEDBACK_CHARS``. A notebook
+    with written answers shows its autograded points apart from them and says
+    how many points the instructor has still to give, so no total looks final
+    while any are pending.
 
     Args:
         result: from :func:`emnist_tf.grading.grade.grade_submission`.
         hidden_sources: the hidden tests' code, to make sure none of it shows.
+        written: the submission's written answers (:func:`~emnist_tf.grading.manual.written_points`).
     """
     lines = [
         f"# Feedback for {plain(result.student)}: {plain(result.notebook or result.submission.name)}",
         "",
         f"Submission: `{plain(result.submission.name)}`  ",
-        f"Total: **{format_points(result.total)} / {format_points(result.max_points)}** points",
+        *_totals(result, written),
     ]
     if result.status != "graded":
         lines += ["", f"The notebook could not be graded normally: {plain(result.status, 300)}"]
@@ -73,6 +79,26 @@ def render(result: GradeResult, *, hidden_sources: list[str] = ()) -> str:
     if len(text) > MAX_FEEDBACK_CHARS:
         text = text[:MAX_FEEDBACK_CHARS] + "\n\n(feedback shortened)\n"
     return text
+
+
+def _totals(result: GradeResult, written: WrittenPoints) -> list[str]:
+    """The total line, or, with written answers, the autograded and hand-graded points apart and what is pending."""
+    total, maximum = format_points(result.total), format_points(result.max_points)
+    if not written.maximum:
+        return [f"Total: **{total} / {maximum}** points"]
+    whole = format_points(result.max_points + written.maximum)
+    lines = [f"Autograded: **{total} / {maximum}** points  "]
+    if written.given or not written.pending:
+        given, marked = format_points(written.given), format_points(written.maximum - written.pending)
+        lines.append(f"Written answers graded by your instructor: **{given} / {marked}** points  ")
+    if written.pending:
+        lines.append(
+            f"{format_points(written.pending)} points of written answers will be graded by your instructor: "
+            f"this is not your final total (the notebook is out of {whole} points)"
+        )
+    else:
+        lines.append(f"Total: **{format_points(result.total + written.given)} / {whole}** points")
+    return lines
 
 
 def redact(text: str, hidden_sources: list[str]) -> str:
@@ -102,6 +128,13 @@ def _file_name(name: str, fallback: str) -> str:
     return f"{safe[:100]}-{hashlib.sha256(str(name).encode()).hexdigest()[:10]}"
 
 
-def write(result: GradeResult, feedback_dir: str | Path, *, hidden_sources: list[str] = ()) -> Path:
-    """Writes the feedback file of one submission and returns its path."""
-    return write_text_atomic(feedback_path(result, feedback_dir), render(result, hidden_sources=hidden_sources))
+def write(
+    result: GradeResult,
+    feedback_dir: str | Path,
+    *,
+    hidden_sources: list[str] = (),
+    written: WrittenPoints = NO_WRITTEN_ANSWERS,
+) -> Path:
+    """Writes the feedback file of one submission and returns its path (arguments as :func:`render`)."""
+    text = render(result, hidden_sources=hidden_sources, written=written)
+    return write_text_atomic(feedback_path(result, feedback_dir), text)

@@ -25,12 +25,11 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook, solution_paths
-from emnist_tf.grading import forbid, plan
+from emnist_tf.grading import forbid, plan, staging
 from emnist_tf.grading.judge import describe_outcome
 from emnist_tf.grading.sandbox import Limits, SandboxUnavailableError, isolation_problem
 
@@ -344,12 +343,13 @@ def judge_environment() -> tuple[dict[str, str], list[str]]:
 def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool) -> dict:
     """Runs the judge process on one submission and returns its result."""
     env, read_only = judge_environment()
-    with tempfile.TemporaryDirectory(prefix="emnist-tf-grade-") as work:
+    # the judge's temporary files (its sandbox's staged mounts) go in here too, removed however the judge ends
+    with staging.neutral_folder("grade") as work:  # holds the scratch folder: a neutral name in mountinfo
         os.chmod(work, 0o755)
         job = {
             "submission": str(path.resolve()),
             "solution": str(solution.path.resolve()),
-            "work": work,
+            "work": str(work),
             "limits": dataclasses.asdict(limits),
             "env": env,
             "read_only": read_only,
@@ -363,7 +363,7 @@ def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool
                 capture_output=True,
                 text=True,
                 timeout=limits.timeout_per_notebook + JUDGE_SLACK,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"},
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg", "TMPDIR": str(work)},
             )
         except subprocess.TimeoutExpired:
             return {"status": "not graded: the grader's judge ran out of time"}

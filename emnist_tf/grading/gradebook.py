@@ -198,6 +198,7 @@ def grade_all(
     parts = Path(f"{out}.parts")
     parts.mkdir(parents=True, exist_ok=True)
     hidden = {solution.name: solution.hidden_sources() for solution in solutions}
+    by_name, marks = {solution.name: solution for solution in solutions}, manual.load_marks(out)
     results: dict[int, grade.GradeResult] = {}
     first: dict[tuple[str, str], Path] = {}
     todo = []
@@ -227,7 +228,8 @@ def grade_all(
     def work(item):
         number, path, student, record, fingerprint = item
         result = grade.grade_submission(path, solutions, student=student, limits=limits, trusted=trusted)
-        written = feedback.write(result, feedback_dir, hidden_sources=hidden.get(result.notebook, []))
+        by_hand = manual.written_points(spreadsheet_safe(student), by_name.get(result.notebook), marks)
+        written = feedback.write(result, feedback_dir, hidden_sources=hidden.get(result.notebook, []), written=by_hand)
         write_text_atomic(record, json.dumps({"fingerprint": fingerprint, "result": result.to_dict()}))
         return number, result, written
 
@@ -240,7 +242,7 @@ def grade_all(
                 f"({result.status}); feedback in {written}"
             )
     ordered = [results[number] for number in sorted(results)]
-    write_gradebook(ordered, out, solutions, manual.load_marks(out))
+    write_gradebook(ordered, out, solutions, marks)
     written_dir = Path(written_dir) if written_dir else Path(out).parent / "written"
     for page in manual.write_marking_pages(ordered, solutions, written_dir):
         if progress is not None:

@@ -23,6 +23,7 @@ import json
 import math
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 from emnist_tf.course import notebooks
 from emnist_tf.files import write_text_atomic
@@ -224,21 +225,51 @@ def manual_columns(
         solution: the row's solution notebook (None: no notebook matched).
         marks: from :func:`load_marks`.
     """
-    cells = written_cells(solution) if solution is not None else []
-    given = marks.get(_key(student, solution.name), {}) if solution is not None else {}
+    cells, given = _given(student, solution, marks)
     columns = {
         f"written:{cell.cell_id}": grade.format_points(given[cell.cell_id]) if cell.cell_id in given else ""
         for cell in cells
     }
-    points = sum(given.get(cell.cell_id, 0.0) for cell in cells)
-    maximum = sum(cell.points for cell in cells)
-    pending = sum(cell.points for cell in cells if cell.cell_id not in given)
+    points = written_points(student, solution, marks)
     columns.update(
-        manual_points=grade.format_points(points),
-        manual_max=grade.format_points(maximum),
-        manual_pending=grade.format_points(pending),
+        manual_points=grade.format_points(points.given),
+        manual_max=grade.format_points(points.maximum),
+        manual_pending=grade.format_points(points.pending),
     )
     return columns
+
+
+class WrittenPoints(NamedTuple):
+    """A submission's written answers: points given by hand, their maximum, and the points still pending."""
+
+    given: float = 0.0
+    maximum: float = 0.0
+    pending: float = 0.0
+
+
+def written_points(
+    student: str, solution: grade.SolutionNotebook | None, marks: dict[str, dict[str, float]]
+) -> WrittenPoints:
+    """The written answers' points of one submission (all zero when its notebook has no written cell).
+
+    Args:
+        student: the student as the gradebook shows the name.
+        solution: the submission's solution notebook (None: no notebook matched).
+        marks: from :func:`load_marks`.
+    """
+    cells, given = _given(student, solution, marks)
+    return WrittenPoints(
+        given=sum(given.get(cell.cell_id, 0.0) for cell in cells),
+        maximum=sum(cell.points for cell in cells),
+        pending=sum(cell.points for cell in cells if cell.cell_id not in given),
+    )
+
+
+def _given(student: str, solution, marks) -> tuple[list[notebooks.WrittenCell], dict[str, float]]:
+    """The notebook's written cells and the points given by hand to this student's answers (cell id -> points)."""
+    if solution is None:
+        return [], {}
+    return written_cells(solution), marks.get(_key(student, solution.name), {})
 
 
 def _read_marks(path: Path) -> list[tuple[int, list[str]]]:

@@ -7,8 +7,11 @@ scratch folder, which also holds its ``/tmp``. Everything is mounted under
 neutral names (``/opt/python``, ``/opt/emnist_tf``, ``/data/0``, ``/scratch``,
 ``/inbox``) and bubblewrap reads its arguments from a file descriptor, so no
 command line, environment variable or mapped file in the sandbox's ``/proc``
-names a host folder. Run as root, each sandbox gets a user id of its own and a
-cgroup capping the memory, processes and CPU of its whole process tree
+names a host folder; the submission, data folders and library are mounted from
+links in a neutral temporary folder (:mod:`emnist_tf.grading.staging`), so the
+mount table names none of their folders either (give ``scratch`` and ``inbox``
+a neutral folder too, as the grader does). Run as root, each sandbox gets a
+user id of its own and a cgroup capping the memory, processes and CPU of its whole process tree
 (:mod:`emnist_tf.grading.isolation`); without cgroups those limits fall back to
 per-process resource limits. It has no network, its own PID namespace (every
 process it starts dies with it) and a scrubbed environment.
@@ -38,7 +41,7 @@ import time
 from pathlib import Path
 
 import emnist_tf
-from emnist_tf.grading import isolation
+from emnist_tf.grading import isolation, staging
 
 SANDBOX_UID = 65534  # the user inside when the grader is not root (one user namespace per sandbox)
 SANDBOX_GID = 65534
@@ -252,6 +255,7 @@ class Sandbox:
         self.peak_memory_bytes: int | None = None
         self.uid = SANDBOX_UID
         self.cgroup: isolation.Cgroup | None = None
+        self.mounts: staging.Sources | None = None  # what bubblewrap mounts: staged copies (see start)
         self._held = contextlib.ExitStack()
         self._kill_lock = threading.Lock()
 
@@ -285,7 +289,7 @@ class Sandbox:
         }
 
     def _read_only_inside(self) -> list[tuple[Path, str]]:
-        """The extra read-only folders and their neutral names inside (``/data/0``, ``/data/1``...)."""
+        """The extra read-only folders (as the host names them) and their neutral names inside (``/data/0``...)."""
         return [(root, str(DATA_INSIDE / str(index))) for index, root in enumerate(self.read_only)]
 
     def _inner_env(self) -> dict[str, str]:
@@ -320,19 +324,21 @@ class Sandbox:
                 args += ["--ro-bind", str(path), str(path)]
         args += ["--proc", "/proc", "--dev", "/dev"]
         made: set[str] = {"/", "/usr", "/etc", "/proc", "/dev"}
-        for host, inner in [*layout.binds, *self._read_only_inside()]:
+        mounts = self.mounts or staging.Sources(self.submission, tuple(self.read_only), self.library_dir)
+        data = [(staged, inner) for staged, (_, inner) in zip(mounts.read_only, self._read_only_inside(), strict=True)]
+        for host, inner in [*layout.binds, *data]:
             args += self._parents(Path(inner), made) + ["--ro-bind", str(host), inner]
         for target, link in layout.links:
             args += self._parents(Path(link), made) + ["--symlink", target, link]
         for _, inner in layout.files:
             args += self._parents(Path(inner), made)
         args += ["--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/emnist_tf"]
-        args += ["--ro-bind", str(self.library_dir), "/opt/emnist_tf/emnist_tf"]
+        args += ["--ro-bind", str(mounts.library), "/opt/emnist_tf/emnist_tf"]
         args += ["--perms", "0755", "--tmpfs", "/opt/emnist_tf/emnist_tf/grading"]
         args += ["--ro-bind", str(self.inbox), "/inbox", "--bind", str(self.scratch), "/scratch"]
         args += ["--bind", str(self.scratch / "tmp"), "/tmp"]  # counted with the scratch folder, not RAM
         args += ["--perms", "0755", "--dir", "/submission"]
-        args += ["--ro-bind", str(self.submission), f"/submission/{self.submission.name}"]
+        args += ["--ro-bind", str(mounts.submission), f"/submission/{self.submission.name}"]
         args += ["--chdir", "/scratch", "--clearenv"]
         env = self._environment("/scratch/home", "/tmp", "/opt/emnist_tf", layout.executable, layout.library_path)
         for key, value in {**env, **self._inner_env()}.items():
@@ -424,6 +430,8 @@ class Sandbox:
         os.chmod(self.inbox, 0o755)
         os.chmod(self.inbox / "runner.py", 0o644)
         self._isolate()
+        if not self.trusted:  # /proc/self/mountinfo names every mount's source: mount neutral copies
+            self.mounts = self._held.enter_context(staging.stage(self.submission, self.read_only, self.library_dir))
         if os.geteuid() == 0 and not self.trusted:
             for folder in (self.scratch, self.scratch / "home", self.scratch / "tmp"):
                 os.chown(folder, self.uid, self.uid)
