@@ -169,8 +169,9 @@ def test_budgets_are_checked_and_weigh_every_stage():
     with pytest.raises(ValueError, match="at least 2 folds"):
         budgets.get_budget("fast", folds=1)
     assert budgets.get_budget("evening", folds=5).folds == 5
-    trials = {kind: greedy.planned_trials(kind, None) for kind in ("mlp", "cnn")}
-    work = budgets.estimated_work(budgets.get_budget("evening"), trials)
+    evening = budgets.get_budget("evening")
+    trials = {kind: greedy.planned_rungs(kind, None, True, rungs=evening.rungs) for kind in ("mlp", "cnn")}
+    work = budgets.estimated_work(evening, trials)
     assert list(work) == [
         "sweep mlp",
         "sweep cnn",
@@ -181,51 +182,20 @@ def test_budgets_are_checked_and_weigh_every_stage():
         "report",
     ]
     assert work["sweep cnn"] > work["sweep mlp"] > 0 and work["train cnn-best"] > work["train mlp-best"] > 0
-    unconfirmed = dataclasses.replace(budgets.get_budget("evening"), confirmation_epochs=None)
+    # a promoted trial trains growth x the epochs on growth x the images of a first-rung trial
+    overhead = evening.folds * budgets.FOLD_OVERHEAD
+    short, long = (budgets.sweep_work(evening, "mlp", counts) - overhead for counts in ([1, 0], [0, 1]))
+    assert long == pytest.approx(evening.growth**2 * short)
+    # one rung: the confirmation stage's two trials train their own, longer epochs
+    one_rung = dataclasses.replace(evening, rungs=1, sweep_images=12_000, sweep_epochs=3, confirmation_epochs=8)
+    unconfirmed = dataclasses.replace(one_rung, confirmation_epochs=None)
     confirmations = len(space.confirmation_stage("mlp").candidates)
     assert confirmations == 2  # the winner, and the winner with the default recipe's techniques
     longer = confirmations * 3 * (8 - 3) * 8_000 / budgets.BALANCED_TRAIN_IMAGES  # in MLP epochs
-    assert work["sweep mlp"] == pytest.approx(budgets.estimated_work(unconfirmed, trials)["sweep mlp"] + longer)
-    fast = budgets.estimated_work(budgets.get_budget("fast"), {"mlp": 10, "cnn": 10})
+    plain = budgets.sweep_work(unconfirmed, "mlp", [30])
+    assert budgets.sweep_work(one_rung, "mlp", [30]) == pytest.approx(plain + longer)
+    fast = budgets.estimated_work(budgets.get_budget("fast"), {"mlp": [5, 5], "cnn": [5, 5]})
     assert fast["sweep cnn"] < 3 * fast["sweep mlp"]  # tiny folds: their fixed cost dominates
-
-
-def test_the_progress_line_names_the_stage_and_the_time_left(capsys):
-    from emnist_tf.assignment.pipeline import Progress
-
-    progress = Progress({"sweep mlp": 3.0, "report": 0.0})
-    progress.begin("sweep mlp")
-    assert "stage 1/2: sweep mlp | time left estimating" in capsys.readouterr().out
-    progress.advance(1.0)
-    progress.begin("report")
-    line = capsys.readouterr().out
-    assert "stage 2/2: report | time left 0:00:" in line
-
-
-class _Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
-def test_a_sweeps_time_left_follows_its_latest_trials(monkeypatch, capsys):
-    """After the architecture stage every greedy trial trains the chosen model: recent trials set the pace."""
-    from types import SimpleNamespace
-
-    from emnist_tf.tuning import progress as sweep_progress
-    from emnist_tf.tuning.kt_adapter import TrialStatus
-
-    clock = _Clock()
-    monkeypatch.setattr(sweep_progress.time, "perf_counter", clock)
-    progress = sweep_progress.Progress(total=10)
-    for index, seconds in enumerate([10, 10, 10, 100, 100, 100]):  # cheap trials, then three times as dear
-        trial = SimpleNamespace(trial_id=str(index), status=TrialStatus.COMPLETED)
-        clock.now += seconds
-        progress.trial_finished(trial, "stage", {"val_accuracy": 0.5})
-    assert progress.eta() == pytest.approx(4 * 100)  # 4 trials left at the latest pace, not the mean of 55 s
-    assert "ETA 0:06:40" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_final_runs_are_predicted_from_their_sweep_trials():
@@ -236,7 +206,7 @@ def test_final_runs_are_predicted_from_their_sweep_trials():
     budget = budgets.Budget("test", 30_000, 3, 3, None, {"cnn": 12}, None, None)
 
     def fold(seconds, last_epoch_seconds=None):
-        return SimpleNamespace(seconds=seconds, epochs=3, last_epoch_seconds=last_epoch_seconds)
+        return SimpleNamespace(seconds=seconds, epochs=3, last_epoch_seconds=last_epoch_seconds, images=None)
 
     # a fold trains 3 epochs on 2/3 of 30,000 = 20,000 images; a final run 12 epochs on 112,800 or 60,000
     whole = [fold(36.0)] * 3
@@ -273,7 +243,7 @@ def test_during_a_sweep_its_final_runs_are_predicted_from_the_best_trial_so_far(
     monkeypatch.delenv("EMNIST_TF_FAST", raising=False)
 
     def trial(fold_seconds):
-        fold = SimpleNamespace(seconds=fold_seconds, epochs=3, last_epoch_seconds=None)
+        fold = SimpleNamespace(seconds=fold_seconds, epochs=3, last_epoch_seconds=None, images=None)
         return SimpleNamespace(winner=SimpleNamespace(folds=[fold] * 3))
 
     stages = [trial(40.0)]  # the baseline stage, then the architecture stage half done
