@@ -126,7 +126,9 @@ def test_every_trial_and_training_run_ran_exactly_once(assignment):
         settings = load_settings(pipeline.sweep_dir(out, kind))
         assert settings.confirmation_epochs is not None  # every budget ends its sweeps with a confirmation
         planned = settings.trial_budget()
-        assert planned == greedy.planned_trials(kind, settings.max_trials) + 2
+        assert settings.rungs > 1  # each stage by successive halving
+        # with several rungs the confirmation stage trains one trial: the winner with the default's techniques
+        assert planned == greedy.planned_trials(kind, settings.max_trials, rungs=settings.rungs) + 1
         assert sum(1 for key in finished if key[0] == kind) == planned
         trial_files = list((pipeline.sweep_dir(out, kind) / "projects").glob("*/trial_*/trial.json"))
         assert len(trial_files) == planned
@@ -250,3 +252,4 @@ def test_another_budget_in_the_same_folder_is_refused_in_one_line(assignment, ca
     assert main(["assignment", "--out", str(assignment["out"]), "--budget", "evening"]) == 2
     error = capsys.readouterr().err.strip()
     assert "other settings" in error and "\n" not in error and "--" not in error
+    assert "assignment.json" in error  # the file that holds the folder's settings

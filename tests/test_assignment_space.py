@@ -278,3 +278,64 @@ def test_fast_mode_and_the_fast_budget_are_one_switch(capsys, monkeypatch):
     assert budgets.resolve_budget("fast") == budgets.BUDGETS["fast"] and config.fast_mode()
     with pytest.raises(ValueError, match="unknown budget 'weekend'"):
         budgets.resolve_budget("weekend")
+
+
+def test_a_folder_of_other_settings_or_a_damaged_settings_file_stops_in_one_line_naming_the_file(tmp_path):
+    from emnist_tf.assignment import budgets
+    from emnist_tf.tuning.settings import check_settings
+
+    evening = {"budget": dataclasses.asdict(budgets.get_budget("evening")), "seed": 0}
+    check_settings(tmp_path, evening, file="assignment.json", what="an assignment")
+    check_settings(tmp_path, evening, file="assignment.json", what="an assignment")  # the same: resumes
+    overnight = {"budget": dataclasses.asdict(budgets.get_budget("overnight")), "seed": 0}
+    with pytest.raises(ValueError) as refused:
+        check_settings(tmp_path, overnight, file="assignment.json", what="an assignment")
+    message = str(refused.value)
+    assert str(tmp_path / "assignment.json") in message and "other settings" in message and "\n" not in message
+    (tmp_path / "assignment.json").write_text('{"budget": {"name": "ev')  # killed mid-write by another tool
+    with pytest.raises(ValueError) as damaged:
+        check_settings(tmp_path, evening, file="assignment.json", what="an assignment")
+    message = str(damaged.value)
+    assert str(tmp_path / "assignment.json") in message and "damaged" in message and "\n" not in message
+
+
+def test_a_sweep_folder_from_before_the_rungs_resumes_and_one_from_other_rungs_is_refused(tmp_path):
+    import json
+
+    from emnist_tf.tuning import sweep
+
+    settings = sweep.make_settings(epochs=1)
+    stored = dataclasses.asdict(settings)
+    for name in ("rungs", "growth", "longest_epochs"):  # a sweep.json written before these settings existed
+        del stored[name]
+    (tmp_path / sweep.SETTINGS_FILE).write_text(json.dumps(stored))
+    sweep.check_settings(tmp_path, settings)
+    with pytest.raises(ValueError, match=f"{tmp_path / sweep.SETTINGS_FILE} holds a sweep with other settings"):
+        sweep.check_settings(tmp_path, sweep.make_settings(epochs=1, rungs=2))
+
+
+def test_a_damaged_best_json_stops_the_final_run_in_one_line_naming_it(tmp_path):
+    from emnist_tf.assignment import budgets, pipeline
+    from emnist_tf.errors import EmnistTfError
+
+    folder = pipeline.sweep_dir(tmp_path, "mlp")
+    folder.mkdir(parents=True)
+    (folder / "best.json").write_text('{"model": "mlp", "archi')
+    progress = pipeline.Progress({"train mlp-best": 1.0})
+    with pytest.raises(EmnistTfError) as damaged:
+        pipeline._train_and_test(tmp_path, "mlp", "best", budgets.get_budget("fast"), {}, progress, None)
+    message = str(damaged.value)
+    assert str(folder / "best.json") in message and "not valid JSON" in message and "\n" not in message
+
+
+def test_multi_rung_settings_are_resolved_once_and_checked():
+    from emnist_tf.tuning import sweep
+
+    settings = sweep.make_settings(epochs=2, rungs=2, confirmation_epochs=6)
+    assert settings.longest_epochs == 1 and settings.confirmation_epochs == 1  # fast mode: every length tiny
+    assert [rung.images_share for rung in settings.ladder()] == pytest.approx([1 / 3, 1.0])
+    assert settings.trial_budget() == greedy.planned_trials("mlp", 2, True, rungs=2)
+    with pytest.raises(ValueError, match="rungs within stages need a staged strategy"):
+        sweep.make_settings(strategy="hyperband", rungs=2)
+    with pytest.raises(ValueError, match="growth of at least 2"):
+        sweep.make_settings(rungs=2, growth=1)
