@@ -79,8 +79,8 @@ def planned_rungs(
         trials_per_stage: at most this many options per stage (None: all).
         confirmation: with the confirmation stage.
         stages: the strategy's stages (default: greedy's, :func:`emnist_tf.tuning.space.stages`).
-        rungs: trial lengths per stage (successive halving, :mod:`.halving`; the baseline trains at
-            the last only).
+        rungs: trial lengths per stage (successive halving, :mod:`.halving`; a stage of one or two
+            candidates, the baseline's among them, trains at the last only).
         growth: the rungs' factor.
     """
     baseline = space.baseline_values(kind)
@@ -88,8 +88,7 @@ def planned_rungs(
     counts = [0] * rungs
     for stage in stages:
         count = len(stage_candidates(stage, baseline, trials_per_stage, rungs))
-        sizes = halving.rung_sizes(count, 1 if stage.name == "baseline" else rungs, growth)
-        for rung, size in enumerate(sizes, start=rungs - len(sizes)):
+        for rung, size in enumerate(halving.rung_sizes(count, rungs, growth)):
             counts[rung] += size
     return counts
 
@@ -165,7 +164,7 @@ def run_greedy(
             (:func:`emnist_tf.tuning.space.confirmation_stage`); None: no confirmation stage. With
             several rungs it trains at the last rung's length.
         rungs: the trial lengths of every stage (:func:`emnist_tf.tuning.halving.ladder`; None: one
-            rung of ``epochs`` epochs on every image); the baseline trains at the last one only.
+            rung of ``epochs`` epochs on every image); a stage of one or two candidates trains at the last only.
         growth: a rung promotes a ``1/growth`` share of its candidates (at least two).
         progress: optional :class:`emnist_tf.tuning.progress.Progress`.
         stages: the stages to run (default: greedy's, with the confirmation stage when
@@ -186,10 +185,8 @@ def run_greedy(
         if progress is not None:
             progress.stage_numbers[stage.name] = number + 1
             progress.stage_count = len(all_stages)
-        ladder = list(rungs or [halving.Rung(epochs, 1.0)])
-        if stage.name == "baseline":
-            ladder = ladder[-1:]
-        elif stage.confirmation and len(ladder) == 1:
+        ladder = list(rungs or [halving.Rung(epochs, 1.0)])  # a stage of one candidate trains at the last rung only
+        if stage.confirmation and len(ladder) == 1:
             ladder = [halving.Rung(confirmation_epochs, 1.0)]
         candidates = stage_candidates(stage, current, trials_per_stage, len(ladder))
         oracle = CandidateOracle(current, candidates, seed=seed, rungs=ladder, growth=growth)
