@@ -6,8 +6,10 @@ configuration. Every later stage is a KerasTuner search over one technique's opt
 with every other hyperparameter fixed at the best configuration so far; the
 winner (the best mean validation accuracy, the configuration carried in from the
 previous stage included) is carried forward. Short trials favour what learns fast,
-so an optional last stage (:func:`emnist_tf.tuning.space.confirmation_stage`) retrains
-the winner and a regularised variant for more epochs and keeps the better of the two.
+so a stage can run by successive halving (:mod:`.halving`): every option briefly, the
+best share longer on more images, the winner chosen among the longest-trained only.
+An optional last stage (:func:`emnist_tf.tuning.space.confirmation_stage`) tries the
+winner with the default recipe's techniques all at once.
 Each stage is its own KerasTuner
 project, so an interrupted sweep resumes inside the stage it was in, and the
 choice of winners is recomputed identically from the recorded trials.
