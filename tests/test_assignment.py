@@ -154,7 +154,9 @@ def test_the_report_names_the_winners_and_shows_every_part(assignment):
         assert text in page, text
     assert len(re.findall(r"the (MLP|CNN) winner (beat|did not beat|only tied with) its baseline", page)) == 2
     stages = len(space.stages("mlp", confirmation=True)) + len(space.stages("cnn", confirmation=True))
-    assert page.count("This last stage retrains the winner so far") == 2
+    # each sweep's confirmation stage tries the default's techniques at the last rung; every stage says its length
+    assert page.count("This last stage tries the winner with the default model's") == 2
+    assert page.count("successive halving") == 2 and page.count("<p>Decided at ") == stages
     assert page.count("data:image/png;base64,") >= stages + 1 + 2 * 3  # stage figures, comparison, run figures
     assert "<script" not in page and 'src="http' not in page  # self-contained
     for kind in ("mlp", "cnn"):
