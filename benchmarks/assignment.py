@@ -11,7 +11,7 @@ Runs ``emnist-tf assignment`` (the same pipeline) into ``--out`` and prints, whe
 * the test accuracy of each model's baseline and winner, and whether the winner beat its baseline
   and (CNN) today's default CNN figure from the README.
 
-Run (the evening budget takes about 4 to 4.5 hours on a 2-core machine; be kind to a shared machine)::
+Run (the evening budget is estimated at about 5 hours on a 2-core machine; be kind to a shared machine)::
 
     EMNIST_TF_DATA=/path/to/emnist nice -n 10 python benchmarks/assignment.py --budget evening --out runs/bench
     EMNIST_TF_DATA=/path/to/emnist EMNIST_TF_FAST=1 python benchmarks/assignment.py --budget fast --out /tmp/a

@@ -126,7 +126,9 @@ def test_every_trial_and_training_run_ran_exactly_once(assignment):
         settings = load_settings(pipeline.sweep_dir(out, kind))
         assert settings.confirmation_epochs is not None  # every budget ends its sweeps with a confirmation
         planned = settings.trial_budget()
-        assert planned == greedy.planned_trials(kind, settings.max_trials) + 2
+        assert settings.rungs > 1  # each stage by successive halving
+        # with several rungs the confirmation stage trains one trial: the winner with the default's techniques
+        assert planned == greedy.planned_trials(kind, settings.max_trials, rungs=settings.rungs) + 1
         assert sum(1 for key in finished if key[0] == kind) == planned
         trial_files = list((pipeline.sweep_dir(out, kind) / "projects").glob("*/trial_*/trial.json"))
         assert len(trial_files) == planned
@@ -152,7 +154,9 @@ def test_the_report_names_the_winners_and_shows_every_part(assignment):
         assert text in page, text
     assert len(re.findall(r"the (MLP|CNN) winner (beat|did not beat|only tied with) its baseline", page)) == 2
     stages = len(space.stages("mlp", confirmation=True)) + len(space.stages("cnn", confirmation=True))
-    assert page.count("This last stage retrains the winner so far") == 2
+    # each sweep's confirmation stage tries the default's techniques at the last rung; every stage says its length
+    assert page.count("This last stage tries the winner with the default model's") == 2
+    assert page.count("successive halving") == 2 and page.count("<p>Decided at ") == stages
     assert page.count("data:image/png;base64,") >= stages + 1 + 2 * 3  # stage figures, comparison, run figures
     assert "<script" not in page and 'src="http' not in page  # self-contained
     for kind in ("mlp", "cnn"):
@@ -250,3 +254,4 @@ def test_another_budget_in_the_same_folder_is_refused_in_one_line(assignment, ca
     assert main(["assignment", "--out", str(assignment["out"]), "--budget", "evening"]) == 2
     error = capsys.readouterr().err.strip()
     assert "other settings" in error and "\n" not in error and "--" not in error
+    assert "assignment.json" in error  # the file that holds the folder's settings

@@ -169,8 +169,9 @@ def test_budgets_are_checked_and_weigh_every_stage():
     with pytest.raises(ValueError, match="at least 2 folds"):
         budgets.get_budget("fast", folds=1)
     assert budgets.get_budget("evening", folds=5).folds == 5
-    trials = {kind: greedy.planned_trials(kind, None) for kind in ("mlp", "cnn")}
-    work = budgets.estimated_work(budgets.get_budget("evening"), trials)
+    evening = budgets.get_budget("evening")
+    trials = {kind: greedy.planned_rungs(kind, None, True, rungs=evening.rungs) for kind in ("mlp", "cnn")}
+    work = budgets.estimated_work(evening, trials)
     assert list(work) == [
         "sweep mlp",
         "sweep cnn",
@@ -181,51 +182,20 @@ def test_budgets_are_checked_and_weigh_every_stage():
         "report",
     ]
     assert work["sweep cnn"] > work["sweep mlp"] > 0 and work["train cnn-best"] > work["train mlp-best"] > 0
-    unconfirmed = dataclasses.replace(budgets.get_budget("evening"), confirmation_epochs=None)
+    # a promoted trial trains growth x the epochs on growth x the images of a first-rung trial
+    overhead = evening.folds * budgets.FOLD_OVERHEAD
+    short, long = (budgets.sweep_work(evening, "mlp", counts) - overhead for counts in ([1, 0], [0, 1]))
+    assert long == pytest.approx(evening.growth**2 * short)
+    # one rung: the confirmation stage's two trials train their own, longer epochs
+    one_rung = dataclasses.replace(evening, rungs=1, sweep_images=12_000, sweep_epochs=3, confirmation_epochs=8)
+    unconfirmed = dataclasses.replace(one_rung, confirmation_epochs=None)
     confirmations = len(space.confirmation_stage("mlp").candidates)
     assert confirmations == 2  # the winner, and the winner with the default recipe's techniques
     longer = confirmations * 3 * (8 - 3) * 8_000 / budgets.BALANCED_TRAIN_IMAGES  # in MLP epochs
-    assert work["sweep mlp"] == pytest.approx(budgets.estimated_work(unconfirmed, trials)["sweep mlp"] + longer)
-    fast = budgets.estimated_work(budgets.get_budget("fast"), {"mlp": 10, "cnn": 10})
+    plain = budgets.sweep_work(unconfirmed, "mlp", [30])
+    assert budgets.sweep_work(one_rung, "mlp", [30]) == pytest.approx(plain + longer)
+    fast = budgets.estimated_work(budgets.get_budget("fast"), {"mlp": [5, 5], "cnn": [5, 5]})
     assert fast["sweep cnn"] < 3 * fast["sweep mlp"]  # tiny folds: their fixed cost dominates
-
-
-def test_the_progress_line_names_the_stage_and_the_time_left(capsys):
-    from emnist_tf.assignment.pipeline import Progress
-
-    progress = Progress({"sweep mlp": 3.0, "report": 0.0})
-    progress.begin("sweep mlp")
-    assert "stage 1/2: sweep mlp | time left estimating" in capsys.readouterr().out
-    progress.advance(1.0)
-    progress.begin("report")
-    line = capsys.readouterr().out
-    assert "stage 2/2: report | time left 0:00:" in line
-
-
-class _Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
-def test_a_sweeps_time_left_follows_its_latest_trials(monkeypatch, capsys):
-    """After the architecture stage every greedy trial trains the chosen model: recent trials set the pace."""
-    from types import SimpleNamespace
-
-    from emnist_tf.tuning import progress as sweep_progress
-    from emnist_tf.tuning.kt_adapter import TrialStatus
-
-    clock = _Clock()
-    monkeypatch.setattr(sweep_progress.time, "perf_counter", clock)
-    progress = sweep_progress.Progress(total=10)
-    for index, seconds in enumerate([10, 10, 10, 100, 100, 100]):  # cheap trials, then three times as dear
-        trial = SimpleNamespace(trial_id=str(index), status=TrialStatus.COMPLETED)
-        clock.now += seconds
-        progress.trial_finished(trial, "stage", {"val_accuracy": 0.5})
-    assert progress.eta() == pytest.approx(4 * 100)  # 4 trials left at the latest pace, not the mean of 55 s
-    assert "ETA 0:06:40" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_final_runs_are_predicted_from_their_sweep_trials():
@@ -236,7 +206,7 @@ def test_final_runs_are_predicted_from_their_sweep_trials():
     budget = budgets.Budget("test", 30_000, 3, 3, None, {"cnn": 12}, None, None)
 
     def fold(seconds, last_epoch_seconds=None):
-        return SimpleNamespace(seconds=seconds, epochs=3, last_epoch_seconds=last_epoch_seconds)
+        return SimpleNamespace(seconds=seconds, epochs=3, last_epoch_seconds=last_epoch_seconds, images=None)
 
     # a fold trains 3 epochs on 2/3 of 30,000 = 20,000 images; a final run 12 epochs on 112,800 or 60,000
     whole = [fold(36.0)] * 3
@@ -273,7 +243,7 @@ def test_during_a_sweep_its_final_runs_are_predicted_from_the_best_trial_so_far(
     monkeypatch.delenv("EMNIST_TF_FAST", raising=False)
 
     def trial(fold_seconds):
-        fold = SimpleNamespace(seconds=fold_seconds, epochs=3, last_epoch_seconds=None)
+        fold = SimpleNamespace(seconds=fold_seconds, epochs=3, last_epoch_seconds=None, images=None)
         return SimpleNamespace(winner=SimpleNamespace(folds=[fold] * 3))
 
     stages = [trial(40.0)]  # the baseline stage, then the architecture stage half done
@@ -308,3 +278,64 @@ def test_fast_mode_and_the_fast_budget_are_one_switch(capsys, monkeypatch):
     assert budgets.resolve_budget("fast") == budgets.BUDGETS["fast"] and config.fast_mode()
     with pytest.raises(ValueError, match="unknown budget 'weekend'"):
         budgets.resolve_budget("weekend")
+
+
+def test_a_folder_of_other_settings_or_a_damaged_settings_file_stops_in_one_line_naming_the_file(tmp_path):
+    from emnist_tf.assignment import budgets
+    from emnist_tf.tuning.settings import check_settings
+
+    evening = {"budget": dataclasses.asdict(budgets.get_budget("evening")), "seed": 0}
+    check_settings(tmp_path, evening, file="assignment.json", what="an assignment")
+    check_settings(tmp_path, evening, file="assignment.json", what="an assignment")  # the same: resumes
+    overnight = {"budget": dataclasses.asdict(budgets.get_budget("overnight")), "seed": 0}
+    with pytest.raises(ValueError) as refused:
+        check_settings(tmp_path, overnight, file="assignment.json", what="an assignment")
+    message = str(refused.value)
+    assert str(tmp_path / "assignment.json") in message and "other settings" in message and "\n" not in message
+    (tmp_path / "assignment.json").write_text('{"budget": {"name": "ev')  # killed mid-write by another tool
+    with pytest.raises(ValueError) as damaged:
+        check_settings(tmp_path, evening, file="assignment.json", what="an assignment")
+    message = str(damaged.value)
+    assert str(tmp_path / "assignment.json") in message and "damaged" in message and "\n" not in message
+
+
+def test_a_sweep_folder_from_before_the_rungs_resumes_and_one_from_other_rungs_is_refused(tmp_path):
+    import json
+
+    from emnist_tf.tuning import sweep
+
+    settings = sweep.make_settings(epochs=1)
+    stored = dataclasses.asdict(settings)
+    for name in ("rungs", "growth", "longest_epochs"):  # a sweep.json written before these settings existed
+        del stored[name]
+    (tmp_path / sweep.SETTINGS_FILE).write_text(json.dumps(stored))
+    sweep.check_settings(tmp_path, settings)
+    with pytest.raises(ValueError, match=f"{tmp_path / sweep.SETTINGS_FILE} holds a sweep with other settings"):
+        sweep.check_settings(tmp_path, sweep.make_settings(epochs=1, rungs=2))
+
+
+def test_a_damaged_best_json_stops_the_final_run_in_one_line_naming_it(tmp_path):
+    from emnist_tf.assignment import budgets, pipeline
+    from emnist_tf.errors import EmnistTfError
+
+    folder = pipeline.sweep_dir(tmp_path, "mlp")
+    folder.mkdir(parents=True)
+    (folder / "best.json").write_text('{"model": "mlp", "archi')
+    progress = pipeline.Progress({"train mlp-best": 1.0})
+    with pytest.raises(EmnistTfError) as damaged:
+        pipeline._train_and_test(tmp_path, "mlp", "best", budgets.get_budget("fast"), {}, progress, None)
+    message = str(damaged.value)
+    assert str(folder / "best.json") in message and "not valid JSON" in message and "\n" not in message
+
+
+def test_multi_rung_settings_are_resolved_once_and_checked():
+    from emnist_tf.tuning import sweep
+
+    settings = sweep.make_settings(epochs=2, rungs=2, confirmation_epochs=6)
+    assert settings.longest_epochs == 1 and settings.confirmation_epochs == 1  # fast mode: every length tiny
+    assert [rung.images_share for rung in settings.ladder()] == pytest.approx([1 / 3, 1.0])
+    assert settings.trial_budget() == greedy.planned_trials("mlp", 2, True, rungs=2)
+    with pytest.raises(ValueError, match="rungs within stages need a staged strategy"):
+        sweep.make_settings(strategy="hyperband", rungs=2)
+    with pytest.raises(ValueError, match="growth of at least 2"):
+        sweep.make_settings(rungs=2, growth=1)

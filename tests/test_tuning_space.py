@@ -230,4 +230,5 @@ def test_every_oracle_writes_each_trials_epochs_into_its_values(strategy, tmp_pa
     candidate = CandidateOracle({"x": 0}, [{"x": 1}], epochs=7)
     candidate._set_project_dir(str(tmp_path), "candidates")
     candidate.hyperparameters.Int("x", 0, 3)
-    assert candidate.create_trial("tuner0").hyperparameters.values == {"x": 1, EPOCHS_VALUE: 7}
+    values = candidate.create_trial("tuner0").hyperparameters.values
+    assert values["x"] == 1 and values[EPOCHS_VALUE] == 7

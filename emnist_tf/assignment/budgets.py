@@ -33,9 +33,16 @@ class Budget:
         final_epochs: epochs of the final training of each model kind.
         final_images: training images of the final training (None: all).
         test_images: test images evaluated (None: all).
-        confirmation_epochs: epochs per fold of the sweep's confirmation stage, which retrains the
-            greedy winner and the winner with the default recipe's techniques and keeps the better
-            (:func:`emnist_tf.tuning.space.confirmation_stage`); None: no confirmation stage.
+        confirmation_epochs: epochs per fold of the sweep's confirmation stage, which tries the
+            greedy winner with the default recipe's techniques and keeps the better
+            (:func:`emnist_tf.tuning.space.confirmation_stage`); None: no confirmation stage. With
+            several rungs it is the last rung's epochs.
+        rungs: trial lengths within each greedy stage (successive halving,
+            :mod:`emnist_tf.tuning.halving`): rung 0 trains ``sweep_epochs`` epochs on
+            ``1/growth**(rungs-1)`` of ``sweep_images``, each later rung ``growth`` times the epochs
+            and the images (at most ``longest_epochs`` epochs) for the best ``1/growth`` (at least 2).
+        growth: the rungs' factor.
+        longest_epochs: epochs per fold of the last rung (None: ``sweep_epochs * growth**(rungs-1)``).
     """
 
     name: str
@@ -47,6 +54,15 @@ class Budget:
     final_images: int | None
     test_images: int | None
     confirmation_epochs: int | None = None
+    rungs: int = 1
+    growth: int = 3
+    longest_epochs: int | None = None
+
+    def ladder(self) -> list:
+        """The trial lengths of a greedy stage, shortest first (:func:`emnist_tf.tuning.halving.ladder`)."""
+        from emnist_tf.tuning import halving
+
+        return halving.ladder(self.sweep_epochs, self.rungs, self.growth, self.longest_epochs)
 
     def with_folds(self, folds: int | None) -> Budget:
         """The same budget with another number of folds (None: unchanged).
@@ -63,11 +79,17 @@ class Budget:
 
 BUDGETS = {
     # Fast mode (CI and a first look): every stage runs, on a few hundred images, in a few minutes.
-    "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500, confirmation_epochs=1),
-    # About 4 to 4.5 hours on a 2-core machine, measured (README, "The whole assignment": "How they were sized").
-    "evening": Budget("evening", 12_000, 3, 3, None, {"mlp": 20, "cnn": 12}, None, None, confirmation_epochs=8),
-    # About twice the evening: twice the images and more epochs per fold, longer final training.
-    "overnight": Budget("overnight", 24_000, 3, 4, None, {"mlp": 30, "cnn": 20}, None, None, confirmation_epochs=8),
+    "fast": Budget("fast", 600, 2, 1, 1, {"mlp": 1, "cnn": 1}, 1000, 500, confirmation_epochs=1, rungs=2),
+    # Each greedy stage: every option 2 epochs per fold on 5,000 images, the best third (at least two)
+    # 6 epochs on 15,000, decided there; the confirmation stage at that length too. Sized by arithmetic
+    # on a measured one-rung sweep (README, "The whole assignment"); about 5 hours, estimated.
+    "evening": Budget(
+        "evening", 15_000, 3, 2, None, {"mlp": 20, "cnn": 12}, None, None, confirmation_epochs=6, rungs=2
+    ),
+    # Later decisions than the evening's: 3 epochs on 8,000 images, then 9 on 24,000; longer final training.
+    "overnight": Budget(
+        "overnight", 24_000, 3, 3, None, {"mlp": 30, "cnn": 20}, None, None, confirmation_epochs=9, rungs=2
+    ),
 }
 
 
@@ -115,16 +137,15 @@ def _fold_images(budget: Budget) -> float:
     return (budget.sweep_images or BALANCED_TRAIN_IMAGES) * (budget.folds - 1) / budget.folds
 
 
-def _trial_images(budget: Budget) -> float:
-    """Images one sweep trial trains on: every fold, every epoch."""
-    return budget.folds * budget.sweep_epochs * _fold_images(budget)
-
-
-def sweep_work(budget: Budget, kind: str, trials: int) -> float:
-    """Work of a sweep of ``trials`` trials (its confirmation stage's included) in default-MLP full epochs:
-    every fold trains on (k-1)/k of the images, a confirmation trial for its own number of epochs."""
-    work = trials * (_cost(kind) * _trial_images(budget) / BALANCED_TRAIN_IMAGES + budget.folds * FOLD_OVERHEAD)
-    if budget.confirmation_epochs is not None:
+def sweep_work(budget: Budget, kind: str, trials: list[int]) -> float:
+    """Work of a sweep in default-MLP full epochs, ``trials`` counting its trials at each rung
+    (:func:`emnist_tf.tuning.greedy.planned_rungs`): every fold trains on (k-1)/k of the rung's
+    images; a one-rung sweep's confirmation trials train for their own number of epochs."""
+    work = 0.0
+    for count, rung in zip(trials, budget.ladder()):
+        images = budget.folds * rung.epochs * _fold_images(budget) * rung.images_share
+        work += count * (_cost(kind) * images / BALANCED_TRAIN_IMAGES + budget.folds * FOLD_OVERHEAD)
+    if budget.confirmation_epochs is not None and budget.rungs == 1:
         from emnist_tf.tuning import space
 
         confirmations = len(space.confirmation_stage(kind).candidates)
@@ -142,10 +163,10 @@ def final_work(budget: Budget, kind: str) -> float:
 def final_seconds_from_trial(budget: Budget, folds: list, epochs: int, images: int | None) -> float:
     """Seconds a final run should take, scaled from the folds of its configuration's sweep trial.
 
-    A fold trains on (k-1)/k of the sweep's images; the final run trains ``epochs`` epochs on
-    ``images`` images (None: all). A fold's fixed cost (building, tracing: its seconds beyond its
-    epochs at the pace of its last epoch) is paid once, not scaled with the images; a fold that
-    recorded no epoch time is scaled whole. Early stopping can only shorten the run.
+    A fold trains on the images it recorded (else (k-1)/k of the sweep's images); the final run
+    trains ``epochs`` epochs on ``images`` images (None: all). A fold's fixed cost (building,
+    tracing: its seconds beyond its epochs at the pace of its last epoch) is paid once, not scaled
+    with the images; a fold that recorded no epoch time is scaled whole. Early stopping can only shorten the run.
 
     Args:
         budget: the budget the sweep ran with.
@@ -153,11 +174,11 @@ def final_seconds_from_trial(budget: Budget, folds: list, epochs: int, images: i
         epochs: epochs of the final run.
         images: training images of the final run (None: all).
     """
-    scale = (images or BALANCED_TRAIN_IMAGES) / _fold_images(budget)
     predictions = []
     for fold in folds:
         if fold.epochs <= 0:
             continue
+        scale = (images or BALANCED_TRAIN_IMAGES) / (fold.images or _fold_images(budget))
         per_epoch = fold.last_epoch_seconds or fold.seconds / fold.epochs
         fixed = max(0.0, fold.seconds - per_epoch * fold.epochs)
         predictions.append(fixed + epochs * per_epoch * scale)
@@ -165,7 +186,8 @@ def final_seconds_from_trial(budget: Budget, folds: list, epochs: int, images: i
 
 
 def estimated_work(budget: Budget, trials: dict) -> dict:
-    """Work of every stage of the pipeline, in order: ``{stage name: default-MLP epochs}``."""
+    """Work of every stage of the pipeline, in order: ``{stage name: default-MLP epochs}``
+    (``trials``: ``{kind: trials at each rung}``)."""
     work = {f"sweep {kind}": sweep_work(budget, kind, trials[kind]) for kind in MODEL_KINDS}
     for kind in MODEL_KINDS:
         for name in ("baseline", "best"):

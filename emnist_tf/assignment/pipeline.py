@@ -145,6 +145,9 @@ def _sweep(out, kind, budget, settings, progress, data_dir, recycle_after, final
         final=False,
         final_epochs=budget.final_epochs[kind],
         confirmation_epochs=budget.confirmation_epochs,
+        rungs=budget.rungs,
+        growth=budget.growth,
+        longest_epochs=budget.longest_epochs,
     )
     progress.finish()
     _predict_final_runs(out, kind, budget, progress, final_images)
@@ -247,11 +250,16 @@ def run_assignment(
     settings = {"budget": dataclasses.asdict(chosen), "split": split, "seed": seed, "fast": config.fast_mode()}
     check_settings(out, settings, file=SETTINGS_FILE, what="an assignment")
     confirmation = chosen.confirmation_epochs is not None
-    trials = {kind: greedy.planned_trials(kind, chosen.trials_per_stage, confirmation) for kind in MODEL_KINDS}
+    trials = {
+        kind: greedy.planned_rungs(
+            kind, chosen.trials_per_stage, confirmation, rungs=chosen.rungs, growth=chosen.growth
+        )
+        for kind in MODEL_KINDS
+    }
     progress = Progress(budgets.estimated_work(chosen, trials), stream)
     progress.say(
         f"the assignment in {out}: {chosen.name} budget, {chosen.folds} folds, "
-        f"{trials['mlp']} MLP and {trials['cnn']} CNN trials{' (fast mode)' if settings['fast'] else ''}"
+        f"{sum(trials['mlp'])} MLP and {sum(trials['cnn'])} CNN trials{' (fast mode)' if settings['fast'] else ''}"
     )
     final_images = _final_images(chosen, split, data_dir)
     for kind in MODEL_KINDS:

@@ -50,6 +50,17 @@ CONFIRMATION_TEXT = (
     "dropout, optimiser and cosine schedule for {epochs} epochs per fold, and keeps the better of the "
     "two. Their scores are compared with each other only, not with the shorter trials above.</p>"
 )
+CONFIRMATION_TEXT_RUNGS = (
+    "<p>Each stage above judged one technique with the others fixed. This last stage tries the winner with "
+    "the default model's batch normalisation, dropout, optimiser, learning rate, cosine schedule and batch "
+    "size all at once, at the last rung's length ({epochs} epochs per fold), against the winner's own score "
+    "at that length, and keeps the better.</p>"
+)
+HALVING_TEXT = (
+    " Within each stage every option first trains briefly; the best third (at least two) is trained again "
+    "longer on more images, and the stage is decided among the longest-trained options only (successive "
+    "halving), so a technique that pays off late is not rejected by a short trial."
+)
 
 
 def sweep_section(directory, kind: str) -> str:
@@ -67,7 +78,7 @@ def sweep_section(directory, kind: str) -> str:
         f"{settings.folds}-fold stratified cross-validation ({settings.epochs} epoch(s) per fold"
         f"{sweep_report.confirmation_note(settings)}, {settings.limit or 'all'} training images); the best "
         "mean validation accuracy is carried to the next stage. Error bars: standard deviation over the "
-        "folds; dots: each fold.</p>",
+        f"folds; dots: each fold.{HALVING_TEXT if settings.rungs > 1 else ''}</p>",
     ]
     for outcome in sweep_report.report_stages(directory, settings):
         keys = sweep_report.stage_keys(settings, outcome.name)
@@ -78,15 +89,18 @@ def sweep_section(directory, kind: str) -> str:
             if outcome.winner is record:
                 note = f"{note}, winner".strip(", ")
             folds = " ".join(f"{fold.score:.4f}" for fold in record.folds) if record.completed else record.reason
-            rows.append([label, record.status.lower(), _fmt(record.mean), _fmt(record.std), folds, note])
+            length = record.length()
+            rows.append([label, length, record.status.lower(), _fmt(record.mean), _fmt(record.std), folds, note])
         parts.append(f"<h3>Stage {outcome.number}: {html.escape(outcome.name)}</h3>")
         if outcome.name == space.CONFIRMATION_STAGE:
-            parts.append(CONFIRMATION_TEXT.format(epochs=settings.confirmation_epochs, short=settings.epochs))
+            text = CONFIRMATION_TEXT_RUNGS if settings.rungs > 1 else CONFIRMATION_TEXT
+            parts.append(text.format(epochs=settings.confirmation_epochs, short=settings.epochs))
+        parts.append(f"<p>Decided at {html.escape(outcome.decided_at())} per fold.</p>")
         parts.append(
             html_table(
-                ["option", "status", "mean val accuracy", "std over folds", "each fold", ""],
+                ["option", "length per fold", "status", "mean val accuracy", "std over folds", "each fold", ""],
                 rows,
-                numbers=[False, False, True, True],
+                numbers=[False, False, False, True, True],
             )
         )
         figure = figure_to_png(sweep_report.stage_figure(outcome, keys))

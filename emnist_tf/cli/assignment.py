@@ -27,8 +27,8 @@ def register(subparsers, parents) -> None:
         "--budget",
         choices=BUDGET_NAMES,
         default="fast",
-        help="fast: minutes (the same as --fast); evening: about 4-4.5 hours on 2 cores; overnight: about "
-        "9-10 (default fast)",
+        help="fast: minutes (the same as --fast); evening: about 5 hours on 2 cores (estimated); overnight: "
+        "about 10 (estimated; default fast)",
     )
     parser.add_argument("--folds", type=int, default=None, help="cross-validation folds (default: the budget's)")
     parser.add_argument("--split", default="balanced", help="EMNIST split (default balanced)")

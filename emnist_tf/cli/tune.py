@@ -44,6 +44,23 @@ def register(subparsers, parents) -> None:
         "better (short trials misjudge those techniques; default: no confirmation stage)",
     )
     parser.add_argument(
+        "--rungs",
+        type=int,
+        default=1,
+        metavar="R",
+        help="greedy: successive halving within each stage: every option trains --epochs on 1/G^(R-1) of the "
+        "images, the best 1/G (at least two) G times longer on G times the images, ..., and the last rung "
+        "decides (default 1: every option at --epochs on every image)",
+    )
+    parser.add_argument("--growth", type=int, default=3, metavar="G", help="the rungs' factor (default 3)")
+    parser.add_argument(
+        "--longest-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="epochs per fold of the last rung (default --epochs x G^(R-1))",
+    )
+    parser.add_argument(
         "--final-epochs",
         type=int,
         default=None,
@@ -94,6 +111,9 @@ def run(args) -> int:
             recycle_after=recycle_after,
             confirmation_epochs=args.confirm_epochs,
             final_epochs=args.final_epochs,
+            rungs=args.rungs,
+            growth=args.growth,
+            longest_epochs=args.longest_epochs,
         )
 
     return run_recycling("tune", args.recycle_after, sweep)

@@ -26,6 +26,7 @@ import keras_tuner
 import numpy as np
 
 from emnist_tf.tuning import distributed, kt_adapter
+from emnist_tf.tuning.halving import IMAGES_SHARE_VALUE
 from emnist_tf.tuning.oracles import atomic_write_json
 from emnist_tf.tuning.results import FAILURE_FILE, fold_metric
 
@@ -72,6 +73,7 @@ class CrossValidationTuner(keras_tuner.Tuner):
         hp = trial.hyperparameters
         try:
             epochs = int(hp.values[kt_adapter.EPOCHS_VALUE])  # the oracle decided (oracles.ResumableOracleMixin)
+            images, labels = _share(images, labels, hp.values.get(IMAGES_SHARE_VALUE), self.seed)
             metrics = {}
             scores = []
             for fold, (train_index, validation_index) in enumerate(
@@ -90,6 +92,7 @@ class CrossValidationTuner(keras_tuner.Tuner):
                 metrics[fold_metric(fold, "val_accuracy")] = score
                 metrics[fold_metric(fold, "epochs")] = float(epochs_run)
                 metrics[fold_metric(fold, "seconds")] = seconds
+                metrics[fold_metric(fold, "images")] = float(len(train_index))
                 if last_epoch_seconds is not None:
                     metrics[fold_metric(fold, "last_epoch_seconds")] = last_epoch_seconds
         except keras_tuner.errors.FailedTrialError as error:
@@ -178,6 +181,16 @@ def _make_reload_possible(directory, project_name) -> None:
     tuner_file = os.path.join(project, f"{os.environ.get('KERASTUNER_TUNER_ID', 'tuner0')}.json")
     if os.path.exists(os.path.join(project, "oracle.json")) and not os.path.exists(tuner_file):
         atomic_write_json(tuner_file, {})
+
+
+def _share(images, labels, share, seed: int):
+    """A stratified ``share`` of the images (a short rung of a stage, :mod:`.halving`); all of them for None or 1."""
+    from emnist_tf import data
+
+    if share is None or share >= 1:
+        return images, labels
+    chosen = data.stratified_subsample(labels, max(1, round(len(labels) * share)), seed=seed)
+    return images[chosen], labels[chosen]
 
 
 def _first_line(text: str) -> str:

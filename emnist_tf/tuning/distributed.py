@@ -103,6 +103,8 @@ class StagedOracle:
 
         self.workers.add(tuner_id)
         trial = self.current.create_trial(tuner_id)
+        if trial.status == kt_adapter.TrialStatus.IDLE:  # the stage's next rung waits for running trials
+            time.sleep(self.wait_seconds)
         if trial.status != kt_adapter.TrialStatus.STOPPED:
             return trial
         if self.finished:
@@ -111,12 +113,9 @@ class StagedOracle:
         time.sleep(self.wait_seconds)  # the servicer's one thread: also paces a waiting worker's requests
         return kt_adapter.Trial(self.current.get_space(), status=kt_adapter.TrialStatus.IDLE)
 
-    def stage_done(self, trials: int) -> bool:
-        """True when the current stage's ``trials`` trials have all ended."""
-        from emnist_tf.tuning import kt_adapter
-
-        ended = (kt_adapter.TrialStatus.COMPLETED, kt_adapter.TrialStatus.FAILED)
-        return sum(trial.status in ended for trial in self.current.trials.values()) >= trials
+    def stage_done(self) -> bool:
+        """True when the current stage has ended every trial it needs."""
+        return self.current.stage_finished()
 
     def all_workers_stopped(self) -> bool:
         return self.finished and self.workers <= self.stopped
@@ -141,10 +140,10 @@ class StagedServer:
         self.server.start()
         print(f"[tune] chief oracle listening on {address} (greedy: one stage at a time)", flush=True)
 
-    def serve_stage(self, oracle, trials: int) -> None:
-        """Hands out ``oracle``'s trials until all ``trials`` of them have ended."""
+    def serve_stage(self, oracle) -> None:
+        """Hands out the trials of ``oracle`` (a :class:`~.oracles.CandidateOracle`) until its stage ends."""
         self.oracle.current = oracle
-        while not self.oracle.stage_done(trials):
+        while not self.oracle.stage_done():
             time.sleep(self.poll_seconds)
 
     def finish(self, grace_seconds: float = 60.0) -> None:

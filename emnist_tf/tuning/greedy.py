@@ -6,8 +6,10 @@ configuration. Every later stage is a KerasTuner search over one technique's opt
 with every other hyperparameter fixed at the best configuration so far; the
 winner (the best mean validation accuracy, the configuration carried in from the
 previous stage included) is carried forward. Short trials favour what learns fast,
-so an optional last stage (:func:`emnist_tf.tuning.space.confirmation_stage`) retrains
-the winner and a regularised variant for more epochs and keeps the better of the two.
+so a stage can run by successive halving (:mod:`.halving`): every option briefly, the
+best share longer on more images, the winner chosen among the longest-trained only.
+An optional last stage (:func:`emnist_tf.tuning.space.confirmation_stage`) tries the
+winner with the default recipe's techniques all at once.
 Each stage is its own KerasTuner
 project, so an interrupted sweep resumes inside the stage it was in, and the
 choice of winners is recomputed identically from the recorded trials.
@@ -23,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from emnist_tf.tuning import distributed, results, space
+from emnist_tf.tuning import distributed, halving, results, space
 from emnist_tf.tuning.crossval import CrossValidationTuner
 from emnist_tf.tuning.oracles import CandidateOracle
 
@@ -50,20 +52,26 @@ def _matches(candidate: dict, values: dict) -> bool:
     return bool(candidate) and all(values.get(name) == value for name, value in candidate.items())
 
 
-def stage_candidates(stage: space.Stage, current: dict, trials_per_stage: int | None) -> list[dict]:
+def stage_candidates(stage: space.Stage, current: dict, trials_per_stage: int | None, rungs: int = 1) -> list[dict]:
     """The options a stage tries: its candidates minus the current configuration, capped.
 
-    The confirmation stage is never capped: it has at most two candidates, and the first
-    (``{}``: the current configuration itself) is always kept.
+    A one-rung sweep's confirmation stage is never capped: it has at most two candidates, and
+    the first (``{}``: the current configuration itself) is always kept. With several rungs the
+    current configuration already has a score at the last rung's length (the previous stage's
+    winner), so the confirmation stage only tries its variant against it.
     """
     if stage.name == "baseline":
         return [{}]
-    options = [candidate for candidate in stage.candidates if not _matches(candidate, current)]
-    return options if trials_per_stage is None or stage.confirmation else options[:trials_per_stage]
+    if stage.confirmation and rungs == 1:
+        return list(stage.candidates)
+    options = [candidate for candidate in stage.candidates if candidate and not _matches(candidate, current)]
+    return options if trials_per_stage is None else options[:trials_per_stage]
 
 
-def planned_trials(kind: str, trials_per_stage: int | None, confirmation: bool = False, *, stages=None) -> int:
-    """How many trials the staged sweep runs in all (``confirmation``: with the confirmation stage).
+def planned_rungs(
+    kind: str, trials_per_stage: int | None, confirmation: bool = False, *, stages=None, rungs: int = 1, growth: int = 3
+) -> list[int]:
+    """How many trials the staged sweep runs at each rung, shortest first, when none fails.
 
     A stage only changes its own hyperparameters, so which candidate equals the
     current configuration can be known from the baseline alone.
@@ -73,25 +81,41 @@ def planned_trials(kind: str, trials_per_stage: int | None, confirmation: bool =
         trials_per_stage: at most this many options per stage (None: all).
         confirmation: with the confirmation stage.
         stages: the strategy's stages (default: greedy's, :func:`emnist_tf.tuning.space.stages`).
+        rungs: trial lengths per stage (successive halving, :mod:`.halving`; a stage of one or two
+            candidates, the baseline's among them, trains at the last only).
+        growth: the rungs' factor.
     """
     baseline = space.baseline_values(kind)
     stages = space.stages(kind, confirmation) if stages is None else stages
-    return sum(len(stage_candidates(stage, baseline, trials_per_stage)) for stage in stages)
+    counts = [0] * rungs
+    for stage in stages:
+        count = len(stage_candidates(stage, baseline, trials_per_stage, rungs))
+        for rung, size in enumerate(halving.rung_sizes(count, rungs, growth)):
+            counts[rung] += size
+    return counts
+
+
+def planned_trials(kind: str, trials_per_stage: int | None, confirmation: bool = False, **plan) -> int:
+    """How many trials the staged sweep runs in all (arguments as :func:`planned_rungs`)."""
+    return sum(planned_rungs(kind, trials_per_stage, confirmation, **plan))
 
 
 def choose_winner(carried: results.TrialRecord | None, records: list[results.TrialRecord]):
-    """The best of the carried configuration and this stage's trials; the carried one wins ties."""
+    """The best of the carried configuration and this stage's trials of the last rung; the carried one wins ties."""
     best = carried
     for record in records:
-        if record.completed and (best is None or record.mean > best.mean):
+        if record.completed and record.longest and (best is None or record.mean > best.mean):
             best = record
     return best
 
 
 def stage_outcome(number: int, stage: space.Stage, carried, records) -> StageOutcome:
-    """What a stage chose; a confirmation stage compares its own (longer) trials only and
-    keeps the carried configuration only when all of them failed."""
-    if stage.confirmation:
+    """What a stage chose, among its longest-trained trials and the carried configuration.
+
+    A one-rung sweep's confirmation stage compares its own (longer) trials only and keeps the
+    carried configuration only when all of them failed.
+    """
+    if stage.confirmation and all(record.rungs == 1 for record in records):
         return StageOutcome(number, stage.name, None, records, choose_winner(None, records) or carried)
     return StageOutcome(number, stage.name, carried, records, choose_winner(carried, records))
 
@@ -122,6 +146,8 @@ def run_greedy(
     seed: int = 0,
     trials_per_stage: int | None = None,
     confirmation_epochs: int | None = None,
+    rungs: list | None = None,
+    growth: int = 3,
     progress=None,
     stages=None,
 ) -> GreedyOutcome:
@@ -137,7 +163,11 @@ def run_greedy(
         seed: seeds folds, models and oracles.
         trials_per_stage: at most this many options per stage (None: all).
         confirmation_epochs: epochs per fold of the confirmation stage
-            (:func:`emnist_tf.tuning.space.confirmation_stage`); None: no confirmation stage.
+            (:func:`emnist_tf.tuning.space.confirmation_stage`); None: no confirmation stage. With
+            several rungs it trains at the last rung's length.
+        rungs: the trial lengths of every stage (:func:`emnist_tf.tuning.halving.ladder`; None: one
+            rung of ``epochs`` epochs on every image); a stage of one or two candidates trains at the last only.
+        growth: a rung promotes a ``1/growth`` share of its candidates (at least two).
         progress: optional :class:`emnist_tf.tuning.progress.Progress`.
         stages: the stages to run (default: greedy's, with the confirmation stage when
             ``confirmation_epochs`` is given).
@@ -157,9 +187,11 @@ def run_greedy(
         if progress is not None:
             progress.stage_numbers[stage.name] = number + 1
             progress.stage_count = len(all_stages)
-        candidates = stage_candidates(stage, current, trials_per_stage)
-        stage_epochs = confirmation_epochs if stage.confirmation else epochs
-        oracle = CandidateOracle(current, candidates, epochs=stage_epochs, seed=seed)
+        ladder = list(rungs or [halving.Rung(epochs, 1.0)])  # a stage of one candidate trains at the last rung only
+        if stage.confirmation and len(ladder) == 1:
+            ladder = [halving.Rung(confirmation_epochs, 1.0)]
+        candidates = stage_candidates(stage, current, trials_per_stage, len(ladder))
+        oracle = CandidateOracle(current, candidates, seed=seed, rungs=ladder, growth=growth)
         tuner = CrossValidationTuner(
             oracle,
             hypermodel,
@@ -173,7 +205,7 @@ def run_greedy(
         if role == "chief":  # serve the stage to the workers; they train
             tuner.save()
             server = server or distributed.StagedServer(oracle)
-            server.serve_stage(oracle, len(candidates))
+            server.serve_stage(oracle)
         else:
             tuner.search(images, labels)
         outcomes.append(stage_outcome(number, stage, carried, results.load_project(tuner.project_dir)))
@@ -184,7 +216,8 @@ def run_greedy(
             current.update(winner.values)  # records leave tuner/ values out
         if progress is not None and winner is not None:
             progress.message(
-                f"stage {stage.name} done: keeps {_describe(stage, current)} (val_accuracy {winner.mean:.4f})"
+                f"stage {stage.name} done: keeps {_describe(stage, current)} (val_accuracy {winner.mean:.4f}; "
+                f"decided at {outcomes[-1].decided_at()})"
             )
     if server is not None:
         server.finish()

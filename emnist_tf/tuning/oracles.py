@@ -98,29 +98,79 @@ class ResumableOracleMixin:
 
 
 class _CandidateList(keras_tuner.Oracle):
-    """Proposes ``base_values`` updated by each of ``candidates`` in turn, then stops."""
+    """Proposes ``base_values`` updated by each of ``candidates``, rung by rung (:mod:`.halving`), then stops."""
 
     def populate_space(self, trial_id):
-        index = len(self.trials)
-        if index >= len(self.candidates):
+        from emnist_tf.tuning import halving
+
+        decision = halving.next_trial(len(self.candidates), len(self.rungs), self.growth, self.trial_states())
+        if decision[0] == "done":
             return {"status": kt_adapter.TrialStatus.STOPPED, "values": None}
+        if decision[0] == "wait":  # a distributed worker asks while the rung it depends on still runs
+            return {"status": kt_adapter.TrialStatus.IDLE, "values": None}
+        _, rung, index = decision
         values = dict(self.base_values)
         values.update(self.candidates[index])
+        values.update(
+            {
+                kt_adapter.EPOCHS_VALUE: self.rungs[rung].epochs,
+                halving.IMAGES_SHARE_VALUE: self.rungs[rung].images_share,
+                halving.RUNG_VALUE: rung,
+                halving.RUNGS_VALUE: len(self.rungs),
+                halving.CANDIDATE_VALUE: index,
+            }
+        )
         return {"status": kt_adapter.TrialStatus.RUNNING, "values": values}
+
+    def trial_states(self) -> list:
+        """Every trial of this stage as :class:`emnist_tf.tuning.halving.TrialState`."""
+        from emnist_tf.tuning import halving
+
+        states = []
+        for position, (_, trial) in enumerate(sorted(self.trials.items())):
+            values = trial.hyperparameters.values  # trials of sweeps older than the rungs: one rung, in order
+            completed = trial.status == kt_adapter.TrialStatus.COMPLETED
+            states.append(
+                halving.TrialState(
+                    rung=int(values.get(halving.RUNG_VALUE, 0)),
+                    candidate=int(values.get(halving.CANDIDATE_VALUE, position)),
+                    score=trial.score if completed else None,
+                    finished=trial.status in _FINISHED,
+                )
+            )
+        return states
+
+    def stage_finished(self) -> bool:
+        """True when every trial the stage needs has ended."""
+        from emnist_tf.tuning import halving
+
+        states = self.trial_states()
+        done = halving.next_trial(len(self.candidates), len(self.rungs), self.growth, states) == ("done",)
+        return done and all(state.finished for state in states)
 
 
 class CandidateOracle(ResumableOracleMixin, _CandidateList):
-    """Proposes a fixed list of configurations in order (one stage of a staged strategy).
+    """Proposes a fixed list of configurations (one stage of a staged strategy), by successive halving.
 
     Args:
         base_values: every hyperparameter's value (the best configuration so far).
-        candidates: dicts of overrides; trial ``i`` runs ``base_values | candidates[i]``.
-        epochs: epochs per fold of every trial.
+        candidates: dicts of overrides; candidate ``i`` runs ``base_values | candidates[i]``.
+        epochs: epochs per fold of a one-rung stage.
         seed: kept for KerasTuner; the order is fixed.
+        rungs: the trial lengths (:func:`emnist_tf.tuning.halving.ladder`; default one rung of
+            ``epochs`` epochs on every image).
+        growth: a rung promotes a ``1/growth`` share of its candidates (at least two).
     """
 
-    def __init__(self, base_values: dict, candidates: list[dict], *, epochs: int = 1, seed: int = 0):
-        super().__init__(epochs=epochs, max_trials=max(1, len(candidates)), **common_options(seed))
+    def __init__(
+        self, base_values: dict, candidates: list[dict], *, epochs: int = 1, seed: int = 0, rungs=None, growth: int = 3
+    ):
+        from emnist_tf.tuning import halving
+
+        self.rungs = list(rungs or [halving.Rung(epochs, 1.0)])
+        self.growth = growth
+        planned = halving.planned_trials(len(candidates), len(self.rungs), growth)
+        super().__init__(epochs=None, max_trials=max(1, planned), **common_options(seed))
         self.base_values = dict(base_values)
         self.candidates = [dict(candidate) for candidate in candidates]
 

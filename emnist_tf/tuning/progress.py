@@ -33,10 +33,22 @@ class Progress:
         stream: where to print (stdout by default).
         listeners: callables ``listener(progress)`` called after each finished trial
             (the memory benchmark uses this).
+        work: the whole sweep's work and the work already done, in epochs per fold times the share of
+            images (trials of a staged sweep's rungs differ in length); None: every trial counts alike.
     """
 
-    def __init__(self, total: int, finished: int = 0, best: float | None = None, stream=None, listeners=None):
+    def __init__(
+        self,
+        total: int,
+        finished: int = 0,
+        best: float | None = None,
+        stream=None,
+        listeners=None,
+        work: tuple[float, float] | None = None,
+    ):
         self.total = total
+        self.work_total, self.work_done = work if work is not None else (None, 0.0)
+        self._finish_work: list[float] = []
         self.finished = finished
         self.best = best
         self.stream = stream or sys.stdout
@@ -69,6 +81,10 @@ class Progress:
     def trial_finished(self, trial, stage: str, metrics: dict | None = None) -> None:
         """Reports the end of ``trial``: score, best so far and estimated time left."""
         self.finished += 1
+        if self.work_total is not None:
+            work = trial_work(trial.hyperparameters.values)
+            self.work_done += work
+            self._finish_work.append(work)
         self.ran.append(trial.trial_id)
         now = time.perf_counter()
         self._finish_times.append(now)
@@ -105,12 +121,23 @@ class Progress:
         if not self._finish_times:
             return 0.0
         marks = [self._session_started, *self._finish_times][-(RECENT_TRIALS + 1) :]
+        if self.work_total is not None:  # trials of different lengths: seconds per unit of work
+            recent = sum(self._finish_work[-(len(marks) - 1) :])
+            if recent > 0:
+                return (marks[-1] - marks[0]) / recent * max(0.0, self.work_total - self.work_done)
         per_trial = (marks[-1] - marks[0]) / (len(marks) - 1)
         return per_trial * max(0, self.total - self.finished)
 
     def message(self, text: str) -> None:
         """Prints any other sweep-level line (stage starts, final evaluation)."""
         self._print(text)
+
+
+def trial_work(values: dict) -> float:
+    """A trial's work: its epochs per fold times its share of the sweep's images (1 when not set)."""
+    from emnist_tf.tuning.halving import IMAGES_SHARE_VALUE
+
+    return float(values.get(EPOCHS_VALUE) or 1) * float(values.get(IMAGES_SHARE_VALUE) or 1.0)
 
 
 def _short(value) -> str:

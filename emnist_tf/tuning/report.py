@@ -55,23 +55,34 @@ def stage_table(outcome: results.StageOutcome, keys) -> str:
     lines = [
         f"### Stage {outcome.number}: {outcome.name}",
         "",
-        "| option | trial | status | mean val acc | std | folds | |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"Decided at {outcome.decided_at()} per fold{_shorter_note(outcome)}.",
+        "",
+        "| option | trial | rung | length | status | mean val acc | std | folds | |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for record, note in _rows(outcome):
         label = "baseline" if keys == ("(baseline)",) else option_label(record, keys)
         mark = "**winner**" if outcome.winner is record else ""
         folds = " ".join(f"{fold.score:.4f}" for fold in record.folds) if record.completed else record.reason
         lines.append(
-            f"| {label} | {record.stage}/{record.trial_id} | {record.status.lower()} "
-            f"| {_fmt(record.mean)} | {_fmt(record.std)} | {folds} | {' '.join(filter(None, [note, mark]))} |"
+            f"| {label} | {record.stage}/{record.trial_id} | {record.rung + 1}/{record.rungs} | {record.length()} "
+            f"| {record.status.lower()} | {_fmt(record.mean)} | {_fmt(record.std)} | {folds} "
+            f"| {' '.join(filter(None, [note, mark]))} |"
         )
     return "\n".join(lines)
 
 
+def _shorter_note(outcome: results.StageOutcome) -> str:
+    shorter = sum(not record.longest for record in outcome.records)
+    if not shorter:
+        return ""
+    return f", among the options promoted from {shorter} shorter trial(s) (successive halving)"
+
+
 def stage_figure(outcome: results.StageOutcome, keys) -> Figure:
-    """Mean validation accuracy per option with its spread over folds (error bar) and each fold (dots)."""
-    rows = [(record, note) for record, note in _rows(outcome) if record.completed]
+    """Mean validation accuracy per option of the deciding (longest) trials, with its spread over folds
+    (error bar) and each fold (dots)."""
+    rows = [(record, note) for record, note in _rows(outcome) if record.completed and record.longest]
     width = (2.0 if keys else 0.45) * len(rows) + 1.5
     figure = Figure(figsize=(min(20.0, max(4.0, width)), 3.8), layout="constrained")
     axes = figure.add_subplot()
@@ -92,7 +103,10 @@ def stage_figure(outcome: results.StageOutcome, keys) -> Figure:
     axes.set_xticks(range(len(rows)), labels, fontsize=7)
     axes.set_xlim(-0.6, max(0.6, len(rows) - 0.4))
     axes.set_ylabel("validation accuracy")
-    axes.set_title(f"Stage {outcome.number}: {outcome.name} (mean ± std over folds; green = winner)", fontsize=9)
+    axes.set_title(
+        f"Stage {outcome.number}: {outcome.name}, {outcome.decided_at()} per fold (mean ± std; green = winner)",
+        fontsize=9,
+    )
     axes.grid(axis="y", alpha=0.3)
     return figure
 
@@ -139,10 +153,14 @@ def write_hparams_logs(directory, records: list[results.TrialRecord]) -> int:
 
 # ----------------------------------------------------------------- summary
 def confirmation_note(settings) -> str:
-    """``" (the confirmation stage: 8)"`` for a sweep with a confirmation stage, else ``""``."""
-    if settings.confirmation_epochs is None:
-        return ""
-    return f" (the confirmation stage: {settings.confirmation_epochs})"
+    """``" (the confirmation stage: 8)"`` for a sweep with a confirmation stage, the rungs' epochs for a
+    multi-rung sweep, else ``""``."""
+    notes = []
+    if settings.rungs > 1:
+        notes.append(f"rungs: {', '.join(str(rung.epochs) for rung in settings.ladder())}, decided at the last")
+    if settings.confirmation_epochs is not None:
+        notes.append(f"the confirmation stage: {settings.confirmation_epochs}")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def summary_markdown(directory, settings, outcomes, records, final) -> str:
@@ -161,8 +179,8 @@ def summary_markdown(directory, settings, outcomes, records, final) -> str:
         "",
         "## Stages",
         "",
-        "| stage | trials | winner | mean val acc | std |",
-        "| --- | --- | --- | --- | --- |",
+        "| stage | trials | decided at (per fold) | winner | mean val acc | std |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for outcome in outcomes:
         winner = outcome.winner
@@ -174,7 +192,7 @@ def summary_markdown(directory, settings, outcomes, records, final) -> str:
         else:
             label = f"{winner.stage}/{winner.trial_id}"
         lines.append(
-            f"| {outcome.name} | {len(outcome.records)} | {label} | "
+            f"| {outcome.name} | {len(outcome.records)} | {outcome.decided_at()} | {label} | "
             f"{_fmt(None if winner is None else winner.mean)} | "
             f"{_fmt(None if winner is None else winner.std)} |"
         )

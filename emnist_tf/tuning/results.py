@@ -19,6 +19,7 @@ import glob
 import json
 import os
 
+from emnist_tf.tuning.halving import RUNG_VALUE, RUNGS_VALUE
 from emnist_tf.tuning.kt_adapter import Trial, TrialStatus
 
 PROJECTS = "projects"
@@ -29,10 +30,12 @@ FIXED_COLUMNS = (
     "trial_id",
     "fold",
     "status",
+    "rung",
     "val_accuracy",
     "mean_val_accuracy",
     "std_val_accuracy",
     "epochs",
+    "images",
     "seconds",
     "reason",
 )
@@ -52,6 +55,8 @@ class FoldRecord:
     seconds: float
     last_epoch_seconds: float | None = None
     """Seconds of the fold's last epoch (its pace once traced); None in sweeps that did not record it."""
+    images: int | None = None
+    """Training images of the fold; None in sweeps that did not record it."""
 
 
 @dataclasses.dataclass
@@ -67,6 +72,8 @@ class TrialRecord:
         std: standard deviation of the fold accuracies.
         folds: the per-fold results.
         reason: why it failed ("" when it did not).
+        rung: the trial's rung in its stage (0: the shortest; :mod:`emnist_tf.tuning.halving`).
+        rungs: how many rungs its stage has; the last one decides the stage.
     """
 
     stage: str
@@ -77,10 +84,25 @@ class TrialRecord:
     std: float | None
     folds: list[FoldRecord]
     reason: str = ""
+    rung: int = 0
+    rungs: int = 1
 
     @property
     def completed(self) -> bool:
         return self.status == TrialStatus.COMPLETED and self.mean is not None
+
+    @property
+    def longest(self) -> bool:
+        """Whether the trial ran at its stage's last (deciding) rung."""
+        return self.rung == self.rungs - 1
+
+    def length(self) -> str:
+        """``"6 epochs on 8,000 images"``: one fold's training (``"?"`` for what was not recorded)."""
+        if not self.folds:
+            return "not run"
+        fold = self.folds[0]
+        images = "?" if fold.images is None else f"{fold.images:,}"
+        return f"{fold.epochs} epochs on {images} images"
 
 
 @dataclasses.dataclass
@@ -100,6 +122,12 @@ class StageOutcome:
     carried: TrialRecord | None
     records: list[TrialRecord]
     winner: TrialRecord | None
+
+    def decided_at(self) -> str:
+        """The length of the trials the stage was decided among, e.g. ``"6 epochs on 8,000 images"``."""
+        deciding = [record for record in self.records if record.completed and record.longest]
+        record = deciding[0] if deciding else self.winner
+        return "not decided yet" if record is None else record.length()
 
 
 def project_dirs(directory) -> list[str]:
@@ -144,6 +172,7 @@ def _record(stage: str, trial, trial_dir: str) -> TrialRecord:
                 epochs=int(_metric(trial, fold_metric(fold, "epochs")) or 0),
                 seconds=float(_metric(trial, fold_metric(fold, "seconds")) or 0.0),
                 last_epoch_seconds=_metric(trial, fold_metric(fold, "last_epoch_seconds")),
+                images=_optional_int(_metric(trial, fold_metric(fold, "images"))),
             )
         )
     status = trial.status
@@ -152,7 +181,10 @@ def _record(stage: str, trial, trial_dir: str) -> TrialRecord:
         reason = failure_reason(trial_dir, trial.message)
     mean = _metric(trial, "val_accuracy") if status == TrialStatus.COMPLETED else None
     std = _metric(trial, "val_accuracy_std") if mean is not None else None
+    hidden = trial.hyperparameters.values
     return TrialRecord(
+        rung=int(hidden.get(RUNG_VALUE, 0)),
+        rungs=int(hidden.get(RUNGS_VALUE, 1)),
         stage=stage,
         trial_id=trial.trial_id,
         status=status,
@@ -162,6 +194,10 @@ def _record(stage: str, trial, trial_dir: str) -> TrialRecord:
         folds=folds,
         reason=reason,
     )
+
+
+def _optional_int(value):
+    return None if value is None else int(value)
 
 
 def best_record(records: list[TrialRecord]) -> TrialRecord | None:
@@ -184,6 +220,7 @@ def result_rows(records: list[TrialRecord]) -> list[dict]:
             "stage": record.stage,
             "trial_id": record.trial_id,
             "status": record.status,
+            "rung": record.rung,
             "mean_val_accuracy": _fmt(record.mean),
             "std_val_accuracy": _fmt(record.std),
             "reason": record.reason,
@@ -191,7 +228,7 @@ def result_rows(records: list[TrialRecord]) -> list[dict]:
         common.update({name: record.values.get(name, "") for name in names})
         folds = record.folds if record.completed else []
         if not folds:
-            rows.append({**common, "fold": "", "val_accuracy": "", "epochs": "", "seconds": ""})
+            rows.append({**common, "fold": "", "val_accuracy": "", "epochs": "", "images": "", "seconds": ""})
         for index, fold in enumerate(folds):
             rows.append(
                 {
@@ -199,6 +236,7 @@ def result_rows(records: list[TrialRecord]) -> list[dict]:
                     "fold": index,
                     "val_accuracy": _fmt(fold.score),
                     "epochs": fold.epochs,
+                    "images": "" if fold.images is None else fold.images,
                     "seconds": f"{fold.seconds:.2f}",
                 }
             )

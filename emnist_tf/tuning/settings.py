@@ -36,6 +36,11 @@ class SweepSettings:
         final_epochs: the epochs of ``best.json`` and ``baseline.json``, which the sweep's end trains.
         run_eagerly: train the trials without tracing graphs (None: in fast mode, whose folds are a
             few batches and tracing costs more than it saves).
+        rungs: staged: trial lengths per stage (successive halving, :mod:`emnist_tf.tuning.halving`);
+            rung 0 trains ``epochs`` epochs on ``1/growth**(rungs-1)`` of the images, each later rung
+            ``growth`` times the epochs and the images; 1: every candidate at ``epochs`` on every image.
+        growth: staged: each rung's factor, and the share of candidates it promotes (``1/growth``, at least 2).
+        longest_epochs: staged: the epochs per fold of the last rung (None with one rung).
     """
 
     model: str = "mlp"
@@ -50,12 +55,21 @@ class SweepSettings:
     confirmation_epochs: int | None = None
     final_epochs: int | None = None
     run_eagerly: bool | None = None
+    rungs: int = 1
+    growth: int = 3
+    longest_epochs: int | None = None
 
     def trial_budget(self) -> int:
         """Trials the sweep runs: the staged plan, or the joint budget (the greedy plan's size by default)."""
         return get_strategy(self.strategy).planned_trials(
-            self.model, self.max_trials, self.confirmation_epochs is not None
+            self.model, self.max_trials, self.confirmation_epochs is not None, rungs=self.rungs, growth=self.growth
         )
+
+    def ladder(self) -> list:
+        """The trial lengths of a stage, shortest first (:func:`emnist_tf.tuning.halving.ladder`)."""
+        from emnist_tf.tuning import halving
+
+        return halving.ladder(self.epochs, self.rungs, self.growth, self.longest_epochs)
 
 
 def make_settings(**options) -> SweepSettings:
@@ -85,23 +99,49 @@ def make_settings(**options) -> SweepSettings:
         raise ValueError(f"epochs and trials must be at least 1, got {wanted.epochs} and {wanted.max_trials}")
     if wanted.final_epochs is not None and wanted.final_epochs < 1:
         raise ValueError(f"final epochs must be at least 1, got {wanted.final_epochs}")
+    if wanted.rungs < 1 or wanted.growth < 2:
+        raise ValueError(
+            f"a stage needs at least 1 rung and a growth of at least 2, got {wanted.rungs} and {wanted.growth}"
+        )
     strategy.check(wanted)
     max_trials = strategy.resolve_trials(wanted.model, wanted.max_trials)
-    confirmation = wanted.confirmation_epochs
+    epochs = config.cap(wanted.epochs, "epochs", say="epochs per fold")
+    longest = None
+    if wanted.rungs > 1:
+        longest = config.cap(wanted.longest_epochs or wanted.epochs * wanted.growth ** (wanted.rungs - 1), "epochs")
+        if longest < epochs:
+            raise ValueError(f"the last rung needs at least the first rung's {epochs} epochs, got {longest}")
+    confirmation = _confirmation_epochs(wanted.confirmation_epochs, longest)
     final_epochs = wanted.final_epochs or DEFAULT_TRAINING[wanted.model]["epochs"]
     return dataclasses.replace(
         wanted,
         folds=config.cap(wanted.folds, "folds", say="folds"),
-        epochs=config.cap(wanted.epochs, "epochs", say="epochs per fold"),
+        epochs=epochs,
+        longest_epochs=longest,
         max_trials=config.cap(max_trials, "trials", say="trials"),
         limit=config.cap(wanted.limit, "train_examples", say="training images"),
         fast=config.fast_mode(),
         run_eagerly=config.fast_mode() if wanted.run_eagerly is None else wanted.run_eagerly,
-        confirmation_epochs=None
-        if confirmation is None
-        else config.cap(confirmation, "epochs", say="confirmation epochs"),
+        confirmation_epochs=confirmation,
         final_epochs=config.cap(final_epochs, "epochs", say="final epochs" if wanted.final_epochs else None),
     )
+
+
+def _confirmation_epochs(wanted: int | None, longest: int | None) -> int | None:
+    """The confirmation stage's epochs after the fast-mode cap; with several rungs it trains at the last rung's length.
+
+    Raises:
+        ValueError: for a multi-rung sweep whose confirmation asks another length than its last rung.
+    """
+    if wanted is None:
+        return None
+    epochs = config.cap(wanted, "epochs", say="confirmation epochs")
+    if longest is not None and epochs != longest:
+        raise ValueError(
+            f"with several rungs the confirmation stage trains as long as the last rung ({longest} epochs per fold), "
+            f"not {epochs}; ask for {longest} or leave the confirmation out"
+        )
+    return epochs
 
 
 def check_settings(directory, settings, *, file: str = SETTINGS_FILE, what: str = "a sweep") -> None:
@@ -119,13 +159,18 @@ def check_settings(directory, settings, *, file: str = SETTINGS_FILE, what: str 
     path = os.path.join(str(directory), file)
     wanted = dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else dict(settings)
     if os.path.exists(path):
-        with open(path) as stream:
-            stored = json.load(stream)
-        different = sorted(name for name in wanted if stored.get(name) != wanted[name])
+        stored = read_json(path, what)
+        # A setting added after the folder was made matches it at its default (the folder ran without it).
+        defaults = (
+            {field.name: field.default for field in dataclasses.fields(settings)}
+            if dataclasses.is_dataclass(settings)
+            else {}
+        )
+        different = sorted(name for name in wanted if stored.get(name, defaults.get(name)) != wanted[name])
         if different:
             changes = ", ".join(f"{name} {stored.get(name)!r} -> {wanted[name]!r}" for name in different)
             raise ValueError(
-                f"{directory} holds {what} with other settings ({changes}); "
+                f"{path} holds {what} with other settings ({changes}); "
                 "rerun it with the settings it was started with, or use another folder"
             )
         return
@@ -141,5 +186,20 @@ def load_settings(directory) -> SweepSettings:
     path = os.path.join(str(directory), SETTINGS_FILE)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{directory} is not a sweep folder (no {SETTINGS_FILE}); run a sweep into it first")
-    with open(path) as stream:
-        return SweepSettings(**json.load(stream))
+    return SweepSettings(**read_json(path, "a sweep"))
+
+
+def read_json(path: str, what: str) -> dict:
+    """A settings file's contents.
+
+    Raises:
+        ValueError: for a file that is not a JSON object (one line naming it and what to do).
+    """
+    try:
+        with open(path) as stream:
+            stored = json.load(stream)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is damaged ({error}); restore it or start {what} in another folder") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path} is damaged (not a JSON object); restore it or start {what} in another folder")
+    return stored

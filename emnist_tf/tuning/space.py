@@ -24,7 +24,8 @@ import keras_tuner
 from emnist_tf.choices import MODEL_KINDS, SCHEDULES
 from emnist_tf.modeling.configuration import ACTIVATIONS, OPTIMIZERS, REGULARIZERS, TrainingConfig
 
-DROPOUT_RATES = (0.0, 0.2, 0.5)
+DROPOUT_RATES = (0.0, 0.2, 0.25, 0.3, 0.5)
+"""Dropout rates of the space: the default CNN's 0.25 and the default MLP's 0.3 among them."""
 BATCH_SIZES = (32, 64, 128, 256)
 LEARNING_RATE_RANGE = (1e-4, 1e-1)
 STRENGTH_RANGE = (1e-6, 1e-3)
@@ -292,11 +293,48 @@ def default_recipe_techniques(kind: str) -> dict:
     }
 
 
+def default_recipe_values(kind: str) -> dict:
+    """The default model's value of every hyperparameter a stage changes: its architecture,
+    activation and :func:`default_recipe_techniques`."""
+    import inspect
+
+    from emnist_tf.modeling import models
+
+    builder = {"mlp": models.build_mlp, "cnn": models.build_cnn}[kind]
+    defaults = {name: parameter.default for name, parameter in inspect.signature(builder).parameters.items()}
+    if kind == "mlp":
+        architecture = {"hidden_layers": len(defaults["hidden_units"]), "units": defaults["hidden_units"][0]}
+    else:
+        dense = defaults["dense_units"]
+        architecture = {
+            "conv_blocks": len(defaults["filters"]),
+            "convs_per_block": defaults["convs_per_block"],
+            "filters": defaults["filters"][0],
+            "dense_units": dense if isinstance(dense, int) else dense[0],
+        }
+    return {
+        **architecture,
+        "activation": defaults["activation"],
+        "regularization_strength": defaults["regularization_strength"],
+        **default_recipe_techniques(kind),
+    }
+
+
+def with_default(stage: Stage, defaults: dict) -> Stage:
+    """``stage`` with the default model's values among its candidates (added last when missing)."""
+    if stage.name == "baseline" or stage.confirmation:
+        return stage
+    if any(all(defaults.get(name) == value for name, value in candidate.items()) for candidate in stage.candidates):
+        return stage
+    return dataclasses.replace(stage, candidates=(*stage.candidates, {name: defaults[name] for name in stage.keys}))
+
+
 def confirmation_stage(kind: str) -> Stage:
     """The last greedy stage: the winner against the winner with :func:`default_recipe_techniques`.
 
-    Both are retrained with more epochs per fold than the technique stages, and the better
-    mean validation accuracy becomes the sweep's winner.
+    One rung: both are retrained with more epochs per fold than the technique stages, and the
+    better mean validation accuracy becomes the sweep's winner. Several rungs: the winner
+    already has a score at the last rung's length, so only the variant trains, and the better wins.
     """
     return Stage(CONFIRMATION_STAGE, ({}, default_recipe_techniques(kind)), confirmation=True)
 
@@ -305,14 +343,14 @@ def stages(kind: str, confirmation: bool = False) -> tuple[Stage, ...]:
     """The greedy strategy's stages for ``kind``, in the order they run.
 
     The baseline stage (one candidate: :func:`baseline_values`) comes first; every
-    later stage lists the options of one technique; with ``confirmation`` the
-    :func:`confirmation_stage` comes last.
+    later stage lists the options of one technique, the default model's among them
+    (:func:`default_recipe_values`); with ``confirmation`` the :func:`confirmation_stage` comes last.
     """
 
     def one(name, values):
         return tuple({name: value} for value in values)
 
-    return (
+    techniques = (
         Stage("baseline", ({},)),
         Stage("architecture", _architecture_candidates(kind)),
         Stage("activation", one("activation", ACTIVATIONS)),
@@ -330,7 +368,11 @@ def stages(kind: str, confirmation: bool = False) -> tuple[Stage, ...]:
         ),
         Stage("dropout", one("dropout_rate", DROPOUT_RATES)),
         Stage("batch_size", one("batch_size", BATCH_SIZES)),
-    ) + ((confirmation_stage(kind),) if confirmation else ())
+    )
+    defaults = default_recipe_values(kind)
+    return tuple(with_default(stage, defaults) for stage in techniques) + (
+        (confirmation_stage(kind),) if confirmation else ()
+    )
 
 
 def stage_names(kind: str = "mlp") -> list[str]:

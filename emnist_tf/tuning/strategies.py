@@ -38,13 +38,21 @@ class Strategy:
     name = ""
 
     def check(self, settings) -> None:
-        """Raises ``ValueError`` for settings this strategy cannot run (default: a confirmation stage)."""
+        """Raises ``ValueError`` for settings this strategy cannot run (default: a confirmation stage, rungs)."""
         if settings.confirmation_epochs is not None:
             raise ValueError(f"a confirmation stage needs a staged strategy such as greedy, not {self.name}")
+        if settings.rungs > 1:
+            raise ValueError(f"rungs within stages need a staged strategy such as greedy, not {self.name}")
 
-    def planned_trials(self, kind: str, max_trials: int | None, confirmation: bool = False) -> int | None:
-        """How many trials the sweep runs with these settings."""
+    def planned_trials(
+        self, kind: str, max_trials: int | None, confirmation: bool = False, *, rungs: int = 1, growth: int = 3
+    ) -> int | None:
+        """How many trials the sweep runs with these settings (``rungs``, ``growth``: a staged sweep's halving)."""
         raise NotImplementedError
+
+    def planned_work(self, settings) -> float | None:
+        """The sweep's work in epochs per fold times images share (:func:`.progress.trial_work`); None: unknown."""
+        return None
 
     def resolve_trials(self, kind: str, max_trials: int | None) -> int | None:
         """The ``max_trials`` setting to store when the user gave ``max_trials`` (None: the default)."""
@@ -69,8 +77,9 @@ class Strategy:
 class StagedStrategy(Strategy):
     """Stages of candidates, the winner carried forward; subclasses choose the stages.
 
-    Each stage trains its candidates for ``settings.epochs`` epochs per fold; a confirmation
-    stage for ``settings.confirmation_epochs``.
+    Each stage trains its candidates by successive halving over the settings' rungs
+    (:mod:`.halving`; one rung: ``settings.epochs`` epochs per fold); a one-rung sweep's
+    confirmation stage trains for ``settings.confirmation_epochs``.
     """
 
     def stages(self, kind: str, confirmation: bool = False) -> tuple:
@@ -83,10 +92,24 @@ class StagedStrategy(Strategy):
         if settings.confirmation_epochs is not None and settings.confirmation_epochs < 1:
             raise ValueError(f"a confirmation stage needs at least 1 epoch, got {settings.confirmation_epochs}")
 
-    def planned_trials(self, kind, max_trials, confirmation=False) -> int:
+    def planned_trials(self, kind, max_trials, confirmation=False, *, rungs=1, growth=3) -> int:
         from emnist_tf.tuning import greedy
 
-        return greedy.planned_trials(kind, max_trials, confirmation, stages=self.stages(kind, confirmation))
+        stages = self.stages(kind, confirmation)
+        return greedy.planned_trials(kind, max_trials, confirmation, stages=stages, rungs=rungs, growth=growth)
+
+    def planned_work(self, settings) -> float:
+        from emnist_tf.tuning import greedy
+
+        confirmation = settings.confirmation_epochs is not None
+        stages = self.stages(settings.model, confirmation)
+        plan = {"stages": stages, "rungs": settings.rungs, "growth": settings.growth}
+        counts = greedy.planned_rungs(settings.model, settings.max_trials, confirmation, **plan)
+        work = sum(count * rung.epochs * rung.images_share for count, rung in zip(counts, settings.ladder()))
+        if confirmation and settings.rungs == 1:  # its trials train for their own epochs
+            confirmations = len(greedy.stage_candidates(stages[-1], {}, None)) if stages[-1].confirmation else 0
+            work += confirmations * (settings.confirmation_epochs - settings.epochs)
+        return work
 
     def search(self, directory, settings, hypermodel, train, progress):
         from emnist_tf.tuning import greedy
@@ -100,6 +123,8 @@ class StagedStrategy(Strategy):
             seed=settings.seed,
             trials_per_stage=settings.max_trials,
             confirmation_epochs=settings.confirmation_epochs,
+            rungs=settings.ladder(),
+            growth=settings.growth,
             progress=progress,
             stages=self.stages(settings.model, settings.confirmation_epochs is not None),
         )
@@ -129,7 +154,7 @@ class JointStrategy(Strategy):
         """A resumable oracle (:mod:`emnist_tf.tuning.oracles`) whose trials train ``epochs`` epochs per fold."""
         raise NotImplementedError
 
-    def planned_trials(self, kind, max_trials, confirmation=False) -> int | None:
+    def planned_trials(self, kind, max_trials, confirmation=False, *, rungs=1, growth=3) -> int | None:
         return max_trials
 
     def resolve_trials(self, kind, max_trials):

@@ -60,13 +60,23 @@ def _load(settings: SweepSettings, subset: str, data_dir, limit):
 def _progress(directory, settings, stream, listeners) -> Progress:
     done = [record for record in results.load_trials(directory) if record.status in ("COMPLETED", "FAILED")]
     best = results.best_record(done)
+    planned = get_strategy(settings.strategy).planned_work(settings)
     return Progress(
         total=settings.trial_budget(),
         finished=len(done),
         best=None if best is None else best.mean,
         stream=stream,
         listeners=listeners,
+        work=None if planned is None else (planned, sum(_record_work(settings, record) for record in done)),
     )
+
+
+def _record_work(settings: SweepSettings, record) -> float:
+    """A finished trial's work as :func:`emnist_tf.tuning.progress.trial_work` counts it."""
+    if record.rungs == 1 and record.stage == space.CONFIRMATION_STAGE and settings.confirmation_epochs:
+        return float(settings.confirmation_epochs)
+    rung = settings.ladder()[min(record.rung, settings.rungs - 1)]
+    return rung.epochs * rung.images_share
 
 
 def run_sweep(
@@ -88,6 +98,9 @@ def run_sweep(
     final_epochs: int | None = None,
     run_eagerly: bool | None = None,
     confirmation_epochs: int | None = None,
+    rungs: int = 1,
+    growth: int = 3,
+    longest_epochs: int | None = None,
 ) -> SweepOutcome:
     """Runs, resumes or (as a distributed worker) helps with a sweep.
 
@@ -116,6 +129,13 @@ def run_sweep(
         confirmation_epochs: staged strategies only: end with the confirmation stage, which retrains the
             winner and the winner with the default recipe's techniques for this many epochs per
             fold and keeps the better (:func:`emnist_tf.tuning.space.confirmation_stage`). None: no such stage.
+            With several rungs it must be the last rung's epochs (only the variant trains).
+        rungs: staged strategies only: trial lengths within each stage (successive halving,
+            :mod:`emnist_tf.tuning.halving`): every option trains ``epochs`` epochs per fold on
+            ``1/growth**(rungs-1)`` of the images, the best ``1/growth`` (at least two) ``growth``
+            times longer on ``growth`` times the images, and so on; the last rung decides the stage.
+        growth: the rungs' factor.
+        longest_epochs: the last rung's epochs per fold (None: ``epochs * growth**(rungs-1)``).
 
     Every size is resolved once, by :func:`make_settings` (fast-mode caps included), and stored in
     ``sweep.json``. The sweep folder gets ``baseline.json`` and ``best.json``
@@ -137,6 +157,9 @@ def run_sweep(
         limit=limit,
         confirmation_epochs=confirmation_epochs,
         final_epochs=final_epochs,
+        rungs=rungs,
+        growth=growth,
+        longest_epochs=longest_epochs,
         run_eagerly=run_eagerly,
     )
     role = distributed.role()
@@ -151,7 +174,7 @@ def run_sweep(
         progress.listeners.append(_recycler(recycle_after))
     progress.message(
         f"{settings.strategy} sweep of the {settings.model} in {directory}: "
-        f"{settings.trial_budget()} trials, {settings.folds} folds, {settings.epochs} epochs"
+        f"{settings.trial_budget()} trials, {settings.folds} folds, {_lengths(settings)}"
         f"{' (fast mode)' if settings.fast else ''}; {progress.finished} already finished"
     )
     train = _load(settings, "train", data_dir, settings.limit) if role != "chief" else None
@@ -176,6 +199,15 @@ def run_sweep(
     written = report.write_report(directory)
     progress.message(f"done: results in {written['results']}, summary in {written['summary']}")
     return SweepOutcome(settings, best_values, outcome, written)
+
+
+def _lengths(settings: SweepSettings) -> str:
+    """``"2 epochs"``, or with several rungs ``"rungs of 2, 6 epochs on 1/3, all the images"``."""
+    if settings.rungs == 1:
+        return f"{settings.epochs} epochs"
+    ladder = settings.ladder()
+    shares = ", ".join("all" if rung.images_share >= 1 else f"1/{round(1 / rung.images_share)}" for rung in ladder)
+    return f"rungs of {', '.join(str(rung.epochs) for rung in settings.ladder())} epochs on {shares} the images"
 
 
 def write_configurations(directory, settings: SweepSettings, baseline_values: dict, best_values: dict | None):
