@@ -44,3 +44,22 @@ def digits(emnist_dir):
     train = data.load_arrays("digits", "train", data_dir=emnist_dir, limit=3000, seed=0)
     test = data.load_arrays("digits", "test", data_dir=emnist_dir, limit=1000, seed=0)
     return train, test
+
+
+SHARED_RUNS = ("course_grades", "executed_solutions")  # fixtures that run many notebooks for many tests
+SHARED_RUN_HANG_GUARD = 6 * 3600  # seconds; the first test to use one waits for the whole shared run
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that use a shared run of notebooks get a hang guard far above its length on a loaded machine."""
+    for item in items:
+        if set(SHARED_RUNS) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.timeout(SHARED_RUN_HANG_GUARD))
+
+
+@pytest.fixture(scope="session")
+def course_grades(request, emnist_dir, tmp_path_factory):
+    """The real course notebooks handed in by the selected test files, graded in one run (tests/course_grading.py)."""
+    import course_grading
+
+    return course_grading.grade_course(request.session.items, tmp_path_factory.mktemp("course-grading"))

@@ -19,11 +19,12 @@ import sys
 import types
 from pathlib import Path
 
+import course_grading
 import nbformat
 import pytest
+from course_grading import earned, no_work_submission, solved
 
 from emnist_tf.course import notebooks
-from emnist_tf.grading import gradebook
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
@@ -152,60 +153,25 @@ def _resolves(dotted: str) -> bool:
 
 
 # ---------------------------------------------------------------- graded on the real data
-
-LIBRARY_ONLY = {
-    "ex03_build_mlp": "mlp = models.build_mlp(num_classes=47, hidden_units=(256, 128, 64), dropout_rate=0.2, seed=1)",
-    "ex04_build_cnn": "cnn = models.build_cnn(num_classes=47, filters=(32, 64), convs_per_block=1, dense_units=128)",
-}
+BUILT_BY_THE_LIBRARY = {"03-mlp": "ex03_build_mlp", "04-cnn": "ex04_build_cnn"}
 
 
-def _indent_like(stub_line: str, body: str) -> str:
-    indent = stub_line[: len(stub_line) - len(stub_line.lstrip())]
-    return "\n".join(indent + line if line else line for line in body.strip("\n").splitlines())
-
-
-def _solved(name: str, answers: dict[str, str]) -> nbformat.NotebookNode:
-    """The exercise notebook as a student hands it in: ``answers`` pasted over the stubs, our answers elsewhere."""
-    solution = _read(REPO / "solutions" / f"{name}.ipynb")
-    exercise = _read(REPO / "exercises" / f"{name}.ipynb")
-    for ours, theirs in zip(solution.cells, exercise.cells):
-        if notebooks.cell_kind(theirs) != "solution":
-            continue
-        answer = answers.get(notebooks.cell_info(theirs).get("exercise"))
-        if answer is None:
-            theirs.source = ours.source
-            continue
-        lines = theirs.source.splitlines()
-        start = next(index for index, line in enumerate(lines) if line.strip() == "# YOUR CODE HERE")
-        assert lines[start + 1].strip() == "raise NotImplementedError()"
-        theirs.source = "\n".join(lines[:start] + [_indent_like(lines[start], answer)] + lines[start + 2 :])
-    return exercise
-
-
-def _grade(tmp_path: Path, submissions: dict[str, tuple[str, nbformat.NotebookNode]]):
-    for student, (name, notebook) in submissions.items():
-        folder = tmp_path / "submitted" / student
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, str(folder / f"{name}.ipynb"))
-    submitted, solutions = [tmp_path / "submitted"], REPO / "solutions"
-    results = gradebook.grade_all(submitted, solutions_dir=solutions, out=tmp_path / "grades.csv", progress=None)
-    return {result.student: result for result in results}
+def course_submissions():
+    """The no-work notebooks of 03 and 04 build their model with the library's builder (tests/course_grading.py)."""
+    return {student: entry for name in BUILT_BY_THE_LIBRARY for student, entry in no_work_submission(name).items()}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, exercise", [("03-mlp", "ex03_build_mlp"), ("04-cnn", "ex04_build_cnn")])
-def test_calling_the_library_builder_earns_nothing(name, exercise, emnist_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("EMNIST_TF_FAST", "1")
-    monkeypatch.chdir(tmp_path)
-    submission = _solved(name, {exercise: LIBRARY_ONLY[exercise]})
-    graded = _grade(tmp_path, {"library-caller": (name, submission)})["library-caller"]
-    earned = {entry.name: entry.earned for entry in graded.exercises}
-    assert earned[exercise] == 0, f"calling the library's builder earned {earned[exercise]} points in {exercise}"
+@pytest.mark.parametrize("name, exercise", sorted(BUILT_BY_THE_LIBRARY.items()))
+def test_calling_the_library_builder_earns_nothing(name, exercise, course_grades):
+    assert course_grading.NO_WORK[name]["answers"][exercise].count(".build_") == 1  # the library's builder
+    graded = earned(course_grades[f"no-work-{name}"])
+    assert graded[exercise] == 0, f"calling the library's builder earned {graded[exercise]} points in {exercise}"
 
 
 def test_submissions_paste_answers_over_the_stubs():
-    """The graded submissions above are the exercise notebook with answers pasted over the stubs."""
-    notebook = _solved("03-mlp", {"ex03_build_mlp": "mlp = None"})
+    """The graded submissions are the exercise notebook with answers pasted over the stubs."""
+    notebook = solved("03-mlp", {"ex03_build_mlp": "mlp = None"})
     sources = {
         notebooks.cell_info(cell).get("exercise"): cell.source
         for cell in notebook.cells

@@ -4,7 +4,7 @@
   scikit-learn's folds, another cross-validation loop, other values within the assignment's lists,
   another greedy implementation), and fail on answers that break what the exercise asks;
 - graded by the sandboxed grader on the real data (slow): that other answer earns full automatic marks,
-  and a search that calls the library's sweep earns 0 for the search exercise;
+  and a search that calls the library's sweep earns 0 for the search exercise (and only for it);
 - the solution regions of 05-06 hold the student's code (at least 150 lines, no library sweep), and every
   written answer has its rubric in the instructor guide.
 """
@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import course_grading
 import nbformat
 import numpy as np
 import pytest
 
 from emnist_tf.course import notebooks
-from emnist_tf.grading import gradebook
 
 REPO = Path(__file__).resolve().parents[1]
 NB05 = "05-technique-sweeps"
@@ -329,29 +329,26 @@ def _exercise_notebook_with(answers: dict[str, list[str]]):
     return exercise
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(3600)  # a hang guard: two whole notebooks run in the sandbox, sweeps included
-def test_graded_an_other_honest_answer_earns_full_marks_and_the_library_sweep_earns_nothing(
-    emnist_dir, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("EMNIST_TF_FAST", "1")
-    monkeypatch.chdir(tmp_path)
-    library_caller = dict(OTHER_ANSWER, ex05_greedy=[OTHER_SCORER, LIBRARY_GREEDY])
-    for student, answers in (("other-style", OTHER_ANSWER), ("library-caller", library_caller)):
-        folder = tmp_path / "submitted" / student
-        folder.mkdir(parents=True)
-        nbformat.write(_exercise_notebook_with(answers), str(folder / f"{NB05}.ipynb"))
-    results = gradebook.grade_all(
-        [tmp_path / "submitted"], solutions_dir=REPO / "solutions", out=tmp_path / "grades.csv", progress=None
-    )
-    graded = {result.student: result for result in results}
-    other = graded["other-style"]
-    lost = {
-        entry.name: [check.message for check in entry.checks]
-        for entry in other.exercises
-        if entry.earned < entry.points
+def course_submissions():
+    """An honest answer written another way, and a no-work notebook whose search calls the library's sweep
+    beside an honest model builder (tests/course_grading.py)."""
+    library_caller = {"ex05_build_model": OTHER_BUILD_MODEL, "ex05_greedy": [OTHER_SCORER, LIBRARY_GREEDY]}
+    return {
+        "other-style-05": (NB05, _exercise_notebook_with(OTHER_ANSWER)),
+        "library-caller-05": (NB05, course_grading.no_work(NB05, answers=library_caller)),
     }
-    assert other.max_points >= 18 and not lost, f"an honest answer written differently lost points: {lost}"
-    earned = {entry.name: entry.earned for entry in graded["library-caller"].exercises}
+
+
+@pytest.mark.slow
+def test_graded_an_other_honest_answer_earns_full_marks(course_grades):
+    lost = course_grading.lost_points(course_grades["other-style-05"])
+    assert course_grades["other-style-05"].max_points >= 18 and not lost, (
+        f"an honest answer written differently lost points: {lost}"
+    )
+
+
+@pytest.mark.slow
+def test_graded_a_search_that_calls_the_library_sweep_earns_nothing_for_the_search_only(course_grades):
+    earned = course_grading.earned(course_grades["library-caller-05"])
     assert earned["ex05_greedy"] == 0, "a search that calls the library's sweep earned points"
     assert earned["ex05_build_model"] > 0, "calling the sweep in the search costs only the search exercise"

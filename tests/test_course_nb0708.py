@@ -8,7 +8,7 @@
 - every written answer has a rubric entry in the instructor guide;
 - graded on the real data: honest answers written another way (functional API, other names, widths and
   optimisers, an entropy-based selectivity index, the silhouette instead of the Fisher ratio) get every
-  automatic point, and the untouched exercise notebooks get none.
+  automatic point (a notebook with no work gets none: tests/redteam/test_redteam_contract.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_course_keras_answers import _grade, _solved
+from course_grading import lost_points, solved
 
 from emnist_tf.course import notebooks
 from emnist_tf.grading import plan
@@ -177,28 +177,16 @@ return rows
 }
 
 
-def _lost_points(graded) -> dict:
+def course_submissions():
+    """Honest answers written another way for 07 and 08 (tests/course_grading.py)."""
     return {
-        exercise.name: [check.message for check in exercise.checks]
-        for exercise in graded.exercises
-        if exercise.earned < exercise.points
+        f"other-style-{name}": (name, solved(name, answers))
+        for name, answers in ((NAMES[0], ALTERNATIVES_07), (NAMES[1], ALTERNATIVES_08))
     }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, answers", [(NAMES[0], ALTERNATIVES_07), (NAMES[1], ALTERNATIVES_08)])
-def test_honest_answers_written_another_way_get_every_automatic_point(name, answers, emnist_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("EMNIST_TF_FAST", "1")
-    monkeypatch.chdir(tmp_path)
-    graded = _grade(tmp_path, {"other-style": (name, _solved(name, answers))})["other-style"]
-    assert graded.max_points > 0 and not _lost_points(graded), f"{name}: lost points {_lost_points(graded)}"
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_the_untouched_exercise_notebook_earns_nothing(name, emnist_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("EMNIST_TF_FAST", "1")
-    monkeypatch.chdir(tmp_path)
-    graded = _grade(tmp_path, {"untouched": (name, _read(name, "exercises"))})["untouched"]
-    earned = {exercise.name: exercise.earned for exercise in graded.exercises}
-    assert graded.max_points > 0 and sum(earned.values()) == 0, f"{name}: the stubs earned {earned}"
+def test_honest_answers_written_another_way_get_every_automatic_point(name, course_grades):
+    graded = course_grades[f"other-style-{name}"]
+    assert graded.max_points > 0 and not lost_points(graded), f"{name}: lost points {lost_points(graded)}"

@@ -10,6 +10,7 @@ import csv
 import shutil
 from pathlib import Path
 
+import course_grading
 import nbformat
 import pytest
 
@@ -315,24 +316,20 @@ def test_collect_submissions_names_students(tmp_path):
     assert {(path.name, student) for path, student in pairs} == {("03-mlp.ipynb", "alice"), ("bob.ipynb", "bob")}
 
 
+def course_submissions():
+    """The first course notebook handed in by two students: the solution and the untouched exercise."""
+    handed_in = course_grading.as_handed_in("01-data", "solutions")
+    return {**handed_in, **course_grading.as_handed_in("01-data", "exercises")}
+
+
 @pytest.mark.slow
-def test_real_notebook_solution_gets_full_marks_and_exercise_zero(emnist_dir, tmp_path):
-    """The first course notebook, graded as submitted by two students: the solution and the untouched exercise."""
-    for student, folder in (("model", "solutions"), ("blank", "exercises")):
-        (tmp_path / "submitted" / student).mkdir(parents=True)
-        shutil.copy(REPO / folder / "01-data.ipynb", tmp_path / "submitted" / student / "01-data.ipynb")
-    results = gradebook.grade_all(
-        [tmp_path / "submitted"],
-        solutions_dir=REPO / "solutions",
-        out=tmp_path / "gradebook.csv",
-        timeout_per_cell=180,
-        progress=None,
-    )
-    by_student = {result.student: result for result in results}
-    assert by_student["model"].max_points > 0
-    assert by_student["model"].total == by_student["model"].max_points
-    assert by_student["blank"].total == 0
-    assert all("not attempted" in exercise.note for exercise in by_student["blank"].exercises)
+def test_real_notebook_solution_gets_full_marks_and_exercise_zero(course_grades):
+    """Graded in the shared run of the real notebooks (tests/course_grading.py)."""
+    model, blank = course_grades["solutions-01-data"], course_grades["exercises-01-data"]
+    assert model.max_points > 0
+    assert model.total == model.max_points
+    assert blank.total == 0
+    assert all("not attempted" in exercise.note for exercise in blank.exercises)
 
 
 def _forbidding_solution() -> nbformat.NotebookNode:
@@ -343,36 +340,48 @@ def _forbidding_solution() -> nbformat.NotebookNode:
     return notebook
 
 
-@pytest.mark.parametrize(
-    "body, earned",
-    [
-        ("    return a + b", "2"),
-        ("    from emnist_tf import class_names\n    class_names('digits')\n    return a + b", "0"),
-        (
-            "    try:\n        emnist_tf.data.class_names('digits')\n"
-            "    except Exception:\n        pass\n    return a + b",
-            "0",
-        ),
-        # a library helper that calls the forbidden function is a way round it: forbid covers it too
-        ("    emnist_tf.data.inspect.class_counts(np.zeros(3, dtype=int), 'digits')\n    return a + b", "0"),
-    ],
-    ids=["own-code", "alias-call", "caught-call", "library-helper-using-it"],
-)
-def test_calling_a_forbidden_library_function_earns_nothing_for_that_exercise(tmp_path, body, earned):
-    solutions = tmp_path / "solutions"
+FORBIDDEN_ROUTES = {
+    "own-code": ("    return a + b", "2"),
+    "alias-call": ("    from emnist_tf import class_names\n    class_names('digits')\n    return a + b", "0"),
+    "caught-call": (
+        "    try:\n        emnist_tf.data.class_names('digits')\n    except Exception:\n        pass\n    return a + b",
+        "0",
+    ),
+    # a library helper that calls the forbidden function is a way round it: forbid covers it too
+    "library-helper-using-it": (
+        "    emnist_tf.data.inspect.class_counts(np.zeros(3, dtype=int), 'digits')\n    return a + b",
+        "0",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def forbidding_run(tmp_path_factory):
+    """One student per route to the forbidden function (and one writing their own code), graded in one run."""
+    root = tmp_path_factory.mktemp("forbid")
+    solutions = root / "solutions"
     solutions.mkdir()
     nbformat.write(_forbidding_solution(), str(solutions / "01-tiny.ipynb"))
-    student = _forbidding_solution()
-    student.cells[2].source = "def add(a, b):\n" + body
-    nbformat.write(student, str(tmp_path / "alice.ipynb"))
-    (result,) = gradebook.grade_all(
-        [tmp_path / "alice.ipynb"],
+    for route, (body, _) in FORBIDDEN_ROUTES.items():
+        student = _forbidding_solution()
+        student.cells[2].source = "def add(a, b):\n" + body
+        (root / "submitted" / route).mkdir(parents=True)
+        nbformat.write(student, str(root / "submitted" / route / "01-tiny.ipynb"))
+    results = gradebook.grade_all(
+        [root / "submitted"],
         solutions_dir=solutions,
-        out=tmp_path / "gradebook.csv",
-        timeout_per_cell=10,
+        out=root / "gradebook.csv",
+        timeout_per_cell=120,  # a hang guard: no route here loops
+        jobs=2,
         progress=None,
     )
-    grades = {exercise.name: exercise for exercise in result.exercises}
+    return {result.student: result for result in results}
+
+
+@pytest.mark.parametrize("route", FORBIDDEN_ROUTES)
+def test_calling_a_forbidden_library_function_earns_nothing_for_that_exercise(forbidding_run, route):
+    earned = FORBIDDEN_ROUTES[route][1]
+    grades = {exercise.name: exercise for exercise in forbidding_run[route].exercises}
     assert grade_format(grades["ex01_add"].earned) == earned
     assert grades["ex01_squares"].earned == 2  # other exercises keep their points
     if earned == "0":

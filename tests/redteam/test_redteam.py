@@ -5,7 +5,8 @@ attacker wrote appears in any output, the solutions and the other students'
 files are byte-identical afterwards, no process of the run is left, and the
 gradebook has a row for every submission. The attacks are built by
 ``tests/redteam/attacks.py`` from the tiny exercise of tests/test_grading.py
-and, in the slow test, from ``exercises/01-data.ipynb``.
+and, in the slow test, from ``exercises/01-data.ipynb`` (graded in the shared run of the real
+notebooks, tests/course_grading.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -25,6 +27,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import course_grading  # noqa: E402
 from attacks import INJECTED, TOKEN, Targets, build_attacks  # noqa: E402
 from test_grading import HIDDEN_ADD, HIDDEN_SQUARE, tiny_course  # noqa: E402
 
@@ -199,32 +202,39 @@ json.dump(found, open("/scratch/probe.json", "w"))
     assert len(found["pids"]) <= 3  # bwrap's init and the runner: nothing of the host
 
 
+COURSE_ATTACKS = ("monkeypatch", "custom_objects", "home_startup")
+
+
+def course_submissions():
+    """The same attacks built from exercises/01-data.ipynb, beside an honest student who handed in the exercise."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{TOKEN}-course-"))
+    try:
+        targets = Targets(REPO / "solutions", folder, folder / "gradebook.csv", folder / "feedback", Path.home(), REPO)
+        built = build_attacks(REPO / "exercises" / "01-data.ipynb", folder, targets)
+        attacks = {
+            f"attack-{name}": ("01-data", nbformat.read(str(built[name]), as_version=4)) for name in COURSE_ATTACKS
+        }
+    finally:
+        shutil.rmtree(folder)
+    return {**attacks, **course_grading.as_handed_in("01-data", "exercises")}
+
+
 @pytest.mark.slow
-def test_attacks_on_the_first_course_notebook_earn_nothing(tmp_path, emnist_dir):
-    """The same attacks built from exercises/01-data.ipynb, graded against the real solution."""
-    solutions = tmp_path / "solutions"
-    solutions.mkdir()
-    shutil.copy(REPO / "solutions" / "01-data.ipynb", solutions / "01-data.ipynb")
-    submitted = tmp_path / "submitted"
-    (submitted / "honest_copy").mkdir(parents=True)
-    shutil.copy(REPO / "exercises" / "01-data.ipynb", submitted / "honest_copy" / "01-data.ipynb")
-    targets = Targets(solutions, submitted, tmp_path / "gradebook.csv", tmp_path / "feedback", Path.home(), REPO)
-    chosen = ("monkeypatch", "custom_objects", "home_startup")
-    built = build_attacks(REPO / "exercises" / "01-data.ipynb", tmp_path / "all", targets)
-    for name in chosen:
-        (submitted / name).mkdir()
-        shutil.copy(built[name], submitted / name / "01-data.ipynb")
-    limits = sandbox.Limits(memory_mb=6144, processes=1024, timeout_per_cell=120, timeout_per_notebook=600)
-    rows = _grade(tmp_path, solutions, submitted, limits)
-    assert {name: rows[name]["total"] for name in chosen} == {name: "0" for name in chosen}
-    assert rows["honest_copy"]["total"] == "0"
+def test_attacks_on_the_first_course_notebook_earn_nothing(course_grades):
+    """Graded against the real solution in the shared run of the real notebooks (tests/course_grading.py)."""
+    students = [f"attack-{name}" for name in COURSE_ATTACKS]
+    assert {student: course_grades[student].total for student in students} == {student: 0 for student in students}
+    assert course_grades["exercises-01-data"].total == 0
+    assert not _survivors(), "processes of the run were left behind"
+    assert not list(Path.home().glob(f".ipython/profile_default/startup/*{TOKEN}*"))
     hidden = [
         code
-        for cell in nbformat.read(str(solutions / "01-data.ipynb"), as_version=4).cells
+        for cell in nbformat.read(str(REPO / "solutions" / "01-data.ipynb"), as_version=4).cells
         if notebooks.cell_kind(cell) == "check"
         for code in notebooks.hidden_sources(cell.source)
     ]
-    text = _all_output(tmp_path)
+    text = "\n".join(course_grades.feedback(student) for student in students)
+    text += (course_grades.root / "gradebook.csv").read_text()
     for code in hidden:
         for line in code.splitlines():
             assert line.strip() not in text or len(line.strip()) < 8

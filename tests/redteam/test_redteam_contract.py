@@ -13,14 +13,13 @@ shows) is graded in one run with honest students and attackers:
 * NumPy-keyed dictionaries (``compute_class_weight``) keep every point, a
   subclassed Keras model is refused with a reason, and the next exercise keeps its points.
 
-The slow test grades the real notebooks 01 and 02: the solution earns full
-marks, the untouched exercise 0, a no-work notebook that forges given values 0.
+The slow tests grade the real notebooks (tests/course_grading.py): in every notebook 01-11 a notebook
+with no work that forges every given value earns 0; in 01 and 02 the solution earns full marks and the
+untouched exercise 0.
 """
 
 from __future__ import annotations
 
-import csv
-import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -29,7 +28,9 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import course_grading  # noqa: E402
 from attacks import INJECTED  # noqa: E402
 
 from emnist_tf.course import build, notebooks  # noqa: E402
@@ -330,42 +331,35 @@ def test_a_subclassed_model_is_refused_with_its_reason_and_the_next_exercise_kee
     assert "subclassed" in _feedback(root, "subclassed", "02-keras")
 
 
-# --- the real notebooks 01 and 02 --------------------------------------------------------------
-FORGERIES = {
-    # no work: the given values are replaced so that checks reading them would pass; the answers are fakes
-    "01-data.ipynb": {
-        "ex01-class-counts-solution": "emnist.train_labels = np.arange(47)\ncounts = np.ones(47, dtype=int)",
-        "ex01-stored-view-solution": "def stored_view(images):\n    return np.zeros((len(images), 28, 28), np.uint8)",
-    },
-    "02-network-from-scratch.ipynb": {
-        "ex02-neuron-solution": "train_x = np.zeros_like(train_x)\n"
-        "def neuron(x, w, b):\n    return np.full(len(x), 1 / (1 + np.exp(-b)))",
-        "ex02-train-solution": "test_accuracies = [0.99] * EPOCHS\n"
-        "def train(weights, biases, x, y, epochs, batch_size, learning_rate, seed):\n"
-        "    return weights, biases, [0.99] * epochs",
-    },
-}
+# --- the real course notebooks ----------------------------------------------------------------
+FIRST = ("01-data", "02-network-from-scratch")
+
+
+def course_submissions():
+    """A no-work notebook of every course notebook; the solution and the untouched exercise of 01 and 02."""
+    handed_in = {}
+    for name in course_grading.COURSE:
+        handed_in.update(course_grading.no_work_submission(name))
+    for name in FIRST:
+        handed_in.update(course_grading.as_handed_in(name, "solutions"))
+        handed_in.update(course_grading.as_handed_in(name, "exercises"))
+    return handed_in
 
 
 @pytest.mark.slow
-def test_notebooks_01_and_02_full_marks_for_the_solution_zero_for_no_work(emnist_dir, tmp_path):
-    submitted = tmp_path / "submitted"
-    for name, forged in FORGERIES.items():
-        for student, folder in (("model", "solutions"), ("blank", "exercises")):
-            (submitted / student).mkdir(parents=True, exist_ok=True)
-            shutil.copy(REPO / folder / name, submitted / student / name)
-        notebook = nbformat.read(str(REPO / "exercises" / name), as_version=4)
-        for cell in notebook.cells:
-            cell.source = forged.get(cell.get("id"), cell.source)
-        (submitted / "forger").mkdir(exist_ok=True)
-        nbformat.write(notebook, str(submitted / "forger" / name))
-    limits = sandbox.Limits(memory_mb=6144, processes=1024, timeout_per_cell=300, timeout_per_notebook=1800)
-    out = tmp_path / "gradebook.csv"
-    gradebook.grade_all([submitted], solutions_dir=REPO / "solutions", out=out, limits=limits, jobs=2, progress=None)
-    with out.open() as handle:
-        rows = {(row["student"], row["notebook"]): row for row in csv.DictReader(handle)}
-    for name in FORGERIES:
-        model = rows[("model", name)]
-        assert model["total"] == model["max_points"] and float(model["max_points"]) > 0, model
-        assert rows[("blank", name)]["total"] == "0"
-        assert rows[("forger", name)]["total"] == "0", rows[("forger", name)]
+@pytest.mark.parametrize("name", course_grading.COURSE)
+def test_a_notebook_with_no_work_that_forges_every_given_value_earns_nothing(name, course_grades):
+    """No work (every stub passed over, or the library's builder where one is forbidden) and junk of the same
+    type and shape in place of every value a given cell made: the checks, not the "not attempted" rule, give 0."""
+    result = course_grades[f"no-work-{name}"]
+    assert result.status == "graded" and not result.stopped, f"{name}: {result.status} {result.stopped}"
+    assert result.max_points > 0 and result.total == 0, f"{name}: no work earned {course_grading.earned(result)}"
+    assert not [exercise.name for exercise in result.exercises if "not attempted" in exercise.note]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FIRST)
+def test_notebooks_01_and_02_full_marks_for_the_solution_zero_for_the_untouched_exercise(name, course_grades):
+    model = course_grades[f"solutions-{name}"]
+    assert model.max_points > 0 and model.total == model.max_points, course_grading.lost_points(model)
+    assert course_grades[f"exercises-{name}"].total == 0
