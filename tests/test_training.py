@@ -280,3 +280,45 @@ def test_a_model_kind_and_architecture_build_the_model_it_trains(test_images):
         train(build_mlp(num_classes=47), (images, labels), architecture=architecture, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="distribute must be None or one of mirrored"):
         train("mlp", (images, labels), distribute="everywhere", epochs=1, verbose=0)
+
+
+@pytest.fixture(params=["float32", "mixed_float16"])
+def precision(request):
+    """Trains under both precision policies (mixed_float16 is the GPU path, forced on the CPU here)."""
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
+    keras.mixed_precision.set_global_policy(previous)
+
+
+def _batch_norm_on_pixels(momentum=0.99):
+    """Pixels straight into batch normalisation, inside a nested model, then a softmax."""
+    inner = keras.Sequential([keras.Input((784,)), keras.layers.BatchNormalization(momentum=momentum)])
+    return keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), inner, keras.layers.Dense(4, activation="softmax")]
+    )
+
+
+def test_settle_batch_norm_lowers_momentum_only_for_short_runs():
+    from emnist_tf.modeling.training import settle_batch_norm
+
+    model = _batch_norm_on_pixels()
+    (layer,) = model.layers[1].layers
+    assert settle_batch_norm(model, 10_000) is None and layer.momentum == 0.99  # 0.99**10000 is tiny
+    momentum = settle_batch_norm(model, 50)
+    assert momentum == pytest.approx(0.01 ** (1 / 50)) and layer.momentum == momentum
+    assert layer.momentum**50 == pytest.approx(0.01)
+    assert settle_batch_norm(model, 50) is None  # already low enough: left alone
+
+
+def test_a_short_run_ends_with_moving_statistics_of_its_data(precision):
+    """Four steps at Keras' 0.99 would leave the moving mean at 4% of the pixels' mean; settled, it is near it."""
+    rng = np.random.default_rng(0)
+    images = (0.5 + 0.1 * rng.random((64, 28, 28, 1))).astype("float32")
+    labels = np.arange(64) % 4
+    model = _batch_norm_on_pixels()
+    train(model, (images, labels), epochs=2, batch_size=32, validation_fraction=0.0, class_weight=None, verbose=0)
+    (layer,) = model.layers[1].layers
+    moving_mean = keras.ops.convert_to_numpy(layer.moving_mean)
+    assert np.all(np.isfinite(moving_mean))
+    assert np.mean(moving_mean) > 0.5, f"moving mean {np.mean(moving_mean):.3f} against pixels' mean 0.55"
