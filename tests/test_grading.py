@@ -22,7 +22,7 @@ from emnist_tf.grading.grade import format_points as grade_format
 REPO = Path(__file__).resolve().parents[1]
 HIDDEN_ADD = "assert add(-7, 7) == 0, 'negatives'"
 HIDDEN_SQUARE = "assert squares(4).tolist() == [0, 1, 4, 9]"
-TIMEOUT = 3
+TIMEOUT = 30  # per cell: stops the infinite-loop student; a hang guard far above any honest cell of this tiny course
 
 
 def _meta(exercise, kind, points=None):
