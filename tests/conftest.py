@@ -63,3 +63,14 @@ def course_grades(request, emnist_dir, tmp_path_factory):
     import course_grading
 
     return course_grading.grade_course(request.session.items, tmp_path_factory.mktemp("course-grading"))
+
+
+@pytest.fixture(params=["float32", "mixed_float16"])
+def precision(request):
+    """Runs a test under both precision policies (mixed_float16 is the GPU path, forced on the CPU here)."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
+    keras.mixed_precision.set_global_policy(previous)

@@ -272,16 +272,6 @@ def test_adversarial_training_with_batches_that_attack_no_image(data, count, fra
 
 
 # ---------------------------------------------------------------- the registry (synthetic images, untrained models)
-@pytest.fixture(params=["float32", "mixed_float16"])
-def precision(request):
-    import keras
-
-    previous = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy(request.param)
-    yield request.param
-    keras.mixed_precision.set_global_policy(previous)
-
-
 def _untrained_mlp(seed=SEED):
     import keras
 

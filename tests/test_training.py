@@ -282,15 +282,6 @@ def test_a_model_kind_and_architecture_build_the_model_it_trains(test_images):
         train("mlp", (images, labels), distribute="everywhere", epochs=1, verbose=0)
 
 
-@pytest.fixture(params=["float32", "mixed_float16"])
-def precision(request):
-    """Trains under both precision policies (mixed_float16 is the GPU path, forced on the CPU here)."""
-    previous = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy(request.param)
-    yield request.param
-    keras.mixed_precision.set_global_policy(previous)
-
-
 def _batch_norm_on_pixels(momentum=0.99):
     """Pixels straight into batch normalisation, inside a nested model, then a softmax."""
     inner = keras.Sequential([keras.Input((784,)), keras.layers.BatchNormalization(momentum=momentum)])
