@@ -80,11 +80,16 @@ def _student(body_add: str, body_squares: str = "    return np.arange(n) ** 2", 
     return notebook
 
 
-def tiny_course(root: Path) -> Path:
-    """Writes the tiny solution notebook and builds its exercise; returns the solutions folder."""
+def tiny_course(root: Path, solution_notebooks: dict | None = None) -> Path:
+    """Writes solution notebooks (by default the tiny one as 01-tiny.ipynb) and builds their exercises.
+
+    Returns:
+        The solutions folder (``root/solutions``; the exercises are in ``root/exercises``).
+    """
     solutions = root / "solutions"
     solutions.mkdir()
-    nbformat.write(_solution_notebook(), str(solutions / "01-tiny.ipynb"))
+    for name, notebook in (solution_notebooks or {"01-tiny.ipynb": _solution_notebook()}).items():
+        nbformat.write(notebook, str(solutions / name))
     build.build_exercises(solutions, root / "exercises")
     return solutions
 

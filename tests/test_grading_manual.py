@@ -18,10 +18,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_grading import TIMEOUT, _solution_notebook  # noqa: E402
+from test_grading import TIMEOUT, _solution_notebook, tiny_course  # noqa: E402
 
 from emnist_tf import cli  # noqa: E402
-from emnist_tf.course import build, notebooks  # noqa: E402
+from emnist_tf.course import notebooks  # noqa: E402
 from emnist_tf.grading import feedback, grade, manual  # noqa: E402
 
 WRITTEN_ID = "why-written"
@@ -56,10 +56,7 @@ def _answered(text: str) -> nbformat.NotebookNode:
 def graded(tmp_path_factory):
     """A class of four graded once with `emnist-tf grade`: (root, gradebook rows, printed output)."""
     root = tmp_path_factory.mktemp("manual")
-    solutions = root / "solutions"
-    solutions.mkdir()
-    nbformat.write(written_solution(), str(solutions / "01-tiny.ipynb"))
-    build.build_exercises(solutions, root / "exercises")
+    solutions = tiny_course(root, {"01-tiny.ipynb": written_solution()})
     students = {
         "alice": _answered(HOSTILE),
         "bob": nbformat.read(str(root / "exercises" / "01-tiny.ipynb"), as_version=4),

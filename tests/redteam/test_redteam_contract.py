@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import course_grading  # noqa: E402
 from attacks import INJECTED  # noqa: E402
+from test_grading import tiny_course  # noqa: E402
 
-from emnist_tf.course import build, notebooks  # noqa: E402
+from emnist_tf.course import notebooks  # noqa: E402
 from emnist_tf.grading import gradebook, sandbox  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -262,11 +263,7 @@ def _submissions(root: Path) -> dict[str, tuple[str, object]]:
 @pytest.fixture(scope="module")
 def contract_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("contract")
-    solutions = root / "solutions"
-    solutions.mkdir()
-    nbformat.write(_tiny_solution(), str(solutions / "01-tiny.ipynb"))
-    nbformat.write(_keras_solution(), str(solutions / "02-keras.ipynb"))
-    build.build_exercises(solutions, root / "exercises")
+    solutions = tiny_course(root, {"01-tiny.ipynb": _tiny_solution(), "02-keras.ipynb": _keras_solution()})
     for student, (name, notebook) in _submissions(root).items():
         (root / "submitted" / student).mkdir(parents=True)
         nbformat.write(notebook, str(root / "submitted" / student / name))
