@@ -173,6 +173,53 @@ def test_staged_mount_sources_are_links_under_one_neutral_folder(tmp_path, monke
     assert not root.exists() and submission.exists() and (library / "grading" / "judge.py").exists()
 
 
+def _fake_environment(root: Path) -> Path:
+    site = root / "lib" / "python3.11" / "site-packages"
+    for folder in (site / "numpy", site / "course-0.1.dist-info", site / "numpy" / "__pycache__"):
+        folder.mkdir(parents=True)
+    (site / "numpy" / "__init__.py").write_text("# numpy")
+    (site / "numpy" / "__pycache__" / "x.pyc").write_bytes(b"cache")
+    (site / "course-0.1.dist-info" / "direct_url.json").write_text('{"url": "file:///home/teacher/course"}')
+    (site / "course-0.1.dist-info" / "METADATA").write_text("Name: course")
+    (site / "__editable__.course-0.1.pth").write_text("import __editable___course_finder")
+    (site / "__editable___course_finder.py").write_text("MAPPING = {'course': '/home/teacher/course'}")
+    (root / "lib64").symlink_to("lib")
+    return site
+
+
+def test_python_folders_are_linked_once_without_records_of_where_packages_came_from(tmp_path, monkeypatch):
+    """Every sandbox of a grading process mounts one linked copy, so the mount table never names the environment."""
+    environment = tmp_path / "teacher-env"
+    site = _fake_environment(environment)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    staged = staging.StagedPython()
+    try:
+        copy = staged.folder(environment, ("lib", "lib64"))
+        assert copy is not None and copy.parent == tmp_path / "tmp" and copy.name.startswith("emnist-tf-python-")
+        assert staged.folder(environment, ("lib", "lib64")) == copy  # made once per process
+        linked = copy / site.relative_to(environment)
+        assert (linked / "numpy" / "__init__.py").stat().st_ino == (site / "numpy" / "__init__.py").stat().st_ino
+        kept = sorted(str(path.relative_to(linked)) for path in linked.rglob("*") if path.is_file())
+        assert kept == ["course-0.1.dist-info/METADATA", "numpy/__init__.py", "numpy/__pycache__/x.pyc"]
+        assert not (copy / "lib64").exists()  # a link to lib: the sandbox makes it itself
+        whole = staged.folder(environment)
+        assert sorted(path.name for path in whole.iterdir()) == ["lib"] and whole != copy
+    finally:
+        staged.close()
+    assert not copy.exists() and (site / "numpy" / "__init__.py").exists()
+
+
+def test_an_environment_that_cannot_be_linked_is_not_copied(tmp_path, monkeypatch):
+    environment = tmp_path / "teacher-env"
+    _fake_environment(environment)
+    monkeypatch.setattr(staging.os, "link", lambda *_: (_ for _ in ()).throw(OSError(18, "cross-device")))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    staged = staging.StagedPython()
+    assert staged.folder(environment, ("lib",)) is None  # the caller mounts the environment itself
+    assert not list(tmp_path.glob("emnist-tf-python-*"))  # the half-made copy is gone
+
+
 def test_uid_leases_are_exclusive_and_released(tmp_path):
     pool = {"base": 3_000_000_000, "size": 2}
     with isolation.lease_uid(tmp_path, **pool) as first, isolation.lease_uid(tmp_path, **pool) as second:
@@ -219,11 +266,19 @@ for pid in [name for name in os.listdir("/proc") if name.isdigit()]:
 seen["child"] = subprocess.run([sys.executable, "-c", "import sys; print(sys.executable, sys.path)"],
                                capture_output=True, text=True).stdout
 seen["uid"] = os.getuid()
+seen["install records"] = [open(os.path.join(folder, name)).read() for folder, _, names in os.walk("/opt/python")
+                           for name in names if name == "direct_url.json" or name.startswith("__editable__")]
 seen["data"] = open("/data/0/images.bin").read()
 seen["submission"] = os.listdir("/submission")
 json.dump(seen, open("/scratch/proc.json", "w"))
 """
-PYTHON_INSIDE = "/opt/python/"  # the Python environment's mounts name their host folders (the README says why)
+
+
+def test_the_sandbox_mounts_the_copies_of_python_folders(monkeypatch):
+    base, env = Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()
+    copies = {str(base): "/tmp/emnist-tf-python-a", str(env): "/tmp/emnist-tf-python-b"}
+    mounted = [str(host) for host, _ in sandbox.python_layout(copies).binds]
+    assert not [host for host in mounted if host.startswith((str(base) + "/", str(env) + "/")) or host == str(base)]
 
 
 @needs_sandbox
@@ -252,7 +307,7 @@ def test_proc_inside_the_sandbox_names_no_host_path(tmp_path):
     assert "bwrap" in seen["1/cmdline"] and "runner.py" in seen["1/cmdline"]  # PID 1 is readable: the test means it
     assert seen["child"].strip()
     assert (seen.pop("data"), seen.pop("submission")) == ("pixels", ["03-mlp.ipynb"])  # the staged mounts work
-    python = (str(Path(sys.prefix).resolve()), str(Path(sys.base_prefix).resolve()))
+    python = {str(Path(sys.prefix).resolve()), str(Path(sys.base_prefix).resolve())} - {"/usr"}  # /usr: a system path
     host_paths = {
         str(tmp_path),  # the data folder and the submissions folder
         *python,
@@ -261,14 +316,7 @@ def test_proc_inside_the_sandbox_names_no_host_path(tmp_path):
     }
     mount_tables = [where for where in seen if where.endswith("/mountinfo")]
     assert mount_tables and all(" /data/0 " in seen[where] for where in mount_tables)
-    for where in mount_tables:
-        lines = seen.pop(where).splitlines()
-        for line in lines:
-            root, mount_point = line.split()[3:5]
-            if mount_point.startswith(PYTHON_INSIDE) and any(root.startswith(prefix) for prefix in python):
-                continue  # the one exception: the Python environment's folders, at /opt/python inside
-            for host_path in host_paths:
-                assert host_path not in line, f"/proc/{where} names {host_path}: {line}"
+    assert seen.pop("install records") == []  # pip's records name the folder a package was installed from
     for where, text in seen.items():
         for host_path in host_paths:
             assert host_path not in str(text), f"/proc/{where} names {host_path}"

@@ -31,7 +31,7 @@ from emnist_tf.course import notebooks
 from emnist_tf.course.build import read_notebook, solution_paths
 from emnist_tf.grading import forbid, plan, staging
 from emnist_tf.grading.judge import describe_outcome
-from emnist_tf.grading.sandbox import Limits, SandboxUnavailableError, isolation_problem
+from emnist_tf.grading.sandbox import Limits, SandboxUnavailableError, isolation_problem, python_copies
 
 JUDGE_SLACK = 120  # seconds for the judge's own start-up (TensorFlow imports) beyond the notebook budget
 MAX_SUBMISSION_MB = 64  # a notebook with many figures is a few MB; bigger files are refused before parsing
@@ -355,6 +355,7 @@ def _judge(path: Path, solution: SolutionNotebook, limits: Limits, trusted: bool
             "read_only": read_only,
             "trusted": trusted,
             "library": str(_LIBRARIES.library(solution.forbidden)) if solution.forbidden else None,
+            "python_copies": {} if trusted else python_copies(),
         }
         try:
             completed = subprocess.run(

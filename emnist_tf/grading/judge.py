@@ -358,6 +358,7 @@ class Judge:
             read_only=[Path(p) for p in self.job.get("read_only", [])],
             trusted=self.job.get("trusted", False),
             library_dir=Path(library) if library else None,
+            python_copies=self.job.get("python_copies"),
         )
         with self.box:
             for index, (role, cell, detail) in enumerate(plan):

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import functools
@@ -54,6 +55,8 @@ DISK_CHECK_SECONDS = 0.5
 MAX_SCRATCH_ENTRIES = 100_000  # more files than this counts as over the quota (inodes are disk too)
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; it needs Linux user namespaces)"
 RUNNER = Path(__file__).with_name("runner.py")
+_PYTHON_COPIES = staging.StagedPython()  # this process's linked copies of Python's folders
+atexit.register(_PYTHON_COPIES.close)
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -138,14 +141,27 @@ class PythonLayout:
     library_path: str
 
 
-def python_layout() -> PythonLayout:
+def python_layout(copies: dict[str, str] | None = None) -> PythonLayout:
     """Shows this Python's installation at ``/opt/python/base`` and its virtual environment at ``/opt/python/env``.
 
     An interpreter under ``/usr`` stays where it is (``/usr`` is mounted
     whole). A virtual environment gets a ``pyvenv.cfg`` pointing at the moved
     installation, so its packages load as on the host; ``LD_LIBRARY_PATH``
     finds a ``libpython`` that the interpreter names by its host path.
+
+    Args:
+        copies: host folder -> its linked copy (:func:`python_copies`),
+            mounted instead of the folder so the mount table does not name it.
     """
+    copies = copies or {}
+
+    def source(folder: Path) -> Path:
+        """What to mount for ``folder``: its copy's counterpart where one was made."""
+        for host, copy in copies.items():
+            if folder == Path(host) or Path(host) in folder.parents:
+                return Path(copy) / folder.relative_to(host)
+        return folder
+
     base = Path(sys.base_prefix).resolve()
     real = Path(os.path.realpath(sys.executable))
     binds, links, files = [], [], []
@@ -155,7 +171,7 @@ def python_layout() -> PythonLayout:
             binds.append((real.parent.parent, str(real.parent.parent)))
     else:
         inner_base = PYTHON_INSIDE / "base"
-        binds.append((base, str(inner_base)))
+        binds.append((source(base), str(inner_base)))
         interpreter = str(inner_base / real.relative_to(base))
         library_path = str(inner_base / "lib") if (base / "lib").is_dir() else ""
     executable = interpreter
@@ -165,11 +181,27 @@ def python_layout() -> PythonLayout:
             if (env / name).is_symlink():
                 links.append((os.readlink(env / name), str(inner_env / name)))
             elif (env / name).is_dir():
-                binds.append((env / name, str(inner_env / name)))
+                binds.append((source(env / name), str(inner_env / name)))
         executable = str(inner_env / "bin" / "python")
         links.append((interpreter, executable))
         files.append((_venv_config(env / "pyvenv.cfg", Path(interpreter).parent), str(inner_env / "pyvenv.cfg")))
     return PythonLayout(tuple(binds), tuple(links), tuple(files), executable, library_path)
+
+
+def python_copies() -> dict[str, str]:
+    """Host folder -> a linked copy made once for this process, for each Python folder a sandbox mounts.
+
+    The installation (where it is not under ``/usr``, which stays in place)
+    and the virtual environment's ``lib`` folder. A folder whose files cannot
+    be linked (another file system than ``$TMPDIR``) has no copy: sandboxes
+    then mount it in place (see :class:`~emnist_tf.grading.staging.StagedPython`).
+    """
+    base, env = Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()
+    wanted = [] if base == Path("/usr") or Path("/usr") in base.parents else [(base, ())]
+    if env != base:
+        wanted.append((env, ("lib",)))
+    copies = {str(folder): _PYTHON_COPIES.folder(folder, parts) for folder, parts in wanted}
+    return {host: str(copy) for host, copy in copies.items() if copy is not None}
 
 
 def _venv_config(host_config: Path, home: Path) -> str:
@@ -223,6 +255,9 @@ class Sandbox:
         trusted: run without bubblewrap (no isolation; the instructor's choice).
         library_dir: the ``emnist_tf`` package folder to show instead of the
             installed library (the grader's copy whose forbidden functions refuse).
+        python_copies: host folder -> linked copy, for Python's folders (made
+            by the grading process and shared by its sandboxes; by default
+            this process's own, see :func:`python_copies`).
     """
 
     def __init__(
@@ -236,7 +271,9 @@ class Sandbox:
         read_only: list[Path] = (),
         trusted: bool = False,
         library_dir: Path | None = None,
+        python_copies: dict[str, str] | None = None,
     ):
+        self.python_copies = python_copies
         self.library_dir = Path(library_dir) if library_dir is not None else _library_dir()
         self.scratch = Path(scratch)
         self.inbox = Path(inbox)
@@ -311,7 +348,7 @@ class Sandbox:
             home = self.scratch / "home"
             env = self._environment(str(home), str(self.scratch / "tmp"), str(self.library_dir.parent), sys.executable)
             return [sys.executable, str(self.inbox / "runner.py")], env, str(self.scratch), []
-        layout = python_layout()
+        layout = python_layout(python_copies() if self.python_copies is None else self.python_copies)
         args = [bwrap_path(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
         args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         for name in ("usr", "etc"):

@@ -13,9 +13,11 @@ to the data folder later is not there).
 The grader's per-notebook work folder (scratch and inbox) is made the same way
 (:func:`neutral_folder`) and is the judge's ``TMPDIR``, so the staged folder
 lies inside it and every mount source the sandbox can name is a temporary
-folder called ``emnist-tf-*``. The Python environment is the
-exception: linking its tens of thousands of files for every notebook would
-cost more than the notebook (see the README's trust model).
+folder called ``emnist-tf-*``. Python's installation and virtual environment
+(tens of thousands of files) are linked once per grading process, not per
+notebook (:class:`StagedPython`, ``$TMPDIR/emnist-tf-python-*``), and only
+where they can be linked: a copy would cost gigabytes, so on another file
+system they are mounted from their own folders (see the README's trust model).
 
 Example:
     >>> from emnist_tf.grading import staging
@@ -30,11 +32,16 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 PREFIX = "emnist-tf-"
 SKIPPED = ("__pycache__",)
+# Files of a virtual environment that name where a package was installed from (a course repository, say):
+# pip's record of a local install and the finders of editable installs. The sandbox needs none of them.
+INSTALL_RECORDS = ("direct_url.json",)
+EDITABLE_PREFIX = "__editable__"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +71,15 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def stage_tree(source: Path, target: Path, *, skip: tuple[str, ...] = SKIPPED, empty: tuple[str, ...] = ()) -> Path:
+def stage_tree(
+    source: Path,
+    target: Path,
+    *,
+    skip: tuple[str, ...] = SKIPPED,
+    empty: tuple[str, ...] = (),
+    link_only: bool = False,
+    skip_prefix: str | None = None,
+) -> Path:
     """Rebuilds the folder ``source`` at ``target``: folders made, files linked or copied.
 
     Symbolic links to files are followed (the sandbox could not follow them
@@ -75,6 +90,8 @@ def stage_tree(source: Path, target: Path, *, skip: tuple[str, ...] = SKIPPED, e
         target: where its copy goes (must not exist).
         skip: names of files and folders left out, at any depth.
         empty: top-level folders made empty (a mount point the sandbox covers).
+        link_only: raise ``OSError`` where a file cannot be hard-linked instead of copying it.
+        skip_prefix: files whose names start with it are left out too, at any depth.
 
     Returns:
         ``target``.
@@ -94,7 +111,11 @@ def stage_tree(source: Path, target: Path, *, skip: tuple[str, ...] = SKIPPED, e
             kept.append(name)
         directories[:] = kept
         for name in files:
-            if name not in skip:
+            if name in skip or (skip_prefix and name.startswith(skip_prefix)):
+                continue
+            if link_only:
+                os.link(os.path.realpath(Path(folder) / name), made / name)
+            else:
                 link_or_copy(Path(folder) / name, made / name)
     for name in empty:
         (target / name).mkdir(mode=0o755, exist_ok=True)
@@ -118,3 +139,57 @@ def stage(submission: Path, read_only: list[Path], library: Path) -> Iterator[So
         folders = tuple(stage_tree(folder, root / "data" / str(index)) for index, folder in enumerate(read_only))
         package = stage_tree(library, root / "library" / library.name, empty=("grading",))
         yield Sources(staged, folders, package)
+
+
+class StagedPython:
+    """Python's folders hard-linked once under ``$TMPDIR/emnist-tf-python-*`` for every sandbox of a process.
+
+    Every sandbox of a grading process mounts these copies, so the mount
+    table names temporary folders, not the Python installation's or the
+    virtual environment's own. Records of where packages were installed
+    from (:data:`INSTALL_RECORDS`, editable finders) are left out; compiled
+    caches are kept (the sandbox would compile every module at each start
+    without them). Nothing is copied: where a file cannot be linked (another
+    file system, a file the grader may not link), :meth:`folder` gives
+    ``None`` and the caller mounts the folder itself.
+    """
+
+    def __init__(self):
+        self._staged: dict[tuple[Path, tuple[str, ...]], Path | None] = {}
+        self._folders: list[Path] = []
+        self._lock = threading.Lock()
+
+    def folder(self, root: Path, parts: tuple[str, ...] = ()) -> Path | None:
+        """The linked copy of ``root`` (only its entries ``parts``, or all of them), made on first use, or ``None``."""
+        key = (Path(root).resolve(), tuple(parts))
+        with self._lock:
+            if key not in self._staged:
+                self._staged[key] = self._stage(*key)
+            return self._staged[key]
+
+    def _stage(self, root: Path, parts: tuple[str, ...]) -> Path | None:
+        if os.stat(tempfile.gettempdir()).st_dev != os.stat(root).st_dev:
+            return None
+        copy = Path(tempfile.mkdtemp(prefix=f"{PREFIX}python-"))
+        self._folders.append(copy)
+        os.chmod(copy, 0o755)
+        try:
+            for entry in sorted(parts or os.listdir(root)):
+                source = root / entry
+                if source.is_symlink() or not source.exists():
+                    continue  # the sandbox makes links itself
+                if source.is_dir():
+                    stage_tree(source, copy / entry, skip=INSTALL_RECORDS, link_only=True, skip_prefix=EDITABLE_PREFIX)
+                else:
+                    os.link(source, copy / entry)
+        except OSError:
+            shutil.rmtree(copy, ignore_errors=True)
+            return None
+        return copy
+
+    def close(self) -> None:
+        """Removes every staged copy."""
+        with self._lock:
+            for folder in self._folders:
+                shutil.rmtree(folder, ignore_errors=True)
+            self._folders, self._staged = [], {}
