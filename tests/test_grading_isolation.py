@@ -380,7 +380,9 @@ def test_a_memory_hogs_whole_process_tree_is_stopped_at_the_notebooks_cap(tmp_pa
     assert box.peak_memory_bytes is not None and box.peak_memory_bytes <= cap_mb * 1024 * 1024
     if answer is not None:  # the runner survived: the kernel stopped children instead
         tree = json.loads((tmp_path / "hog" / "scratch" / "tree.json").read_text())
-        assert tree["killed"] >= 1 and tree["filled"] < 4  # never all four at once
+        # Not "filled < 4": on a busy machine the runner may sleep while a child is killed and two more fill,
+        # so it can count four fills that never held memory at once; the peak above is what proves that.
+        assert tree["killed"] >= 1
 
 
 WAIT_FOR = (
