@@ -10,7 +10,9 @@ gives the wall time, the CPU time of the grader's processes (judge, sandbox,
 runner; sampled twice a second) and their peak memory (resident, summed over
 the process tree), and each notebook's time relative to the first
 graded (the peer measured in the same run: on a shared machine the ratios
-hold better than the absolute times).
+hold better than the absolute times). Python's folders, which the grader links
+once per process for every sandbox, are linked first and timed on their own
+line, so no notebook's time includes them.
 
 The projection for a class assumes the grading is CPU-bound and packs
 perfectly: ``jobs = min(cores, memory / peak memory of the largest notebook)``
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 
 from emnist_tf.grading import grade
-from emnist_tf.grading.sandbox import Limits
+from emnist_tf.grading.sandbox import Limits, python_copies
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -135,6 +137,9 @@ def main() -> None:
     limits = Limits(cpus=float(os.cpu_count() or 1), timeout_per_cell=args.timeout_per_cell, timeout_per_notebook=7200)
     mode = "fast" if os.environ.get("EMNIST_TF_FAST") == "1" else "full"
     print(f"grading {len(chosen)} solution notebook(s), {mode} mode, one at a time, on {os.cpu_count()} core(s)")
+    start = time.perf_counter()
+    linked = python_copies()  # once per grading process: linked before the first notebook's clock starts
+    print(f"Python's folders linked for the sandboxes in {time.perf_counter() - start:.1f} s: {len(linked)} folder(s)")
     rows = []
     for solution in chosen:
         rows.append(grade_one(solution.path, solutions, limits))
