@@ -205,6 +205,8 @@ def test_python_folders_are_linked_once_without_records_of_where_packages_came_f
         assert not (copy / "lib64").exists()  # a link to lib: the sandbox makes it itself
         whole = staged.folder(environment)
         assert sorted(path.name for path in whole.iterdir()) == ["lib"] and whole != copy
+        installation = staged.folder(environment, (), ("site-packages",))  # a venv that does not use them
+        assert (installation / "lib" / "python3.11").is_dir() and not list(installation.rglob("site-packages"))
     finally:
         staged.close()
     assert not copy.exists() and (site / "numpy" / "__init__.py").exists()

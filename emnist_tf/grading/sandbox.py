@@ -197,20 +197,32 @@ def python_copies() -> dict[str, str]:
     then mount it in place (see :class:`~emnist_tf.grading.staging.StagedPython`).
     """
     base, env = Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()
-    wanted = [] if base == Path("/usr") or Path("/usr") in base.parents else [(base, ())]
+    # a virtual environment without the system's packages never imports the installation's site-packages
+    own_packages_only = (
+        env != base and _venv_settings(env / "pyvenv.cfg").get("include-system-site-packages") == "false"
+    )
+    wanted = []
+    if base != Path("/usr") and Path("/usr") not in base.parents:
+        wanted.append((base, (), ("site-packages",) if own_packages_only else ()))
     if env != base:
-        wanted.append((env, ("lib",)))
-    copies = {str(folder): _PYTHON_COPIES.folder(folder, parts) for folder, parts in wanted}
+        wanted.append((env, ("lib",), ()))
+    copies = {str(folder): _PYTHON_COPIES.folder(folder, parts, skip) for folder, parts, skip in wanted}
     return {host: str(copy) for host, copy in copies.items() if copy is not None}
+
+
+def _venv_settings(config: Path) -> dict[str, str]:
+    """The ``key = value`` settings of a virtual environment's ``pyvenv.cfg`` ({} where it cannot be read)."""
+    try:
+        lines = config.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    return {key.strip(): value.strip() for key, _, value in (line.partition("=") for line in lines) if value}
 
 
 def _venv_config(host_config: Path, home: Path) -> str:
     """The virtual environment's ``pyvenv.cfg`` with ``home`` (the interpreter's folder) as seen inside."""
-    try:
-        lines = host_config.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        lines = []
-    kept = [line for line in lines if line.split("=")[0].strip() in ("include-system-site-packages", "version")]
+    settings = _venv_settings(host_config)
+    kept = [f"{key} = {settings[key]}" for key in ("include-system-site-packages", "version") if key in settings]
     return "\n".join([f"home = {home}", *kept]) + "\n"
 
 

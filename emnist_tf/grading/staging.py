@@ -155,19 +155,26 @@ class StagedPython:
     """
 
     def __init__(self):
-        self._staged: dict[tuple[Path, tuple[str, ...]], Path | None] = {}
+        self._staged: dict[tuple[Path, tuple[str, ...], tuple[str, ...]], Path | None] = {}
         self._folders: list[Path] = []
         self._lock = threading.Lock()
 
-    def folder(self, root: Path, parts: tuple[str, ...] = ()) -> Path | None:
-        """The linked copy of ``root`` (only its entries ``parts``, or all of them), made on first use, or ``None``."""
-        key = (Path(root).resolve(), tuple(parts))
+    def folder(self, root: Path, parts: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> Path | None:
+        """The linked copy of ``root``, made on first use, or ``None``.
+
+        Args:
+            root: the folder.
+            parts: its entries to copy (default: all of them).
+            skip: names of folders left out at any depth (``site-packages`` of an installation whose
+                virtual environment does not use them).
+        """
+        key = (Path(root).resolve(), tuple(parts), tuple(skip))
         with self._lock:
             if key not in self._staged:
                 self._staged[key] = self._stage(*key)
             return self._staged[key]
 
-    def _stage(self, root: Path, parts: tuple[str, ...]) -> Path | None:
+    def _stage(self, root: Path, parts: tuple[str, ...], skip: tuple[str, ...]) -> Path | None:
         if os.stat(tempfile.gettempdir()).st_dev != os.stat(root).st_dev:
             return None
         copy = Path(tempfile.mkdtemp(prefix=f"{PREFIX}python-"))
@@ -179,7 +186,9 @@ class StagedPython:
                 if source.is_symlink() or not source.exists():
                     continue  # the sandbox makes links itself
                 if source.is_dir():
-                    stage_tree(source, copy / entry, skip=INSTALL_RECORDS, link_only=True, skip_prefix=EDITABLE_PREFIX)
+                    stage_tree(
+                        source, copy / entry, skip=INSTALL_RECORDS + skip, link_only=True, skip_prefix=EDITABLE_PREFIX
+                    )
                 else:
                     os.link(source, copy / entry)
         except OSError:
