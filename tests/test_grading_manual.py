@@ -175,6 +175,25 @@ def test_merged_marks_change_only_their_cells_and_grade_nothing_again(graded, tm
     assert {path: path.stat().st_mtime_ns for path in records} == records  # no submission was graded again
 
 
+def test_merging_marks_writes_the_feedback_again_with_the_points_given(graded, tmp_path):
+    """Students read their final total once their written answers are marked, without any regrading."""
+    root, _, _ = graded
+    grades = tmp_path / "grades"
+    shutil.copytree(root / "grades", grades)
+    gradebook = grades / "gradebook.csv"
+    bob_before = (grades / "feedback" / "bob" / "01-tiny.md").read_text()
+    marks = _marks(tmp_path, ["alice,01-tiny.ipynb,why-written,2.5"])
+    arguments = ["grade", "--merge-marks", str(marks), "--solutions", str(root / "solutions"), "--out", str(gradebook)]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert cli.main(arguments) == 0
+    assert "feedback written again for 4 submission(s)" in printed.getvalue()
+    alice = (grades / "feedback" / "alice" / "01-tiny.md").read_text()
+    assert "Written answers graded by your instructor: **2.5 / 3** points" in alice
+    assert "Total: **6.5 / 7** points" in alice and "will be graded" not in alice
+    assert (grades / "feedback" / "bob" / "01-tiny.md").read_text() == bob_before  # nothing given: still pending
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

@@ -113,17 +113,20 @@ def run(args) -> int:
 
 def merge(args) -> int:
     """Merges a marks CSV into the gradebook ``--out``."""
-    from emnist_tf.grading import grade, manual
+    from emnist_tf.grading import grade, gradebook, manual
 
     if args.submissions:
         print("error: --merge-marks grades nothing; give no notebooks with it", file=sys.stderr)
         return 2
+    solutions = grade.load_solutions(args.solutions)
     try:
-        merged = manual.merge_marks(args.merge_marks, args.out, grade.load_solutions(args.solutions))
+        merged = manual.merge_marks(args.merge_marks, args.out, solutions)
     except manual.MarksError as error:
         for line in str(error).splitlines():
             print(f"error: {line}", file=sys.stderr)
         print("nothing merged: fix these lines and merge again", file=sys.stderr)
         return 2
     print(f"merged {merged} mark(s) into {args.out} (points given by hand: manual_points, manual_pending)")
+    rewritten = gradebook.rewrite_feedback(args.out, solutions, args.feedback_dir)
+    print(f"feedback written again for {rewritten} submission(s), with the points given by hand so far")
     return 0

@@ -228,8 +228,7 @@ def grade_all(
     def work(item):
         number, path, student, record, fingerprint = item
         result = grade.grade_submission(path, solutions, student=student, limits=limits, trusted=trusted)
-        by_hand = manual.written_points(spreadsheet_safe(student), by_name.get(result.notebook), marks)
-        written = feedback.write(result, feedback_dir, hidden_sources=hidden.get(result.notebook, []), written=by_hand)
+        written = _write_feedback(result, feedback_dir, by_name, marks, hidden)
         write_text_atomic(record, json.dumps({"fingerprint": fingerprint, "result": result.to_dict()}))
         return number, result, written
 
@@ -248,6 +247,43 @@ def grade_all(
         if progress is not None:
             progress(f"written answers left for grading by hand: {page} (marks template beside it)")
     return ordered
+
+
+def _write_feedback(result, feedback_dir, by_name, marks, hidden) -> Path:
+    """One submission's feedback, with the written answers' points given by hand so far."""
+    by_hand = manual.written_points(spreadsheet_safe(result.student), by_name.get(result.notebook), marks)
+    return feedback.write(result, feedback_dir, hidden_sources=hidden.get(result.notebook, []), written=by_hand)
+
+
+def rewrite_feedback(
+    out: str | Path, solutions: list[grade.SolutionNotebook], feedback_dir: str | Path | None = None
+) -> int:
+    """Writes each graded submission's feedback again with the marks merged so far; grades nothing.
+
+    The results come from the records :func:`grade_all` keeps beside the
+    gradebook (``<out>.parts``); a gradebook without them (copied elsewhere)
+    has nothing to rewrite.
+
+    Args:
+        out: the gradebook CSV.
+        solutions: from :func:`emnist_tf.grading.grade.load_solutions`.
+        feedback_dir: where the feedback went (default: ``feedback/`` next to ``out``).
+
+    Returns:
+        How many feedback files were written.
+    """
+    feedback_dir = Path(feedback_dir) if feedback_dir else Path(out).parent / "feedback"
+    by_name, marks = {solution.name: solution for solution in solutions}, manual.load_marks(out)
+    hidden = {solution.name: solution.hidden_sources() for solution in solutions}
+    written = 0
+    for record in sorted(Path(f"{out}.parts").glob("*.json")):
+        try:
+            result = grade.GradeResult.from_dict(json.loads(record.read_text(encoding="utf-8"))["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a record cut short by a crash: its submission is graded again by the next run
+        _write_feedback(result, feedback_dir, by_name, marks, hidden)
+        written += 1
+    return written
 
 
 def _load_record(path: Path, fingerprint: str) -> grade.GradeResult | None:
