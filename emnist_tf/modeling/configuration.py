@@ -45,8 +45,10 @@ from emnist_tf.errors import EmnistTfError
 from emnist_tf.files import atomic_write_json
 
 # ------------------------------------------------------------------ the space
-ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "leaky_relu")
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "nadam", "adamw")
+SEARCHED_ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "leaky_relu")
+"""The activations a sweep tries (every one :data:`emnist_tf.choices.ACTIVATIONS` can build)."""
+SEARCHED_OPTIMIZERS = ("adam", "sgd", "rmsprop", "nadam", "adamw")
+"""The optimisers a sweep tries and a sweep's configuration may name (of :data:`emnist_tf.choices.OPTIMIZERS`)."""
 REGULARIZERS = ("none", "l1", "l2")
 MLP_HIDDEN_LAYERS = (3, 5)
 """Fewest and most hidden layers of an MLP (the assignment asks for at least three)."""
@@ -162,7 +164,7 @@ def _check_architecture(kind: str, architecture) -> None:
         _number(architecture, "convs_per_block", label("convs_per_block"), CNN_CONVS_PER_BLOCK, integer=True)
         _choice(architecture, "kernel_size", label("kernel_size"), KERNEL_SIZES)
         _widths(architecture, "dense_units", label("dense_units"), CNN_DENSE_LAYERS, WIDTH_RANGE, "dense layers")
-    _choice(architecture, "activation", label("activation"), ACTIVATIONS)
+    _choice(architecture, "activation", label("activation"), SEARCHED_ACTIVATIONS)
     _choice(architecture, "batch_norm", label("batch_norm"), (True, False))
     _number(architecture, "dropout_rate", label("dropout_rate"), DROPOUT_RANGE)
     _choice(architecture, "regularizer", label("regularizer"), REGULARIZERS)
@@ -199,7 +201,7 @@ def check_config(config) -> dict:
     if isinstance(architecture, dict) and architecture.get("regularizer", "none") is None:
         architecture["regularizer"] = "none"
     _check_architecture(config["model"], architecture)
-    _choice(config, "optimizer", "optimizer", OPTIMIZERS)
+    _choice(config, "optimizer", "optimizer", SEARCHED_OPTIMIZERS)
     _number(config, "learning_rate", "learning_rate", LEARNING_RATE_RANGE)
     _choice(config, "schedule", "schedule", SCHEDULES)
     _number(config, "batch_size", "batch_size", BATCH_SIZE_RANGE, integer=True)

@@ -7,9 +7,9 @@ in its file form; ``emnist-tf train --config`` trains one. The names below stay 
 from __future__ import annotations
 
 from emnist_tf.modeling.configuration import (  # noqa: F401 - the format, importable from its old place
-    ACTIVATIONS,
-    OPTIMIZERS,
     REGULARIZERS,
+    SEARCHED_ACTIVATIONS,
+    SEARCHED_OPTIMIZERS,
     TOP_KEYS,
     ConfigError,
     TrainingConfig,

@@ -22,7 +22,7 @@ import dataclasses
 import keras_tuner
 
 from emnist_tf.choices import MODEL_KINDS, SCHEDULES
-from emnist_tf.modeling.configuration import ACTIVATIONS, OPTIMIZERS, REGULARIZERS, TrainingConfig
+from emnist_tf.modeling.configuration import REGULARIZERS, SEARCHED_ACTIVATIONS, SEARCHED_OPTIMIZERS, TrainingConfig
 
 DROPOUT_RATES = (0.0, 0.2, 0.25, 0.3, 0.5)
 """Dropout rates of the space: the default CNN's 0.25 and the default MLP's 0.3 among them."""
@@ -126,7 +126,7 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
     @staticmethod
     def _declare_training(hp):
         batch_size = hp.Choice("batch_size", list(BATCH_SIZES), default=128)
-        optimizer = hp.Choice("optimizer", list(OPTIMIZERS), default="adam")
+        optimizer = hp.Choice("optimizer", list(SEARCHED_OPTIMIZERS), default="adam")
         learning_rate = hp.Float("learning_rate", *LEARNING_RATE_RANGE, sampling="log", default=1e-3)
         schedule = hp.Choice("schedule", list(SCHEDULES), default="constant")
         return batch_size, optimizer, learning_rate, schedule
@@ -135,7 +135,7 @@ class _EmnistHyperModel(keras_tuner.HyperModel):
     def _declare_layers(hp):
         """The per-layer techniques, common to both models."""
         return dict(
-            activation=hp.Choice("activation", list(ACTIVATIONS), default="relu"),
+            activation=hp.Choice("activation", list(SEARCHED_ACTIVATIONS), default="relu"),
             batch_norm=hp.Boolean("batch_norm", default=False),
             dropout_rate=hp.Choice("dropout_rate", list(DROPOUT_RATES), default=0.0),
             regularizer=hp.Choice("regularizer", list(REGULARIZERS), default="none"),
@@ -353,8 +353,8 @@ def stages(kind: str, confirmation: bool = False) -> tuple[Stage, ...]:
     techniques = (
         Stage("baseline", ({},)),
         Stage("architecture", _architecture_candidates(kind)),
-        Stage("activation", one("activation", ACTIVATIONS)),
-        Stage("optimizer", one("optimizer", OPTIMIZERS)),
+        Stage("activation", one("activation", SEARCHED_ACTIVATIONS)),
+        Stage("optimizer", one("optimizer", SEARCHED_OPTIMIZERS)),
         Stage("learning_rate", one("learning_rate", (3e-4, 1e-3, 3e-3, 1e-2))),
         Stage("schedule", one("schedule", SCHEDULES)),
         Stage("batch_norm", one("batch_norm", (False, True))),
