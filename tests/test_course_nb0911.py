@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from course_grading import lost_points, solved
+from course_grading import _paste, lost_points, solved
 from test_course_nb0708 import _student_lines
 
 from emnist_tf.course import notebooks
@@ -240,6 +240,34 @@ ALTERNATIVES = {
         ),
     },
 }
+
+
+@pytest.mark.parametrize("style", ["ours", "other"])
+def test_the_psychometric_check_passes_an_honest_fit_on_every_draw(style):
+    """The hidden check draws a fresh curve each grading: an honest fit must pass on every draw, not most.
+
+    (Random levels with a gap around the threshold once failed the solution itself on about 1 draw in 20.)
+    """
+    import numpy as np
+    from scipy.optimize import curve_fit
+
+    from emnist_tf.robustness import corruptions as robustness
+
+    name, exercise = "09-robustness-adversarial", "ex09_psychometric_fit"
+    folder = "solutions" if style == "ours" else "exercises"
+    cells = nbformat.read(str(REPO / folder / f"{name}.ipynb"), as_version=4).cells
+    answer = next(
+        cell.source
+        for cell in cells
+        if notebooks.cell_info(cell).get("exercise") == exercise and notebooks.cell_kind(cell) == "solution"
+    )
+    if style == "other":
+        answer = _paste(answer, ALTERNATIVES[name][exercise])
+    check = next(check.source for check in _exercises(name)[exercise].checks)
+    namespace = {"np": np, "curve_fit": curve_fit, "robustness": robustness}
+    exec(compile(answer, exercise, "exec"), namespace)
+    for _ in range(100):  # 300 fresh curves
+        exec(compile(check, f"{exercise} check", "exec"), dict(namespace))
 
 
 def course_submissions():
