@@ -54,8 +54,8 @@ def test_every_technique_the_assignment_asks_for_is_in_the_space(kind):
 
 
 def test_every_option_is_accepted_by_the_model_and_training_code():
-    assert set(space.ACTIVATIONS) <= set(models.ACTIVATIONS)
-    assert set(space.OPTIMIZERS) <= set(optimizers.OPTIMIZERS)
+    assert set(space.SEARCHED_ACTIVATIONS) <= set(models.ACTIVATIONS)
+    assert set(space.SEARCHED_OPTIMIZERS) <= set(optimizers.OPTIMIZERS)
     assert set(space.SCHEDULES) <= set(schedules.SCHEDULES)
     assert set(space.REGULARIZERS) <= set(models.REGULARIZERS)
 
@@ -98,7 +98,7 @@ def test_a_stage_skips_the_current_configuration_and_the_plan_counts_every_trial
     current = dict(space.baseline_values("mlp"), activation="elu")
     options = greedy.stage_candidates(stage, current, None)
     assert {"activation": "elu"} not in options
-    assert len(options) == len(space.ACTIVATIONS) - 1
+    assert len(options) == len(space.SEARCHED_ACTIVATIONS) - 1
     assert greedy.stage_candidates(stage, current, 2) == options[:2]
     full = greedy.planned_trials("mlp", None)
     assert greedy.planned_trials("mlp", 2) < full
