@@ -60,14 +60,21 @@ def neutral_folder(kind: str) -> Iterator[Path]:
         yield Path(folder)
 
 
-def link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path, *, copy: bool = True) -> None:
     """Makes ``target`` the same file as ``source`` (a hard link), or a copy where linking is not allowed.
 
     A symbolic link is followed: ``target`` is the file it names.
+
+    Args:
+        source: the file.
+        target: the new name (must not exist).
+        copy: copy where linking fails; ``False`` raises the ``OSError`` instead.
     """
     try:
         os.link(os.path.realpath(source), target)
     except OSError:  # another file system, or a file the grader may read but not link
+        if not copy:
+            raise
         shutil.copy2(source, target)
 
 
@@ -113,10 +120,7 @@ def stage_tree(
         for name in files:
             if name in skip or (skip_prefix and name.startswith(skip_prefix)):
                 continue
-            if link_only:
-                os.link(os.path.realpath(Path(folder) / name), made / name)
-            else:
-                link_or_copy(Path(folder) / name, made / name)
+            link_or_copy(Path(folder) / name, made / name, copy=not link_only)
     for name in empty:
         (target / name).mkdir(mode=0o755, exist_ok=True)
     return target
@@ -190,7 +194,7 @@ class StagedPython:
                         source, copy / entry, skip=INSTALL_RECORDS + skip, link_only=True, skip_prefix=EDITABLE_PREFIX
                     )
                 else:
-                    os.link(source, copy / entry)
+                    link_or_copy(source, copy / entry, copy=False)
         except OSError:
             shutil.rmtree(copy, ignore_errors=True)
             return None
