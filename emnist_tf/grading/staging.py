@@ -60,7 +60,7 @@ def neutral_folder(kind: str) -> Iterator[Path]:
         yield Path(folder)
 
 
-def link_or_copy(source: Path, target: Path, *, copy: bool = True) -> None:
+def link_or_copy(source: Path, target: Path, *, link_only: bool = False) -> None:
     """Makes ``target`` the same file as ``source`` (a hard link), or a copy where linking is not allowed.
 
     A symbolic link is followed: ``target`` is the file it names.
@@ -68,12 +68,12 @@ def link_or_copy(source: Path, target: Path, *, copy: bool = True) -> None:
     Args:
         source: the file.
         target: the new name (must not exist).
-        copy: copy where linking fails; ``False`` raises the ``OSError`` instead.
+        link_only: raise the ``OSError`` where linking fails instead of copying.
     """
     try:
         os.link(os.path.realpath(source), target)
     except OSError:  # another file system, or a file the grader may read but not link
-        if not copy:
+        if link_only:
             raise
         shutil.copy2(source, target)
 
@@ -120,7 +120,7 @@ def stage_tree(
         for name in files:
             if name in skip or (skip_prefix and name.startswith(skip_prefix)):
                 continue
-            link_or_copy(Path(folder) / name, made / name, copy=not link_only)
+            link_or_copy(Path(folder) / name, made / name, link_only=link_only)
     for name in empty:
         (target / name).mkdir(mode=0o755, exist_ok=True)
     return target
@@ -181,9 +181,9 @@ class StagedPython:
     def _stage(self, root: Path, parts: tuple[str, ...], skip: tuple[str, ...]) -> Path | None:
         if os.stat(tempfile.gettempdir()).st_dev != os.stat(root).st_dev:
             return None
-        copy = Path(tempfile.mkdtemp(prefix=f"{PREFIX}python-"))
-        self._folders.append(copy)
-        os.chmod(copy, 0o755)
+        linked = Path(tempfile.mkdtemp(prefix=f"{PREFIX}python-"))
+        self._folders.append(linked)
+        os.chmod(linked, 0o755)
         try:
             for entry in sorted(parts or os.listdir(root)):
                 source = root / entry
@@ -191,14 +191,14 @@ class StagedPython:
                     continue  # the sandbox makes links itself
                 if source.is_dir():
                     stage_tree(
-                        source, copy / entry, skip=INSTALL_RECORDS + skip, link_only=True, skip_prefix=EDITABLE_PREFIX
+                        source, linked / entry, skip=INSTALL_RECORDS + skip, link_only=True, skip_prefix=EDITABLE_PREFIX
                     )
                 else:
-                    link_or_copy(source, copy / entry, copy=False)
+                    link_or_copy(source, linked / entry, link_only=True)
         except OSError:
-            shutil.rmtree(copy, ignore_errors=True)
+            shutil.rmtree(linked, ignore_errors=True)
             return None
-        return copy
+        return linked
 
     def close(self) -> None:
         """Removes every staged copy."""
